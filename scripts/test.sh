@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what it needs, generates the fixtures, runs every test
+# (unit, integration, doc) in one test build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+.venv/bin/python tests/fixtures/make_fixtures.py
+cargo test --all-targets --locked
+cargo test --doc --locked

@@ -1,0 +1,123 @@
+//! Plain result types.
+
+use crate::geo::{Crs, LonLat, PixelBox};
+use crate::preprocess::Scaling;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One detected object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Detection {
+    /// Class index in the model.
+    pub class_id: u32,
+    /// Class name from the model's metadata.
+    pub class_name: Arc<str>,
+    /// Confidence in [0, 1].
+    pub score: f32,
+    /// Box in scene pixels (continuous; (0, 0) is the top-left corner of the scene).
+    pub pixel_box: PixelBox,
+    /// The box's corners in the scene CRS (TL, TR, BR, BL); a rotated raster gives a
+    /// rotated polygon. `None` without georeferencing.
+    pub map_polygon: Option<[[f64; 2]; 4]>,
+    /// The corners in WGS84 `[lon, lat]` degrees. `None` without a usable CRS.
+    pub lonlat_polygon: Option<[[f64; 2]; 4]>,
+}
+
+impl Detection {
+    /// The centre in WGS84, the mean of the corners.
+    pub fn lonlat_center(&self) -> Option<LonLat> {
+        let p = self.lonlat_polygon?;
+        Some(LonLat {
+            lon: p.iter().map(|c| c[0]).sum::<f64>() / 4.0,
+            lat: p.iter().map(|c| c[1]).sum::<f64>() / 4.0,
+        })
+    }
+}
+
+/// Busy time of each stage (the stages overlap, so they add up to more than `total`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StageTimes {
+    /// Percentile stretch sampling (16-bit scenes).
+    pub stretch: Duration,
+    /// Reading windows.
+    pub read: Duration,
+    /// Preprocessing.
+    pub preprocess: Duration,
+    /// Model inference.
+    pub inference: Duration,
+    /// Decoding, NMS, merging and georeferencing.
+    pub postprocess: Duration,
+    /// Wall time of the whole detect call.
+    pub total: Duration,
+}
+
+/// What a detect call did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Report {
+    /// Tiles in the grid.
+    pub tiles_total: usize,
+    /// Tiles sent to the model.
+    pub tiles_processed: usize,
+    /// Tiles skipped because every pixel was masked (nodata or alpha 0).
+    pub tiles_skipped: usize,
+    /// Tile side in scene pixels.
+    pub tile_px: u32,
+    /// Overlap between tiles in scene pixels.
+    pub overlap_px: u32,
+    /// The preprocessing backend that ran (e.g. `cpu`).
+    pub preprocess: String,
+    /// The onnxruntime execution provider that ran.
+    pub provider: &'static str,
+    /// The onnxruntime library used.
+    pub runtime: PathBuf,
+    /// The sample scaling used.
+    pub scaling: Scaling,
+    /// Ground area of the scene in km², when known.
+    pub area_km2: Option<f64>,
+    /// Stage timings.
+    pub times: StageTimes,
+    /// Things the user should know (no georeferencing, CRS not reprojectable…).
+    pub warnings: Vec<String>,
+}
+
+/// The detections of one scene, with the scene's metadata and a report of the run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Detections {
+    /// The detections, best score first.
+    pub items: Vec<Detection>,
+    /// The scene file.
+    pub scene: PathBuf,
+    /// The scene's CRS, when georeferenced.
+    pub crs: Option<Crs>,
+    /// What the run did.
+    pub report: Report,
+}
+
+impl std::ops::Deref for Detections {
+    type Target = [Detection];
+    fn deref(&self) -> &[Detection] {
+        &self.items
+    }
+}
+
+impl<'a> IntoIterator for &'a Detections {
+    type Item = &'a Detection;
+    type IntoIter = std::slice::Iter<'a, Detection>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.items.iter()
+    }
+}
+
+/// Progress of a detect call, passed to the builder's progress callback.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Tiles finished (processed or skipped).
+    pub tiles_done: usize,
+    /// Tiles skipped so far.
+    pub tiles_skipped: usize,
+    /// Tiles in the grid.
+    pub tiles_total: usize,
+    /// Candidate detections so far (before the final merge).
+    pub candidates: usize,
+}

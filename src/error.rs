@@ -1,0 +1,172 @@
+//! The crate's one error type.
+//!
+//! Variants are split by whose fault the problem is (bad file, misuse, a limit, a missing
+//! runtime) and carry what a user needs to act: the path, the tag, the expected and found
+//! values. Errors of other crates appear only as [`std::error::Error::source`].
+
+use std::path::PathBuf;
+
+/// `Result` with [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in satdet.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Reading a file failed at the operating-system level.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// The raster file is malformed or truncated.
+    #[error("{path}: corrupt or unreadable raster: {detail}")]
+    CorruptRaster {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong.
+        detail: String,
+        /// The decoder's own error, when there is one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+
+    /// The raster is valid but uses something satdet does not read.
+    #[error("{path}: unsupported raster: {detail}")]
+    UnsupportedRaster {
+        /// The file.
+        path: PathBuf,
+        /// What is unsupported, and what is.
+        detail: String,
+    },
+
+    /// The georeferencing tags (or world file) are inconsistent or unusable.
+    #[error("{path}: bad georeferencing: {detail}")]
+    Georef {
+        /// The raster (or world file).
+        path: PathBuf,
+        /// What was wrong.
+        detail: String,
+    },
+
+    /// A coordinate transformation failed.
+    #[error("cannot reproject from {crs} to WGS84: {detail}")]
+    Reproject {
+        /// The source CRS, e.g. `EPSG:32633`.
+        crs: String,
+        /// What failed.
+        detail: String,
+    },
+
+    /// A size or count exceeded the configured [`crate::Limits`].
+    #[error("{context}: {what} is {found}, above the limit of {limit} (raise it with `Limits`)")]
+    Limits {
+        /// The file or stage.
+        context: String,
+        /// Which quantity.
+        what: &'static str,
+        /// The value found.
+        found: u64,
+        /// The configured limit.
+        limit: u64,
+    },
+
+    /// The caller passed an invalid option or argument.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+
+    /// onnxruntime could not be found or loaded.
+    #[error("onnxruntime could not be loaded.\n{tried}\nInstall it with:\n    {install_hint}")]
+    RuntimeMissing {
+        /// Every place that was tried, one a line, with why it failed.
+        tried: String,
+        /// A command that installs it.
+        install_hint: &'static str,
+    },
+
+    /// The ONNX model does not look like a detector satdet can run.
+    #[error("{path}: not a usable detector model: {detail}")]
+    Model {
+        /// The model file.
+        path: PathBuf,
+        /// What did not match.
+        detail: String,
+    },
+
+    /// An execution provider that was asked for could not be registered.
+    #[error("execution provider {provider} was requested but cannot be used: {detail}")]
+    ExecutionProvider {
+        /// e.g. `CUDA`.
+        provider: &'static str,
+        /// Why.
+        detail: String,
+    },
+
+    /// onnxruntime failed while loading or running the model.
+    #[error("onnxruntime: {context}")]
+    Inference {
+        /// What satdet was doing.
+        context: String,
+        /// The onnxruntime error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// The GPU (wgpu) failed or is unavailable.
+    #[error("GPU preprocessing: {0}")]
+    Gpu(String),
+
+    /// Writing results failed.
+    #[error("{path}: cannot write output: {detail}")]
+    Output {
+        /// The output file.
+        path: PathBuf,
+        /// What went wrong.
+        detail: String,
+    },
+}
+
+impl Error {
+    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn corrupt(path: impl Into<PathBuf>, detail: impl Into<String>) -> Self {
+        Error::CorruptRaster {
+            path: path.into(),
+            detail: detail.into(),
+            source: None,
+        }
+    }
+
+    pub(crate) fn unsupported(path: impl Into<PathBuf>, detail: impl Into<String>) -> Self {
+        Error::UnsupportedRaster {
+            path: path.into(),
+            detail: detail.into(),
+        }
+    }
+
+    pub(crate) fn model(path: impl Into<PathBuf>, detail: impl Into<String>) -> Self {
+        Error::Model {
+            path: path.into(),
+            detail: detail.into(),
+        }
+    }
+
+    pub(crate) fn inference(
+        context: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        Error::Inference {
+            context: context.into(),
+            source: Box::new(source),
+        }
+    }
+}

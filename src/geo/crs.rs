@@ -1,0 +1,159 @@
+//! Coordinate reference systems and reprojection to WGS84 in pure Rust (`proj4rs`, with
+//! EPSG definitions from `crs-definitions`).
+
+use super::{LonLat, MapPoint};
+use crate::{Error, Result};
+use proj4rs::proj::Proj;
+
+/// The scene's map coordinate reference system.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Crs {
+    /// An EPSG code, e.g. 32633 (UTM 33N) or 4326 (WGS84 lon/lat).
+    Epsg(u16),
+    /// A CRS satdet cannot reproject (user-defined GeoKeys, an unknown code); map
+    /// coordinates are still reported, WGS84 ones are not.
+    Unknown(String),
+}
+
+impl Crs {
+    /// The EPSG code, if known.
+    pub fn epsg(&self) -> Option<u16> {
+        match self {
+            Crs::Epsg(c) => Some(*c),
+            Crs::Unknown(_) => None,
+        }
+    }
+
+    /// The PROJ string for this CRS, when satdet knows one.
+    pub fn proj4(&self) -> Option<&'static str> {
+        match self {
+            Crs::Epsg(c) => crs_definitions::from_code(*c).map(|d| d.proj4),
+            Crs::Unknown(_) => None,
+        }
+    }
+
+    /// True for lon/lat (geographic) systems, whose map units are degrees.
+    pub fn is_geographic(&self) -> bool {
+        self.proj4().is_some_and(|p| p.contains("+proj=longlat"))
+    }
+}
+
+impl std::fmt::Display for Crs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Crs::Epsg(c) => write!(f, "EPSG:{c}"),
+            Crs::Unknown(s) => write!(f, "unknown CRS ({s})"),
+        }
+    }
+}
+
+/// A reprojection from a scene CRS to WGS84 longitude/latitude in degrees.
+pub struct ToWgs84 {
+    src: Proj,
+    dst: Proj,
+    src_is_latlong: bool,
+    name: String,
+}
+
+impl std::fmt::Debug for ToWgs84 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ToWgs84").field("from", &self.name).finish()
+    }
+}
+
+impl ToWgs84 {
+    /// Builds the reprojection; an error names the CRS when it is unknown or its
+    /// definition is not supported by `proj4rs`.
+    pub fn new(crs: &Crs) -> Result<Self> {
+        let name = crs.to_string();
+        let def = crs.proj4().ok_or_else(|| Error::Reproject {
+            crs: name.clone(),
+            detail: "no PROJ definition is known for this CRS".into(),
+        })?;
+        let src = Proj::from_proj_string(def).map_err(|e| Error::Reproject {
+            crs: name.clone(),
+            detail: format!("its definition `{def}` is not supported: {e}"),
+        })?;
+        let dst = Proj::from_proj_string("+proj=longlat +datum=WGS84 +no_defs").map_err(|e| {
+            Error::Reproject {
+                crs: name.clone(),
+                detail: format!("WGS84: {e}"),
+            }
+        })?;
+        Ok(ToWgs84 {
+            src_is_latlong: src.is_latlong(),
+            src,
+            dst,
+            name,
+        })
+    }
+
+    /// Reprojects one map point.
+    pub fn point(&self, m: MapPoint) -> Result<LonLat> {
+        // proj4rs works in radians for geographic systems.
+        let mut p = if self.src_is_latlong {
+            (m.x.to_radians(), m.y.to_radians(), 0.0)
+        } else {
+            (m.x, m.y, 0.0)
+        };
+        proj4rs::transform::transform(&self.src, &self.dst, &mut p).map_err(|e| {
+            Error::Reproject {
+                crs: self.name.clone(),
+                detail: format!("point ({}, {}): {e}", m.x, m.y),
+            }
+        })?;
+        let ll = LonLat {
+            lon: p.0.to_degrees(),
+            lat: p.1.to_degrees(),
+        };
+        if !ll.lon.is_finite() || !ll.lat.is_finite() {
+            return Err(Error::Reproject {
+                crs: self.name.clone(),
+                detail: format!("point ({}, {}) has no WGS84 position", m.x, m.y),
+            });
+        }
+        Ok(ll)
+    }
+
+    /// Reprojects the corners of a polygon, `[x, y]` in, `[lon, lat]` out.
+    pub fn polygon(&self, ring: &[[f64; 2]; 4]) -> Result<[[f64; 2]; 4]> {
+        let mut out = [[0.0; 2]; 4];
+        for (o, c) in out.iter_mut().zip(ring) {
+            let ll = self.point(MapPoint { x: c[0], y: c[1] })?;
+            *o = [ll.lon, ll.lat];
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wgs84_is_identity() {
+        let t = ToWgs84::new(&Crs::Epsg(4326)).expect("4326");
+        let ll = t.point(MapPoint { x: 124.4, y: 40.1 }).expect("point");
+        assert!((ll.lon - 124.4).abs() < 1e-9 && (ll.lat - 40.1).abs() < 1e-9);
+    }
+
+    #[test]
+    fn utm_false_origin_is_on_the_central_meridian() {
+        // UTM 33N: easting 500 000 lies on 15°E; northing 0 on the equator.
+        let t = ToWgs84::new(&Crs::Epsg(32633)).expect("32633");
+        let ll = t
+            .point(MapPoint {
+                x: 500_000.0,
+                y: 0.0,
+            })
+            .expect("point");
+        assert!((ll.lon - 15.0).abs() < 1e-9, "{ll:?}");
+        assert!(ll.lat.abs() < 1e-9, "{ll:?}");
+    }
+
+    #[test]
+    fn unknown_crs_is_an_error_naming_it() {
+        let e = ToWgs84::new(&Crs::Unknown("user-defined".into())).unwrap_err();
+        assert!(e.to_string().contains("user-defined"), "{e}");
+    }
+}

@@ -1,0 +1,179 @@
+//! Georeferencing: pixel ↔ map affine transforms, coordinate reference systems and
+//! reprojection to WGS84. Pure: no files, no devices.
+//!
+//! Coordinate spaces each have their own type: [`PixelBox`] (scene pixels, continuous,
+//! (0, 0) the top-left corner of the top-left pixel), [`MapPoint`] (the scene's CRS) and
+//! [`LonLat`] (WGS84 degrees).
+
+mod crs;
+mod transform;
+
+pub use crs::{Crs, ToWgs84};
+pub use transform::{GeoTransform, RasterType};
+
+/// A point in continuous scene-pixel coordinates (column, row).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PixelPoint {
+    /// Column, pixels from the left edge.
+    pub x: f64,
+    /// Row, pixels from the top edge.
+    pub y: f64,
+}
+
+/// A point in the scene's map CRS (easting/northing, or lon/lat for a geographic CRS).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MapPoint {
+    /// Easting (or longitude).
+    pub x: f64,
+    /// Northing (or latitude).
+    pub y: f64,
+}
+
+/// A WGS84 longitude/latitude in degrees.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LonLat {
+    /// Degrees east.
+    pub lon: f64,
+    /// Degrees north.
+    pub lat: f64,
+}
+
+/// An axis-aligned box in scene pixels, `x0 <= x1`, `y0 <= y1` (kept by the constructor).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PixelBox {
+    x0: f64,
+    y0: f64,
+    x1: f64,
+    y1: f64,
+}
+
+impl PixelBox {
+    /// A box from two corners in any order.
+    pub fn new(xa: f64, ya: f64, xb: f64, yb: f64) -> Self {
+        PixelBox {
+            x0: xa.min(xb),
+            y0: ya.min(yb),
+            x1: xa.max(xb),
+            y1: ya.max(yb),
+        }
+    }
+    /// Left edge.
+    pub fn x0(&self) -> f64 {
+        self.x0
+    }
+    /// Top edge.
+    pub fn y0(&self) -> f64 {
+        self.y0
+    }
+    /// Right edge.
+    pub fn x1(&self) -> f64 {
+        self.x1
+    }
+    /// Bottom edge.
+    pub fn y1(&self) -> f64 {
+        self.y1
+    }
+    /// Width in pixels.
+    pub fn width(&self) -> f64 {
+        self.x1 - self.x0
+    }
+    /// Height in pixels.
+    pub fn height(&self) -> f64 {
+        self.y1 - self.y0
+    }
+    /// Area in square pixels.
+    pub fn area(&self) -> f64 {
+        self.width() * self.height()
+    }
+    /// The centre.
+    pub fn center(&self) -> PixelPoint {
+        PixelPoint {
+            x: 0.5 * (self.x0 + self.x1),
+            y: 0.5 * (self.y0 + self.y1),
+        }
+    }
+    /// `[x0, y0, x1, y1]`.
+    pub fn to_array(&self) -> [f64; 4] {
+        [self.x0, self.y0, self.x1, self.y1]
+    }
+    /// The four corners clockwise from the top-left: TL, TR, BR, BL.
+    pub fn corners(&self) -> [PixelPoint; 4] {
+        [
+            PixelPoint {
+                x: self.x0,
+                y: self.y0,
+            },
+            PixelPoint {
+                x: self.x1,
+                y: self.y0,
+            },
+            PixelPoint {
+                x: self.x1,
+                y: self.y1,
+            },
+            PixelPoint {
+                x: self.x0,
+                y: self.y1,
+            },
+        ]
+    }
+    /// Area of the intersection with `other` (0 when disjoint).
+    pub fn intersection_area(&self, other: &PixelBox) -> f64 {
+        let w = self.x1.min(other.x1) - self.x0.max(other.x0);
+        let h = self.y1.min(other.y1) - self.y0.max(other.y0);
+        if w <= 0.0 || h <= 0.0 {
+            0.0
+        } else {
+            w * h
+        }
+    }
+    /// Intersection over union.
+    pub fn iou(&self, other: &PixelBox) -> f64 {
+        let inter = self.intersection_area(other);
+        let union = self.area() + other.area() - inter;
+        if union <= 0.0 {
+            0.0
+        } else {
+            inter / union
+        }
+    }
+    /// Intersection over the smaller box's area: 1 when one box lies inside the other.
+    pub fn ios(&self, other: &PixelBox) -> f64 {
+        let inter = self.intersection_area(other);
+        let smaller = self.area().min(other.area());
+        if smaller <= 0.0 {
+            0.0
+        } else {
+            inter / smaller
+        }
+    }
+}
+
+/// Georeferencing of a scene: where its pixels are on Earth.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GeoRef {
+    /// Pixel → map transform (PixelIsPoint already converted to the area convention).
+    pub transform: GeoTransform,
+    /// The map CRS.
+    pub crs: Crs,
+}
+
+impl GeoRef {
+    /// The four corners of a pixel box in the map CRS (TL, TR, BR, BL). A rotated raster
+    /// gives a rotated polygon.
+    pub fn map_polygon(&self, b: &PixelBox) -> [[f64; 2]; 4] {
+        b.corners().map(|c| {
+            let m = self.transform.pixel_to_map(c);
+            [m.x, m.y]
+        })
+    }
+
+    /// Ground sample distance in map units per pixel along columns and rows.
+    pub fn pixel_size(&self) -> (f64, f64) {
+        let t = &self.transform;
+        (
+            t.x_per_col.hypot(t.y_per_col),
+            t.x_per_row.hypot(t.y_per_row),
+        )
+    }
+}

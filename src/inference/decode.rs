@@ -1,0 +1,342 @@
+//! Decoding detector outputs into boxes. Pure: a tensor in, boxes out.
+//!
+//! Layouts, told apart by the output shape `[B, d1, d2]`, the number of class names and
+//! the model's metadata:
+//! - [`Layout::V8`] `[B, 4 + C, N]` (YOLOv8/v11): rows `cx, cy, w, h`, then one score per
+//!   class;
+//! - [`Layout::V5`] `[B, N, 5 + C]` (YOLOv5/v7): `cx, cy, w, h, objectness`, then class
+//!   probabilities; score = objectness × class probability;
+//! - [`Layout::EndToEnd`] `[B, K, 6]` (YOLOv10, or exports with NMS inside):
+//!   `x0, y0, x1, y1, score, class`.
+
+use crate::{Error, Result};
+use std::path::Path;
+
+/// A model's output layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Layout {
+    /// `[B, 4 + C, N]`.
+    V8 {
+        /// Classes.
+        classes: usize,
+    },
+    /// `[B, N, 5 + C]`.
+    V5 {
+        /// Classes.
+        classes: usize,
+    },
+    /// `[B, K, 6]`, NMS done by the model.
+    EndToEnd,
+}
+
+impl Layout {
+    /// Candidate boxes per image for an output of `shape`.
+    pub fn boxes_per_image(&self, shape: [usize; 3]) -> usize {
+        match self {
+            Layout::V8 { .. } => shape[2],
+            Layout::V5 { .. } | Layout::EndToEnd => shape[1],
+        }
+    }
+}
+
+/// A decoded box in model-input pixels.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RawBox {
+    /// Left.
+    pub x0: f32,
+    /// Top.
+    pub y0: f32,
+    /// Right.
+    pub x1: f32,
+    /// Bottom.
+    pub y1: f32,
+    /// Confidence in [0, 1].
+    pub score: f32,
+    /// Class index.
+    pub class_id: u32,
+}
+
+/// Works out the layout of an output of `shape`. `classes` is the number of class names
+/// in the metadata (if any); `end2end` the metadata's `end2end` flag (if any).
+pub fn detect_layout(
+    model: &Path,
+    shape: &[i64],
+    classes: Option<usize>,
+    end2end: Option<bool>,
+) -> Result<Layout> {
+    let bad = |why: String| {
+        Error::model(model, format!("output shape {shape:?} matches no known detector layout ([B, 4+C, N] v8/v11, [B, N, 5+C] v5/v7, [B, K, 6] end-to-end): {why}"))
+    };
+    if shape.len() != 3 || shape.iter().any(|&d| d <= 0) {
+        return Err(bad("expected a rank-3 output with known sizes".into()));
+    }
+    let (d1, d2) = (shape[1] as usize, shape[2] as usize);
+    if end2end == Some(true) {
+        return if d2 == 6 {
+            Ok(Layout::EndToEnd)
+        } else {
+            Err(bad(
+                "metadata says end2end but the last axis is not 6".into()
+            ))
+        };
+    }
+    match classes {
+        Some(c) => {
+            let v8 = d1 == 4 + c && d2 > d1;
+            let v5 = d2 == 5 + c && d1 > d2;
+            let e2e = d2 == 6 && end2end.is_none() && d1 <= 1000 && c != 1;
+            match (v8, v5, e2e) {
+                (true, false, false) => Ok(Layout::V8 { classes: c }),
+                (false, true, false) => Ok(Layout::V5 { classes: c }),
+                (false, false, true) => Ok(Layout::EndToEnd),
+                (false, false, false) => Err(bad(format!("the metadata names {c} classes"))),
+                _ => Err(bad(format!(
+                    "ambiguous with {c} classes; set the layout explicitly"
+                ))),
+            }
+        }
+        None => {
+            if d2 == 6 && d1 <= 1000 && end2end != Some(false) {
+                Ok(Layout::EndToEnd)
+            } else if d1 < d2 && d1 >= 5 {
+                Ok(Layout::V8 { classes: d1 - 4 })
+            } else if d2 < d1 && d2 >= 6 {
+                Ok(Layout::V5 { classes: d2 - 5 })
+            } else {
+                Err(bad("no class count fits".into()))
+            }
+        }
+    }
+}
+
+/// Decodes image `b` of a batch output (`data` row-major with `shape`), appending the boxes
+/// scoring at least `conf` to `out`. Boxes with non-finite or negative size are dropped;
+/// a class index out of range in an end-to-end output is an error.
+pub fn decode_batch(
+    layout: Layout,
+    data: &[f32],
+    shape: [usize; 3],
+    b: usize,
+    conf: f32,
+    out: &mut Vec<RawBox>,
+) -> Result<()> {
+    let per = shape[1] * shape[2];
+    if data.len() < (b + 1) * per {
+        return Err(Error::Config(format!(
+            "decode: output of {} values is too short for image {b} of shape {shape:?}",
+            data.len()
+        )));
+    }
+    let img = &data[b * per..(b + 1) * per];
+    let push = |out: &mut Vec<RawBox>,
+                cx: f32,
+                cy: f32,
+                w: f32,
+                h: f32,
+                score: f32,
+                class_id: u32| {
+        if w.is_finite() && h.is_finite() && cx.is_finite() && cy.is_finite() && w > 0.0 && h > 0.0
+        {
+            out.push(RawBox {
+                x0: cx - 0.5 * w,
+                y0: cy - 0.5 * h,
+                x1: cx + 0.5 * w,
+                y1: cy + 0.5 * h,
+                score,
+                class_id,
+            });
+        }
+    };
+    match layout {
+        Layout::V8 { classes } => {
+            let n = shape[2];
+            if shape[1] != 4 + classes {
+                return Err(Error::Config(format!(
+                    "decode: v8 layout with {classes} classes, output rows {}",
+                    shape[1]
+                )));
+            }
+            let row = |r: usize| &img[r * n..(r + 1) * n];
+            let (cx, cy, w, h) = (row(0), row(1), row(2), row(3));
+            // Best class per candidate, scanning class rows contiguously.
+            let mut best = vec![(0.0f32, 0u32); n];
+            for c in 0..classes {
+                for (bst, &s) in best.iter_mut().zip(row(4 + c)) {
+                    if s > bst.0 {
+                        *bst = (s, c as u32);
+                    }
+                }
+            }
+            for (i, &(s, c)) in best.iter().enumerate() {
+                if s >= conf {
+                    push(out, cx[i], cy[i], w[i], h[i], s, c);
+                }
+            }
+        }
+        Layout::V5 { classes } => {
+            let k = shape[2];
+            if k != 5 + classes {
+                return Err(Error::Config(format!(
+                    "decode: v5 layout with {classes} classes, output columns {k}"
+                )));
+            }
+            for r in img.chunks_exact(k) {
+                let obj = r[4];
+                if obj < conf {
+                    continue;
+                }
+                let (c, p) = r[5..]
+                    .iter()
+                    .enumerate()
+                    .fold(
+                        (0usize, f32::MIN),
+                        |acc, (i, &p)| if p > acc.1 { (i, p) } else { acc },
+                    );
+                let s = obj * p;
+                if s >= conf {
+                    push(out, r[0], r[1], r[2], r[3], s, c as u32);
+                }
+            }
+        }
+        Layout::EndToEnd => {
+            for r in img.chunks_exact(6) {
+                let s = r[4];
+                if s < conf {
+                    continue;
+                }
+                let c = r[5];
+                if !(c >= 0.0 && c.fract() == 0.0 && c < u32::MAX as f32) {
+                    return Err(Error::Config(format!(
+                        "decode: end-to-end output has class index {c}"
+                    )));
+                }
+                push(
+                    out,
+                    0.5 * (r[0] + r[2]),
+                    0.5 * (r[1] + r[3]),
+                    r[2] - r[0],
+                    r[3] - r[1],
+                    s,
+                    c as u32,
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p() -> &'static Path {
+        Path::new("m.onnx")
+    }
+
+    #[test]
+    fn layouts_from_shapes() {
+        assert_eq!(
+            detect_layout(p(), &[1, 7, 8400], Some(3), None).expect("v8"),
+            Layout::V8 { classes: 3 }
+        );
+        assert_eq!(
+            detect_layout(p(), &[1, 7, 8400], None, None).expect("v8"),
+            Layout::V8 { classes: 3 }
+        );
+        assert_eq!(
+            detect_layout(p(), &[1, 25200, 85], Some(80), None).expect("v5"),
+            Layout::V5 { classes: 80 }
+        );
+        assert_eq!(
+            detect_layout(p(), &[1, 25200, 85], None, None).expect("v5"),
+            Layout::V5 { classes: 80 }
+        );
+        assert_eq!(
+            detect_layout(p(), &[1, 300, 6], Some(80), None).expect("e2e"),
+            Layout::EndToEnd
+        );
+        assert_eq!(
+            detect_layout(p(), &[1, 300, 6], None, Some(true)).expect("e2e"),
+            Layout::EndToEnd
+        );
+        // One class, v5: [B, N, 6] is ambiguous with end-to-end unless the metadata says.
+        assert_eq!(
+            detect_layout(p(), &[1, 25200, 6], Some(1), None).expect("v5"),
+            Layout::V5 { classes: 1 }
+        );
+    }
+
+    #[test]
+    fn non_detector_shapes_are_errors() {
+        for s in [&[1, 1000][..], &[1, 3, 224, 224], &[1, 4, 4], &[1, 0, 5]] {
+            let e = detect_layout(p(), s, None, None).unwrap_err();
+            assert!(e.to_string().contains("m.onnx"), "{e}");
+        }
+        assert!(
+            detect_layout(p(), &[1, 7, 8400], Some(80), None).is_err(),
+            "class count mismatch"
+        );
+    }
+
+    #[test]
+    fn decode_v8_two_images() {
+        // [2, 4+2, 3]: image 1 has one box of class 1 at (10, 20) 4x6 scoring 0.9.
+        let n = 3;
+        let mut d = vec![0.0f32; 2 * 6 * n];
+        let base = 6 * n;
+        let set = |d: &mut Vec<f32>, r: usize, i: usize, v: f32| d[base + r * n + i] = v;
+        set(&mut d, 0, 2, 10.0);
+        set(&mut d, 1, 2, 20.0);
+        set(&mut d, 2, 2, 4.0);
+        set(&mut d, 3, 2, 6.0);
+        set(&mut d, 4, 2, 0.2);
+        set(&mut d, 5, 2, 0.9);
+        let mut out = Vec::new();
+        decode_batch(Layout::V8 { classes: 2 }, &d, [2, 6, n], 0, 0.5, &mut out).expect("img0");
+        assert!(out.is_empty());
+        decode_batch(Layout::V8 { classes: 2 }, &d, [2, 6, n], 1, 0.5, &mut out).expect("img1");
+        assert_eq!(
+            out,
+            vec![RawBox {
+                x0: 8.0,
+                y0: 17.0,
+                x1: 12.0,
+                y1: 23.0,
+                score: 0.9,
+                class_id: 1
+            }]
+        );
+    }
+
+    #[test]
+    fn decode_v5_multiplies_objectness() {
+        let d = [
+            50.0, 50.0, 10.0, 10.0, 0.8, 0.1, 0.5, 50.0, 50.0, 10.0, 10.0, 0.3, 1.0, 0.0,
+        ];
+        let mut out = Vec::new();
+        decode_batch(Layout::V5 { classes: 2 }, &d, [1, 2, 7], 0, 0.35, &mut out).expect("v5");
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].class_id, 1);
+        assert!((out[0].score - 0.4).abs() < 1e-6);
+    }
+
+    #[test]
+    fn decode_end_to_end_corners() {
+        let d = [1.0, 2.0, 5.0, 8.0, 0.7, 2.0, 0.0, 0.0, 1.0, 1.0, 0.1, 0.0];
+        let mut out = Vec::new();
+        decode_batch(Layout::EndToEnd, &d, [1, 2, 6], 0, 0.5, &mut out).expect("e2e");
+        assert_eq!(
+            out,
+            vec![RawBox {
+                x0: 1.0,
+                y0: 2.0,
+                x1: 5.0,
+                y1: 8.0,
+                score: 0.7,
+                class_id: 2
+            }]
+        );
+        let bad = [1.0, 2.0, 5.0, 8.0, 0.7, -1.0];
+        assert!(decode_batch(Layout::EndToEnd, &bad, [1, 1, 6], 0, 0.5, &mut out).is_err());
+    }
+}

@@ -1,0 +1,79 @@
+//! # satdet
+//!
+//! Find vehicles, trucks and excavators in very large georeferenced satellite rasters.
+//!
+//! One pipeline, each stage a module with plain inputs and outputs:
+//!
+//! ```text
+//! Scene ─► TileGrid ─► read window ─► Preprocessor ─► Model ─► decode ─► merge ─► georeference ─► Detections ─► output
+//! ```
+//!
+//! - [`Scene`] opens a GeoTIFF (or PNG/JPEG with a world file), reading the header and
+//!   georeferencing only; windows are read on demand ([`raster`]).
+//! - [`tiling::TileGrid`] cuts the scene into overlapping tiles.
+//! - A [`preprocess::Preprocessor`] turns raw windows into the model's NCHW input.
+//! - [`inference::Model`] runs an ONNX detector through onnxruntime, loaded at run time.
+//! - [`postprocess`] removes duplicates within tiles and across seams.
+//! - [`geo`] maps boxes to the scene CRS and WGS84.
+//! - [`output::geojson`] writes the result.
+//!
+//! [`Detector`] runs all of it, reading, preprocessing and inference overlapping:
+//!
+//! ```no_run
+//! use satdet::{Detector, Preprocess, Scene};
+//!
+//! # fn main() -> satdet::Result<()> {
+//! let scene = Scene::open("yalu_2025-09-13.tif")?; // header + georeferencing only
+//! let detector = Detector::builder()               // default model: models/satdet-vehicles.onnx
+//!     .preprocess(Preprocess::Cpu)
+//!     .overlap(0.2)
+//!     .confidence(0.3)
+//!     .build()?;
+//! let detections = detector.detect(&scene)?;      // streams the scene window by window
+//! for d in &detections {
+//!     println!("{} {:.2} {:?}", d.class_name, d.score, d.lonlat_center());
+//! }
+//! satdet::output::geojson::write("out.geojson", &detections)?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Every stage can be used alone; for example reading a window of a scene:
+//!
+//! ```
+//! use satdet::raster::{TileBuf, Window};
+//! # fn main() -> satdet::Result<()> {
+//! # let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/generated/utm_rgb_tiled_lzw.tif");
+//! let scene = satdet::Scene::open(path)?;
+//! let mut buf = TileBuf::new();
+//! scene.read_window(Window::new(0, 0, 64, 32), &mut buf)?;
+//! assert_eq!(buf.window().width, 64);
+//! assert_eq!(scene.georef().map(|g| g.crs.to_string()).as_deref(), Some("EPSG:32633"));
+//! # Ok(())
+//! # }
+//! ```
+
+#![warn(missing_docs)]
+#![cfg_attr(not(test), warn(clippy::unwrap_used, clippy::expect_used))]
+
+mod error;
+mod limits;
+
+pub mod detection;
+pub mod geo;
+pub mod inference;
+pub mod output;
+pub mod pipeline;
+pub mod postprocess;
+pub mod preprocess;
+pub mod raster;
+pub mod tiling;
+
+pub use detection::{Detection, Detections, Progress, Report};
+pub use error::{Error, Result};
+pub use geo::{Crs, GeoRef, GeoTransform, LonLat, PixelBox};
+pub use inference::Device;
+pub use limits::Limits;
+pub use pipeline::{Detector, DetectorBuilder};
+pub use preprocess::Preprocess;
+pub use raster::Scene;

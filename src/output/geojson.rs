@@ -1,0 +1,103 @@
+//! GeoJSON (RFC 7946): one Polygon feature per detection in WGS84 lon/lat, exterior ring
+//! counter-clockwise. Properties: `class`, `class_id`, `score`, `pixel_bbox`
+//! `[x0, y0, x1, y1]`, `map_bbox` `[min x, min y, max x, max y]` in the scene CRS, and
+//! `crs`. A detection without WGS84 coordinates (scene without georeferencing) gets a
+//! `null` geometry and keeps its pixel box.
+
+use crate::detection::{Detection, Detections};
+use crate::{Error, Result};
+use geojson::{Feature, FeatureCollection, Geometry, JsonObject, JsonValue};
+use std::path::Path;
+
+fn ring(poly: &[[f64; 2]; 4]) -> Vec<Vec<f64>> {
+    // Shoelace: positive area is counter-clockwise in lon/lat.
+    let area: f64 = (0..4)
+        .map(|i| {
+            let (a, b) = (poly[i], poly[(i + 1) % 4]);
+            a[0] * b[1] - b[0] * a[1]
+        })
+        .sum();
+    let mut pts: Vec<Vec<f64>> = poly.iter().map(|p| vec![p[0], p[1]]).collect();
+    if area < 0.0 {
+        pts.reverse();
+    }
+    pts.push(pts[0].clone());
+    pts
+}
+
+fn feature(d: &Detection, crs: Option<&str>) -> Feature {
+    let mut props = JsonObject::new();
+    props.insert("class".into(), JsonValue::from(d.class_name.as_ref()));
+    props.insert("class_id".into(), JsonValue::from(d.class_id));
+    props.insert("score".into(), JsonValue::from(f64::from(d.score)));
+    props.insert(
+        "pixel_bbox".into(),
+        JsonValue::from(d.pixel_box.to_array().to_vec()),
+    );
+    if let Some(m) = d.map_polygon {
+        let (xs, ys) = (m.map(|p| p[0]), m.map(|p| p[1]));
+        let min = |v: [f64; 4]| v.into_iter().fold(f64::INFINITY, f64::min);
+        let max = |v: [f64; 4]| v.into_iter().fold(f64::NEG_INFINITY, f64::max);
+        props.insert(
+            "map_bbox".into(),
+            JsonValue::from(vec![min(xs), min(ys), max(xs), max(ys)]),
+        );
+    }
+    if let Some(c) = crs {
+        props.insert("crs".into(), JsonValue::from(c));
+    }
+    Feature {
+        bbox: None,
+        geometry: d
+            .lonlat_polygon
+            .map(|p| Geometry::new(geojson::GeometryValue::new_polygon([ring(&p)]))),
+        id: None,
+        properties: Some(props),
+        foreign_members: None,
+    }
+}
+
+/// The detections as a GeoJSON FeatureCollection string.
+pub fn to_string(dets: &Detections) -> String {
+    let crs = dets.crs.as_ref().map(|c| c.to_string());
+    let fc = FeatureCollection {
+        bbox: None,
+        features: dets
+            .items
+            .iter()
+            .map(|d| feature(d, crs.as_deref()))
+            .collect(),
+        foreign_members: None,
+    };
+    fc.to_string()
+}
+
+/// Writes the detections to `path` as GeoJSON.
+pub fn write(path: impl AsRef<Path>, dets: &Detections) -> Result<()> {
+    let path = path.as_ref();
+    std::fs::write(path, to_string(dets)).map_err(|e| Error::Output {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clockwise_ring_is_reversed_and_closed() {
+        // TL, TR, BR, BL of a north-up box: clockwise in lon/lat.
+        let r = ring(&[[10.0, 50.0], [10.1, 50.0], [10.1, 49.9], [10.0, 49.9]]);
+        assert_eq!(r.len(), 5);
+        assert_eq!(r[0], r[4]);
+        let area: f64 = r
+            .windows(2)
+            .map(|w| w[0][0] * w[1][1] - w[1][0] * w[0][1])
+            .sum();
+        assert!(area > 0.0, "counter-clockwise: {r:?}");
+        // Already counter-clockwise input is kept as is.
+        let ccw = ring(&[[10.0, 49.9], [10.1, 49.9], [10.1, 50.0], [10.0, 50.0]]);
+        assert_eq!(ccw[1], vec![10.1, 49.9]);
+    }
+}

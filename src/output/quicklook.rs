@@ -1,0 +1,105 @@
+//! A PNG quick-look: the scene downsampled (nearest neighbour, read in row bands so the
+//! scene is never held whole) with each detection's box drawn in its class colour.
+
+use crate::detection::Detections;
+use crate::preprocess::Scaling;
+use crate::raster::{Scene, TileBuf, Window};
+use crate::{Error, Result};
+use std::path::Path;
+
+const COLOURS: [[u8; 3]; 6] = [
+    [255, 40, 40],
+    [40, 200, 255],
+    [255, 200, 0],
+    [80, 255, 80],
+    [255, 80, 255],
+    [255, 255, 255],
+];
+
+/// Writes a quick-look of `scene` at most `max_side` pixels on its long side, with the
+/// boxes of `dets` drawn on it. `scaling` maps samples to [0, 1] (the run's
+/// [`crate::Report::scaling`]).
+pub fn write(
+    path: impl AsRef<Path>,
+    scene: &Scene,
+    dets: &Detections,
+    scaling: &Scaling,
+    max_side: u32,
+) -> Result<()> {
+    let path = path.as_ref();
+    let (w, h) = (scene.width(), scene.height());
+    let f = (f64::from(w.max(h)) / f64::from(max_side.max(16))).max(1.0);
+    let (ow, oh) = (
+        ((f64::from(w) / f).floor() as u32).max(1),
+        ((f64::from(h) / f).floor() as u32).max(1),
+    );
+    let mut img = image::RgbImage::new(ow, oh);
+    let info = scene.info();
+    let channels: [u16; 3] = if info.color_bands() >= 3 {
+        [0, 1, 2]
+    } else {
+        [0, 0, 0]
+    };
+    let mut buf = TileBuf::new();
+    let band_rows = 256u32;
+    let mut oy = 0u32;
+    while oy < oh {
+        let oy1 = (oy + (band_rows as f64 / f).max(1.0) as u32).min(oh);
+        let y0 = ((f64::from(oy) * f) as u32).min(h - 1);
+        let y1 = (((f64::from(oy1 - 1) * f) as u32) + 1).min(h);
+        scene.read_window(Window::new(0, y0, w, y1 - y0), &mut buf)?;
+        for y in oy..oy1 {
+            let sy = ((f64::from(y) * f) as u32).clamp(y0, y1 - 1) - y0;
+            for x in 0..ow {
+                let sx = ((f64::from(x) * f) as u32).min(w - 1);
+                let valid = buf.is_valid(&info.mask, sx, sy);
+                let px = channels.map(|b| {
+                    if valid {
+                        (scaling.apply(usize::from(b), buf.get(sx, sy, b)) * 255.0).round() as u8
+                    } else {
+                        0
+                    }
+                });
+                img.put_pixel(x, y, image::Rgb(px));
+            }
+        }
+        oy = oy1;
+    }
+    for d in dets {
+        let c = COLOURS[d.class_id as usize % COLOURS.len()];
+        let b = d.pixel_box;
+        // Boxes at least 3 output pixels wide so small vehicles stay visible.
+        let cx = b.center().x / f;
+        let cy = b.center().y / f;
+        let hw = (b.width() / f / 2.0).max(1.5);
+        let hh = (b.height() / f / 2.0).max(1.5);
+        rect(&mut img, cx - hw, cy - hh, cx + hw, cy + hh, c);
+    }
+    img.save(path).map_err(|e| Error::Output {
+        path: path.to_path_buf(),
+        detail: e.to_string(),
+    })
+}
+
+fn rect(img: &mut image::RgbImage, x0: f64, y0: f64, x1: f64, y1: f64, c: [u8; 3]) {
+    let (w, h) = (img.width() as i64, img.height() as i64);
+    let (x0, y0, x1, y1) = (
+        x0.floor() as i64,
+        y0.floor() as i64,
+        x1.ceil() as i64,
+        y1.ceil() as i64,
+    );
+    let mut put = |x: i64, y: i64| {
+        if x >= 0 && y >= 0 && x < w && y < h {
+            img.put_pixel(x as u32, y as u32, image::Rgb(c));
+        }
+    };
+    for x in x0..=x1 {
+        put(x, y0);
+        put(x, y1);
+    }
+    for y in y0..=y1 {
+        put(x0, y);
+        put(x1, y);
+    }
+}

@@ -1,0 +1,672 @@
+//! The detector: the only place that knows the stage order.
+//!
+//! ```text
+//! reader thread ──(tile, window samples)──► preprocess thread ──(NCHW batch)──► inference
+//!      ▲                                         │      ▲                           │
+//!      └────────────── recycled TileBufs ────────┘      └─── recycled batch buffers ┘
+//! ```
+//! Reading, preprocessing and inference overlap on bounded channels, so memory depends on
+//! tile size × batch × queue depth, never on the scene size. Results do not depend on
+//! timing: candidates are ranked deterministically before merging.
+
+use crate::detection::{Detection, Detections, Progress, Report, StageTimes};
+use crate::geo::{PixelBox, ToWgs84};
+use crate::inference::{decode_batch, Device, Model, ModelInfo, RawBox};
+use crate::postprocess::{merge_tiles, nms, Candidate};
+use crate::preprocess::{
+    percentile_stretch, CpuPreprocessor, InputSpec, Preprocess, Preprocessor, Scaling,
+};
+use crate::raster::{SampleType, Scene, TileBuf, Window};
+use crate::tiling::{Tile, TileGrid};
+use crate::{Error, Limits, Result};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// The bundled model, used when the builder names none.
+pub fn bundled_model_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("models/satdet-vehicles.onnx")
+}
+
+type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
+
+/// Configures a [`Detector`]. Every option has a default; see each method.
+#[derive(Clone)]
+pub struct DetectorBuilder {
+    model: Option<PathBuf>,
+    preprocess: Preprocess,
+    device: Device,
+    runtime: Option<PathBuf>,
+    tile_px: Option<u32>,
+    overlap: f64,
+    confidence: Option<f32>,
+    iou: Option<f32>,
+    merge_ios: f32,
+    batch: usize,
+    threads: Option<usize>,
+    stretch_pct: (f64, f64),
+    limits: Limits,
+    progress: Option<ProgressFn>,
+}
+
+impl std::fmt::Debug for DetectorBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DetectorBuilder")
+            .field("model", &self.model)
+            .field("preprocess", &self.preprocess)
+            .field("device", &self.device)
+            .field("tile_px", &self.tile_px)
+            .field("overlap", &self.overlap)
+            .field("confidence", &self.confidence)
+            .field("iou", &self.iou)
+            .field("batch", &self.batch)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for DetectorBuilder {
+    fn default() -> Self {
+        DetectorBuilder {
+            model: None,
+            preprocess: Preprocess::Cpu,
+            device: Device::Cpu,
+            runtime: None,
+            tile_px: None,
+            overlap: 0.2,
+            confidence: None,
+            iou: None,
+            merge_ios: 0.7,
+            batch: 8,
+            threads: None,
+            stretch_pct: (2.0, 98.0),
+            limits: Limits::default(),
+            progress: None,
+        }
+    }
+}
+
+impl DetectorBuilder {
+    /// The ONNX model (default: the bundled `models/satdet-vehicles.onnx`).
+    pub fn model(mut self, path: impl Into<PathBuf>) -> Self {
+        self.model = Some(path.into());
+        self
+    }
+    /// The preprocessing backend (default: [`Preprocess::Cpu`]).
+    pub fn preprocess(mut self, p: Preprocess) -> Self {
+        self.preprocess = p;
+        self
+    }
+    /// Where inference runs (default: [`Device::Cpu`]).
+    pub fn device(mut self, d: Device) -> Self {
+        self.device = d;
+        self
+    }
+    /// The onnxruntime library (file or folder), tried before the search order.
+    pub fn onnxruntime(mut self, path: impl Into<PathBuf>) -> Self {
+        self.runtime = Some(path.into());
+        self
+    }
+    /// Tile side in scene pixels (default: the model's input size). A different size is
+    /// resampled bilinearly to the input size.
+    pub fn tile_size(mut self, px: u32) -> Self {
+        self.tile_px = Some(px);
+        self
+    }
+    /// Overlap between neighbouring tiles as a fraction of the tile (default 0.2).
+    pub fn overlap(mut self, fraction: f64) -> Self {
+        self.overlap = fraction;
+        self
+    }
+    /// Minimum confidence (default: the model's `conf` metadata, else 0.25).
+    pub fn confidence(mut self, c: f32) -> Self {
+        self.confidence = Some(c);
+        self
+    }
+    /// IoU above which boxes of one class are duplicates (default: the model's `iou`
+    /// metadata, else 0.5).
+    pub fn iou(mut self, iou: f32) -> Self {
+        self.iou = Some(iou);
+        self
+    }
+    /// Intersection over the smaller box above which boxes from different tiles are one
+    /// object cut by a seam (default 0.7).
+    pub fn merge_ios(mut self, ios: f32) -> Self {
+        self.merge_ios = ios;
+        self
+    }
+    /// Tiles per inference batch (default 8; a model with a fixed batch axis sets it).
+    pub fn batch_size(mut self, n: usize) -> Self {
+        self.batch = n;
+        self
+    }
+    /// onnxruntime intra-op threads (default: onnxruntime's choice, all cores).
+    pub fn threads(mut self, n: usize) -> Self {
+        self.threads = Some(n);
+        self
+    }
+    /// Percentiles of the 16-bit stretch (default 2 and 98).
+    pub fn stretch_percentiles(mut self, low: f64, high: f64) -> Self {
+        self.stretch_pct = (low, high);
+        self
+    }
+    /// Limits on input-controlled sizes.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+    /// A callback called as tiles finish.
+    pub fn progress(mut self, f: impl Fn(&Progress) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Arc::new(f));
+        self
+    }
+
+    /// Loads the model and the preprocessing backend, checking every option.
+    pub fn build(self) -> Result<Detector> {
+        let cfg = |m: String| Err(Error::Config(m));
+        if !(0.0..0.9).contains(&self.overlap) {
+            return cfg(format!("overlap {} must be in [0, 0.9)", self.overlap));
+        }
+        for (name, v) in [
+            ("confidence", self.confidence),
+            ("iou", self.iou),
+            ("merge_ios", Some(self.merge_ios)),
+        ] {
+            if let Some(v) = v {
+                if !(v > 0.0 && v <= 1.0) {
+                    return cfg(format!("{name} {v} must be in (0, 1]"));
+                }
+            }
+        }
+        if self.batch == 0 {
+            return cfg("batch size must be at least 1".into());
+        }
+        let (lo, hi) = self.stretch_pct;
+        if !((0.0..100.0).contains(&lo) && lo < hi && hi <= 100.0) {
+            return cfg(format!(
+                "stretch percentiles {lo}, {hi}: need 0 <= low < high <= 100"
+            ));
+        }
+        if let Some(t) = self.tile_px {
+            if t < 8 {
+                return cfg(format!("tile size {t} px is too small (8 at least)"));
+            }
+        }
+        let model_path = self.model.clone().unwrap_or_else(bundled_model_path);
+        if self.model.is_none() && !model_path.is_file() {
+            return cfg(format!(
+                "no model given and the bundled model {} is missing",
+                model_path.display()
+            ));
+        }
+        let model = Model::load(
+            &model_path,
+            self.device,
+            self.runtime.as_deref(),
+            self.threads,
+        )?;
+        let info = model.info().clone();
+        let batch = info.fixed_batch.unwrap_or(self.batch);
+        let preprocessor = make_preprocessor(self.preprocess)?;
+        Ok(Detector {
+            confidence: self.confidence.or(info.default_conf).unwrap_or(0.25),
+            iou: self.iou.or(info.default_iou).unwrap_or(0.5),
+            tile_px: self.tile_px.unwrap_or(info.width.min(info.height)),
+            batch,
+            model: Mutex::new(model),
+            info,
+            preprocessor: Mutex::new(preprocessor),
+            opts: self,
+        })
+    }
+}
+
+fn make_preprocessor(p: Preprocess) -> Result<Box<dyn Preprocessor>> {
+    match p {
+        Preprocess::Cpu => Ok(Box::new(CpuPreprocessor::new())),
+        Preprocess::Gpu | Preprocess::Auto => crate::preprocess::gpu_or_cpu(p),
+    }
+}
+
+/// A loaded detector; `detect` runs it on scenes. Cheap to share across scenes; calls on
+/// one detector run one at a time.
+pub struct Detector {
+    opts: DetectorBuilder,
+    info: ModelInfo,
+    confidence: f32,
+    iou: f32,
+    tile_px: u32,
+    batch: usize,
+    model: Mutex<Model>,
+    preprocessor: Mutex<Box<dyn Preprocessor>>,
+}
+
+impl std::fmt::Debug for Detector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Detector")
+            .field("info", &self.info)
+            .field("confidence", &self.confidence)
+            .field("iou", &self.iou)
+            .field("tile_px", &self.tile_px)
+            .finish_non_exhaustive()
+    }
+}
+
+enum ReadMsg {
+    Tile(Tile, TileBuf),
+    Skipped,
+}
+
+/// What the preprocess stage sends to inference.
+enum StageMsg {
+    /// Tiles skipped because fully masked, counted for progress.
+    Skipped(usize),
+    /// Preprocessed tiles: their NCHW input is the first `tiles.len()` slots of `input`.
+    Batch { tiles: Vec<Tile>, input: Vec<f32> },
+}
+
+impl Detector {
+    /// A builder with every default.
+    pub fn builder() -> DetectorBuilder {
+        DetectorBuilder::default()
+    }
+
+    /// The model as loaded.
+    pub fn model_info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    /// The preprocessing backend in use.
+    pub fn preprocess_backend(&self) -> String {
+        self.preprocessor
+            .lock()
+            .map(|p| p.describe())
+            .unwrap_or_else(|_| "unavailable".into())
+    }
+
+    /// The confidence threshold in use.
+    pub fn confidence(&self) -> f32 {
+        self.confidence
+    }
+
+    /// The sample scaling for `scene`: `/255` for 8-bit, else a percentile stretch of up to
+    /// 16 windows spread over the scene.
+    pub fn scaling_for(&self, scene: &Scene) -> Result<Scaling> {
+        if scene.info().sample == SampleType::U8 {
+            return Ok(Scaling::u8());
+        }
+        let (w, h) = (scene.width(), scene.height());
+        let (sw, sh) = (w.min(512), h.min(512));
+        let mut bufs = Vec::new();
+        for j in 0..4u32 {
+            for i in 0..4u32 {
+                let x = ((u64::from(w - sw) * u64::from(2 * i + 1)) / 8) as u32;
+                let y = ((u64::from(h - sh) * u64::from(2 * j + 1)) / 8) as u32;
+                let win = Window::new(x, y, sw, sh);
+                if bufs.iter().any(|b: &TileBuf| b.window() == win) {
+                    continue;
+                }
+                let mut b = TileBuf::new();
+                scene.read_window(win, &mut b)?;
+                bufs.push(b);
+            }
+        }
+        Ok(percentile_stretch(
+            &bufs,
+            &scene.info().mask,
+            self.opts.stretch_pct.0,
+            self.opts.stretch_pct.1,
+        ))
+    }
+
+    fn input_spec(&self, scene: &Scene, scaling: Scaling) -> Result<InputSpec> {
+        let info = scene.info();
+        let channels = match info.color_bands() {
+            1 => [0, 0, 0],
+            3 | 4 => [0, 1, 2],
+            n => {
+                return Err(Error::unsupported(
+                    scene.path(),
+                    format!("{n} colour bands: satdet feeds 1 (panchromatic) or 3+ (RGB) bands"),
+                ));
+            }
+        };
+        Ok(InputSpec {
+            width: self.info.width,
+            height: self.info.height,
+            channels,
+            scaling,
+            mean: [0.0; 3],
+            inv_std: [1.0; 3],
+            pad: 114.0 / 255.0,
+            mask: info.mask,
+        })
+    }
+
+    /// Finds objects in `scene`, reading it window by window.
+    pub fn detect(&self, scene: &Scene) -> Result<Detections> {
+        let t0 = Instant::now();
+        let mut times = StageTimes::default();
+        let overlap_px = (f64::from(self.tile_px) * self.opts.overlap).round() as u32;
+        let grid = TileGrid::new(scene.width(), scene.height(), self.tile_px, overlap_px)?;
+        let tile_bytes = u64::from(self.tile_px).pow(2)
+            * u64::from(scene.info().bands)
+            * scene.info().sample.bytes() as u64;
+        Limits::check(
+            || scene.path().display().to_string(),
+            "one tile window in bytes",
+            tile_bytes,
+            self.opts.limits.max_window_bytes,
+        )?;
+
+        let ts = Instant::now();
+        let scaling = self.scaling_for(scene)?;
+        times.stretch = ts.elapsed();
+        let spec = self.input_spec(scene, scaling)?;
+        let scale = self.info.width.min(self.info.height) as f32 / self.tile_px as f32;
+
+        let mut model = self
+            .model
+            .lock()
+            .map_err(|_| Error::Config("the model panicked in an earlier call".into()))?;
+        let mut pre = self
+            .preprocessor
+            .lock()
+            .map_err(|_| Error::Config("the preprocessor panicked in an earlier call".into()))?;
+        let pre_name = pre.describe();
+        let batch_cap = self.batch;
+        let input_len = spec.input_len();
+        let total = grid.len();
+        let mut candidates: Vec<Candidate> = Vec::new();
+        let mut processed = 0usize;
+        let mut skipped = 0usize;
+
+        std::thread::scope(|s| -> Result<()> {
+            let (tile_tx, tile_rx) = sync_channel::<ReadMsg>(batch_cap * 2);
+            let (free_tx, free_rx) = sync_channel::<TileBuf>(batch_cap * 3);
+            let (batch_tx, batch_rx) = sync_channel::<StageMsg>(1);
+            let (done_tx, done_rx) = sync_channel::<Vec<f32>>(2);
+            for _ in 0..batch_cap * 3 {
+                free_tx
+                    .send(TileBuf::new())
+                    .map_err(|_| Error::Config("internal channel closed".into()))?;
+            }
+            for _ in 0..2 {
+                done_tx
+                    .send(vec![0.0; batch_cap * input_len])
+                    .map_err(|_| Error::Config("internal channel closed".into()))?;
+            }
+            let reader = s.spawn(|| read_stage(scene, &grid, tile_tx, free_rx));
+            let spec_ref = &spec;
+            let pre_ref: &mut dyn Preprocessor = &mut **pre;
+            let preproc = s.spawn(move || {
+                pre_stage(
+                    pre_ref, spec_ref, scale, batch_cap, tile_rx, free_tx, done_rx, batch_tx,
+                )
+            });
+
+            let mut out = Vec::new();
+            let mut raw: Vec<RawBox> = Vec::new();
+            let result = (|| -> Result<()> {
+                for msg in batch_rx.iter() {
+                    match msg {
+                        StageMsg::Skipped(k) => {
+                            skipped += k;
+                            self.report_progress(
+                                processed + skipped,
+                                skipped,
+                                total,
+                                candidates.len(),
+                            );
+                        }
+                        StageMsg::Batch { tiles, mut input } => {
+                            let n = tiles.len();
+                            let run_n = self.info.fixed_batch.unwrap_or(n);
+                            if run_n > n {
+                                pad_inputs(&spec, &mut input[n * input_len..run_n * input_len]);
+                            }
+                            let ti = Instant::now();
+                            let shape = model.run(&input[..run_n * input_len], run_n, &mut out)?;
+                            times.inference += ti.elapsed();
+                            let tp = Instant::now();
+                            for (b, tile) in tiles.iter().enumerate() {
+                                raw.clear();
+                                decode_batch(
+                                    self.info.layout,
+                                    &out,
+                                    shape,
+                                    b,
+                                    self.confidence,
+                                    &mut raw,
+                                )?;
+                                let per_tile: Vec<Candidate> = raw
+                                    .iter()
+                                    .filter_map(|r| to_scene(r, tile, scale))
+                                    .collect();
+                                candidates.extend(nms(per_tile, f64::from(self.iou)));
+                            }
+                            Limits::check(
+                                || scene.path().display().to_string(),
+                                "candidate detections",
+                                candidates.len() as u64,
+                                self.opts.limits.max_detections,
+                            )?;
+                            times.postprocess += tp.elapsed();
+                            processed += n;
+                            self.report_progress(
+                                processed + skipped,
+                                skipped,
+                                total,
+                                candidates.len(),
+                            );
+                            // Give the buffer back; the preprocess stage may have finished.
+                            let _ = done_tx.send(input);
+                        }
+                    }
+                }
+                Ok(())
+            })();
+            drop(batch_rx);
+            drop(done_tx);
+            let read_res = reader
+                .join()
+                .map_err(|_| Error::Config("the reader thread panicked".into()))?;
+            let pre_res = preproc
+                .join()
+                .map_err(|_| Error::Config("the preprocess thread panicked".into()))?;
+            // The first real error wins; a closed channel downstream of an error is not one.
+            result?;
+            let (read_time, _) = read_res?;
+            let pre_time = pre_res?;
+            times.read = read_time;
+            times.preprocess = pre_time;
+            Ok(())
+        })?;
+
+        let tp = Instant::now();
+        let merged = merge_tiles(
+            candidates,
+            f64::from(self.iou),
+            f64::from(self.opts.merge_ios),
+        );
+        let mut warnings: Vec<String> = scene.warnings().to_vec();
+        let georef = scene.georef();
+        let to_wgs84 = match georef {
+            Some(g) => match ToWgs84::new(&g.crs) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    warnings.push(format!(
+                        "{}: {e}; lon/lat polygons omitted",
+                        scene.path().display()
+                    ));
+                    None
+                }
+            },
+            None => None,
+        };
+        let mut items = Vec::with_capacity(merged.len());
+        for c in merged {
+            let map_polygon = georef.map(|g| g.map_polygon(&c.bbox));
+            let lonlat_polygon = match (&to_wgs84, &map_polygon) {
+                (Some(t), Some(m)) => Some(t.polygon(m)?),
+                _ => None,
+            };
+            items.push(Detection {
+                class_id: c.class_id,
+                class_name: model.class_name(c.class_id),
+                score: c.score,
+                pixel_box: c.bbox,
+                map_polygon,
+                lonlat_polygon,
+            });
+        }
+        times.postprocess += tp.elapsed();
+        times.total = t0.elapsed();
+        Ok(Detections {
+            items,
+            scene: scene.path().to_path_buf(),
+            crs: georef.map(|g| g.crs.clone()),
+            report: Report {
+                tiles_total: total,
+                tiles_processed: processed,
+                tiles_skipped: skipped,
+                tile_px: self.tile_px,
+                overlap_px,
+                preprocess: pre_name,
+                provider: self.info.provider,
+                runtime: self.info.runtime.clone(),
+                scaling,
+                area_km2: scene.area_km2(),
+                times,
+                warnings,
+            },
+        })
+    }
+
+    fn report_progress(&self, done: usize, skipped: usize, total: usize, candidates: usize) {
+        if let Some(f) = &self.opts.progress {
+            f(&Progress {
+                tiles_done: done,
+                tiles_skipped: skipped,
+                tiles_total: total,
+                candidates,
+            });
+        }
+    }
+}
+
+/// Maps a box from model-input pixels to scene pixels, clipped to the tile's window.
+fn to_scene(r: &RawBox, tile: &Tile, scale: f32) -> Option<Candidate> {
+    let w = tile.window;
+    let inv = 1.0 / f64::from(scale);
+    let (x0, y0) = (f64::from(w.x), f64::from(w.y));
+    let (xe, ye) = (w.x_end() as f64, w.y_end() as f64);
+    let bx0 = (x0 + f64::from(r.x0) * inv).clamp(x0, xe);
+    let by0 = (y0 + f64::from(r.y0) * inv).clamp(y0, ye);
+    let bx1 = (x0 + f64::from(r.x1) * inv).clamp(x0, xe);
+    let by1 = (y0 + f64::from(r.y1) * inv).clamp(y0, ye);
+    (bx1 > bx0 && by1 > by0).then(|| Candidate {
+        bbox: PixelBox::new(bx0, by0, bx1, by1),
+        score: r.score,
+        class_id: r.class_id,
+        tile: tile.index,
+    })
+}
+
+/// Fills unused batch slots (fixed-batch models) with the pad value.
+fn pad_inputs(spec: &InputSpec, out: &mut [f32]) {
+    let plane = spec.width as usize * spec.height as usize;
+    for (i, chunk) in out.chunks_mut(plane).enumerate() {
+        let c = i % 3;
+        chunk.fill((spec.pad - spec.mean[c]) * spec.inv_std[c]);
+    }
+}
+
+fn read_stage(
+    scene: &Scene,
+    grid: &TileGrid,
+    tx: SyncSender<ReadMsg>,
+    free: Receiver<TileBuf>,
+) -> Result<(Duration, ())> {
+    let mut busy = Duration::ZERO;
+    let mask = scene.info().mask;
+    let masked = mask.alpha_band.is_some() || mask.nodata.is_some();
+    // A skipped tile's buffer is kept for the next tile, so the pool never drains.
+    let mut spare: Option<TileBuf> = None;
+    for tile in grid.iter() {
+        let mut buf = match spare.take() {
+            Some(b) => b,
+            None => match free.recv() {
+                Ok(b) => b,
+                Err(_) => return Ok((busy, ())),
+            },
+        };
+        let t = Instant::now();
+        scene.read_window(tile.window, &mut buf)?;
+        let skip = masked && buf.valid_pixels(&mask) == 0;
+        busy += t.elapsed();
+        let msg = if skip {
+            spare = Some(buf);
+            ReadMsg::Skipped
+        } else {
+            ReadMsg::Tile(tile, buf)
+        };
+        if tx.send(msg).is_err() {
+            // Downstream stopped (an error there); it reports the error.
+            return Ok((busy, ()));
+        }
+    }
+    Ok((busy, ()))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn pre_stage(
+    pre: &mut dyn Preprocessor,
+    spec: &InputSpec,
+    scale: f32,
+    batch_cap: usize,
+    rx: Receiver<ReadMsg>,
+    free: SyncSender<TileBuf>,
+    done: Receiver<Vec<f32>>,
+    tx: SyncSender<StageMsg>,
+) -> Result<Duration> {
+    let mut busy = Duration::ZERO;
+    let mut tiles: Vec<(Tile, TileBuf)> = Vec::with_capacity(batch_cap);
+    let mut skipped = 0usize;
+    let mut rx_iter = rx.iter();
+    loop {
+        let msg = rx_iter.next();
+        let end = msg.is_none();
+        match msg {
+            Some(ReadMsg::Tile(t, b)) => tiles.push((t, b)),
+            Some(ReadMsg::Skipped) => skipped += 1,
+            None => {}
+        }
+        if skipped > 0 && (end || !tiles.is_empty() || skipped >= batch_cap) {
+            if tx.send(StageMsg::Skipped(skipped)).is_err() {
+                return Ok(busy);
+            }
+            skipped = 0;
+        }
+        if tiles.len() == batch_cap || (end && !tiles.is_empty()) {
+            let Ok(mut input) = done.recv() else {
+                return Ok(busy);
+            };
+            let t = Instant::now();
+            let bufs: Vec<&TileBuf> = tiles.iter().map(|(_, b)| b).collect();
+            let n = bufs.len();
+            pre.run(spec, &bufs, scale, &mut input[..n * spec.input_len()])?;
+            busy += t.elapsed();
+            let meta: Vec<Tile> = tiles.iter().map(|(t, _)| *t).collect();
+            for (_, b) in tiles.drain(..) {
+                let _ = free.send(b);
+            }
+            if tx.send(StageMsg::Batch { tiles: meta, input }).is_err() {
+                return Ok(busy);
+            }
+        }
+        if end {
+            return Ok(busy);
+        }
+    }
+}

@@ -1,0 +1,102 @@
+//! Greedy class-aware non-maximum suppression over an R-tree, so that each candidate is
+//! compared only with kept boxes it touches (not O(n²)).
+
+use super::{rank, Candidate};
+use rstar::primitives::{GeomWithData, Rectangle};
+use rstar::{RTree, AABB};
+
+type Entry = GeomWithData<Rectangle<[f64; 2]>, usize>;
+
+/// Keeps the best-ranked candidates: a candidate is dropped when `suppress(kept, candidate)`
+/// holds for a kept box of the same class that it intersects.
+pub(crate) fn greedy(
+    mut cands: Vec<Candidate>,
+    suppress: impl Fn(&Candidate, &Candidate) -> bool,
+) -> Vec<Candidate> {
+    cands.sort_by(rank);
+    // One tree per class keeps queries to same-class boxes.
+    let mut trees: std::collections::HashMap<u32, RTree<Entry>> = std::collections::HashMap::new();
+    let mut kept: Vec<Candidate> = Vec::with_capacity(cands.len());
+    for c in cands {
+        let b = c.bbox;
+        let env = AABB::from_corners([b.x0(), b.y0()], [b.x1(), b.y1()]);
+        let tree = trees.entry(c.class_id).or_default();
+        let hit = tree
+            .locate_in_envelope_intersecting(&env)
+            .any(|e| suppress(&kept[e.data], &c));
+        if !hit {
+            tree.insert(GeomWithData::new(
+                Rectangle::from_corners([b.x0(), b.y0()], [b.x1(), b.y1()]),
+                kept.len(),
+            ));
+            kept.push(c);
+        }
+    }
+    kept
+}
+
+/// Class-aware NMS: drops a candidate whose IoU with a better-ranked kept box of its class
+/// exceeds `iou`.
+pub fn nms(cands: Vec<Candidate>, iou: f64) -> Vec<Candidate> {
+    greedy(cands, |k, c| k.bbox.iou(&c.bbox) > iou)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::geo::PixelBox;
+    use proptest::prelude::*;
+
+    fn c(x: f64, y: f64, s: f32, class_id: u32) -> Candidate {
+        Candidate {
+            bbox: PixelBox::new(x, y, x + 10.0, y + 10.0),
+            score: s,
+            class_id,
+            tile: 0,
+        }
+    }
+
+    #[test]
+    fn overlapping_same_class_keeps_the_best() {
+        let out = nms(
+            vec![
+                c(0.0, 0.0, 0.5, 0),
+                c(1.0, 1.0, 0.9, 0),
+                c(50.0, 0.0, 0.4, 0),
+            ],
+            0.5,
+        );
+        assert_eq!(out, vec![c(1.0, 1.0, 0.9, 0), c(50.0, 0.0, 0.4, 0)]);
+    }
+
+    #[test]
+    fn classes_do_not_suppress_each_other() {
+        let out = nms(vec![c(0.0, 0.0, 0.5, 0), c(0.0, 0.0, 0.9, 1)], 0.5);
+        assert_eq!(out.len(), 2);
+    }
+
+    fn arb_cands() -> impl Strategy<Value = Vec<Candidate>> {
+        prop::collection::vec((0.0f64..200.0, 0.0f64..200.0, 0.01f32..1.0, 0u32..3), 0..60)
+            .prop_map(|v| v.into_iter().map(|(x, y, s, k)| c(x, y, s, k)).collect())
+    }
+
+    proptest! {
+        #[test]
+        fn output_is_a_subset_idempotent_and_order_free(cands in arb_cands()) {
+            let out = nms(cands.clone(), 0.5);
+            for o in &out {
+                prop_assert!(cands.contains(o));
+            }
+            prop_assert_eq!(nms(out.clone(), 0.5), out.clone());
+            let mut rev = cands.clone();
+            rev.reverse();
+            prop_assert_eq!(nms(rev, 0.5), out.clone());
+            // No two kept boxes of one class overlap beyond the threshold.
+            for (i, a) in out.iter().enumerate() {
+                for b in &out[i + 1..] {
+                    prop_assert!(a.class_id != b.class_id || a.bbox.iou(&b.bbox) <= 0.5);
+                }
+            }
+        }
+    }
+}

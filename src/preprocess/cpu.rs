@@ -1,0 +1,257 @@
+//! The CPU reference preprocessor: the executable specification the GPU path is tested
+//! against. Tiles of a batch are processed in parallel (rayon); the result does not depend
+//! on the thread count.
+
+use super::{InputSpec, Preprocessor};
+use crate::raster::TileBuf;
+use crate::{Error, Result};
+use rayon::prelude::*;
+
+/// Preprocessing on the CPU.
+#[derive(Debug, Default, Clone)]
+pub struct CpuPreprocessor;
+
+impl CpuPreprocessor {
+    /// A CPU preprocessor.
+    pub fn new() -> Self {
+        CpuPreprocessor
+    }
+}
+
+/// The scaled [0, 1] value of source pixel (`x`, `y`) for output channel `c`, or the pad
+/// value when the pixel is masked.
+#[inline]
+fn source(spec: &InputSpec, t: &TileBuf, x: u32, y: u32, c: usize) -> f32 {
+    if (spec.mask.alpha_band.is_some() || spec.mask.nodata.is_some())
+        && !t.is_valid(&spec.mask, x, y)
+    {
+        return spec.pad;
+    }
+    let band = spec.channels[c];
+    spec.scaling.apply(usize::from(band), t.get(x, y, band))
+}
+
+/// Source coordinate and weight along one axis for output index `i` (align_corners =
+/// false): `f = (i + 0.5) / scale - 0.5` clamped to `[0, n - 1]`.
+#[inline]
+pub(crate) fn axis_sample(i: u32, inv_scale: f32, n: u32) -> (u32, u32, f32) {
+    let f = ((i as f32 + 0.5) * inv_scale - 0.5).clamp(0.0, (n - 1) as f32);
+    let i0 = f.floor();
+    let w = f - i0;
+    let i0 = i0 as u32;
+    (i0, (i0 + 1).min(n - 1), w)
+}
+
+fn one_tile(spec: &InputSpec, t: &TileBuf, scale: f32, out: &mut [f32]) {
+    let (w, h) = (spec.width as usize, spec.height as usize);
+    let win = t.window();
+    let (ow, oh) = spec.placement(win.width, win.height, f64::from(scale));
+    let identity = ow == win.width && oh == win.height;
+    let inv_scale = 1.0 / scale;
+    for (c, plane) in out.chunks_exact_mut(w * h).enumerate() {
+        let padded = (spec.pad - spec.mean[c]) * spec.inv_std[c];
+        for (y, row) in plane.chunks_exact_mut(w).enumerate() {
+            let y = y as u32;
+            if y >= oh {
+                row.fill(padded);
+                continue;
+            }
+            for (x, o) in row.iter_mut().enumerate() {
+                let x = x as u32;
+                if x >= ow {
+                    *o = padded;
+                    continue;
+                }
+                let v = if identity {
+                    source(spec, t, x, y, c)
+                } else {
+                    let (x0, x1, wx) = axis_sample(x, inv_scale, win.width);
+                    let (y0, y1, wy) = axis_sample(y, inv_scale, win.height);
+                    let a = source(spec, t, x0, y0, c);
+                    let b = source(spec, t, x1, y0, c);
+                    let cc = source(spec, t, x0, y1, c);
+                    let d = source(spec, t, x1, y1, c);
+                    let top = a + (b - a) * wx;
+                    let bottom = cc + (d - cc) * wx;
+                    top + (bottom - top) * wy
+                };
+                *o = (v - spec.mean[c]) * spec.inv_std[c];
+            }
+        }
+    }
+}
+
+impl Preprocessor for CpuPreprocessor {
+    fn describe(&self) -> String {
+        "cpu".into()
+    }
+
+    fn run(
+        &mut self,
+        spec: &InputSpec,
+        tiles: &[&TileBuf],
+        scale: f32,
+        out: &mut [f32],
+    ) -> Result<()> {
+        check_batch(spec, tiles, scale, out)?;
+        out.par_chunks_exact_mut(spec.input_len())
+            .zip(tiles.par_iter())
+            .for_each(|(o, t)| one_tile(spec, t, scale, o));
+        Ok(())
+    }
+}
+
+/// Checks the shapes every backend relies on.
+pub(crate) fn check_batch(
+    spec: &InputSpec,
+    tiles: &[&TileBuf],
+    scale: f32,
+    out: &[f32],
+) -> Result<()> {
+    if out.len() != tiles.len() * spec.input_len() {
+        return Err(Error::Config(format!(
+            "preprocess: output holds {} values, {} tiles of 3x{}x{} need {}",
+            out.len(),
+            tiles.len(),
+            spec.height,
+            spec.width,
+            tiles.len() * spec.input_len()
+        )));
+    }
+    if !(scale.is_finite() && scale > 0.0) {
+        return Err(Error::Config(format!(
+            "preprocess: scale {scale} must be finite and positive"
+        )));
+    }
+    for t in tiles {
+        if let Some(&b) = spec.channels.iter().find(|&&b| b >= t.bands()) {
+            return Err(Error::Config(format!(
+                "preprocess: channel map uses band {b} of a {}-band tile",
+                t.bands()
+            )));
+        }
+        if t.window().pixels() == 0 {
+            return Err(Error::Config("preprocess: empty tile".into()));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::preprocess::Scaling;
+    use crate::raster::{BandLayout, MaskSpec, Samples, Window};
+
+    fn spec(w: u32, h: u32) -> InputSpec {
+        InputSpec {
+            width: w,
+            height: h,
+            channels: [0, 1, 2],
+            scaling: Scaling::u8(),
+            mean: [0.0; 3],
+            inv_std: [1.0; 3],
+            pad: 114.0 / 255.0,
+            mask: MaskSpec {
+                alpha_band: None,
+                nodata: None,
+            },
+        }
+    }
+
+    #[test]
+    fn golden_2x2_rgb_tile_in_3x3_input() {
+        // Interleaved RGB: pixel (x, y) = (10x + y, 100, 255).
+        let s = Samples::U8(vec![0, 100, 255, 10, 100, 255, 1, 100, 255, 11, 100, 255]);
+        let t = TileBuf::from_samples(Window::new(0, 0, 2, 2), 3, BandLayout::Interleaved, s)
+            .expect("tile");
+        let sp = spec(3, 3);
+        let mut out = vec![0.0; sp.input_len()];
+        CpuPreprocessor.run(&sp, &[&t], 1.0, &mut out).expect("run");
+        let p = 114.0 / 255.0;
+        let r = [0.0, 10.0 / 255.0, p, 1.0 / 255.0, 11.0 / 255.0, p, p, p, p];
+        for (i, v) in r.iter().enumerate() {
+            assert!((out[i] - v).abs() < 1e-7, "R[{i}] = {} want {v}", out[i]);
+        }
+        assert!((out[9] - 100.0 / 255.0).abs() < 1e-7);
+        assert_eq!(out[18], 1.0);
+        assert!((out[26] - p).abs() < 1e-7, "padding in B");
+    }
+
+    #[test]
+    fn planar_equals_interleaved() {
+        let inter: Vec<u8> = (0..4 * 3 * 3).map(|i| (i * 7 % 256) as u8).collect();
+        let mut planar = vec![0u8; inter.len()];
+        for p in 0..9 {
+            for b in 0..4 {
+                planar[b * 9 + p] = inter[p * 4 + b];
+            }
+        }
+        let w = Window::new(0, 0, 3, 3);
+        let a =
+            TileBuf::from_samples(w, 4, BandLayout::Interleaved, Samples::U8(inter)).expect("a");
+        let b = TileBuf::from_samples(w, 4, BandLayout::Planar, Samples::U8(planar)).expect("b");
+        let sp = spec(4, 4);
+        let (mut oa, mut ob) = (vec![0.0; sp.input_len()], vec![0.0; sp.input_len()]);
+        CpuPreprocessor.run(&sp, &[&a], 1.0, &mut oa).expect("a");
+        CpuPreprocessor.run(&sp, &[&b], 1.0, &mut ob).expect("b");
+        assert_eq!(oa, ob);
+    }
+
+    #[test]
+    fn pan_band_fills_three_channels_and_upsampling_is_bilinear() {
+        // A 2x1 pan tile [0, 255] doubled to 4x2: centres at x = -0.25, 0.25, 0.75, 1.25.
+        let t = TileBuf::from_samples(
+            Window::new(0, 0, 2, 1),
+            1,
+            BandLayout::Interleaved,
+            Samples::U8(vec![0, 255]),
+        )
+        .expect("t");
+        let mut sp = spec(4, 2);
+        sp.channels = [0, 0, 0];
+        let mut out = vec![0.0; sp.input_len()];
+        CpuPreprocessor.run(&sp, &[&t], 2.0, &mut out).expect("run");
+        let want = [0.0, 0.25, 0.75, 1.0];
+        for c in 0..3 {
+            for y in 0..2 {
+                for x in 0..4 {
+                    let v = out[c * 8 + y * 4 + x];
+                    assert!((v - want[x]).abs() < 1e-6, "c{c} ({x},{y}) = {v}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn masked_pixels_take_the_pad_value() {
+        let t = TileBuf::from_samples(
+            Window::new(0, 0, 2, 1),
+            1,
+            BandLayout::Interleaved,
+            Samples::U8(vec![0, 200]),
+        )
+        .expect("t");
+        let mut sp = spec(2, 1);
+        sp.channels = [0, 0, 0];
+        sp.mask.nodata = Some(0.0);
+        let mut out = vec![0.0; sp.input_len()];
+        CpuPreprocessor.run(&sp, &[&t], 1.0, &mut out).expect("run");
+        assert_eq!(out[0], sp.pad);
+        assert!((out[1] - 200.0 / 255.0).abs() < 1e-7);
+    }
+
+    #[test]
+    fn wrong_output_size_is_an_error() {
+        let t = TileBuf::from_samples(
+            Window::new(0, 0, 1, 1),
+            3,
+            BandLayout::Interleaved,
+            Samples::U8(vec![1, 2, 3]),
+        )
+        .expect("t");
+        let sp = spec(2, 2);
+        let mut out = vec![0.0; 5];
+        assert!(CpuPreprocessor.run(&sp, &[&t], 1.0, &mut out).is_err());
+    }
+}

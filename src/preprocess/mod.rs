@@ -1,0 +1,99 @@
+//! Preprocessing: raw tile windows → the model's NCHW `f32` input batch.
+//!
+//! One hardware-neutral plan, [`InputSpec`], run by a [`Preprocessor`]: the CPU reference
+//! ([`CpuPreprocessor`]) or, with the `gpu` feature, WGSL compute shaders. Both follow
+//! the conventions of DESIGN.md, in this order, in `f32`:
+//!
+//! 1. `n = clamp((sample - lo[band]) * inv_range[band], 0, 1)` per source sample
+//!    ([`Scaling`]: `/255` for 8-bit, a percentile stretch for 16-bit); a masked pixel
+//!    (alpha 0, or nodata in every band) takes the pad value instead;
+//! 2. bilinear resampling when the tile and the model input differ in size, pixel centres
+//!    at +0.5 (align_corners = false): `top = a + (b - a) * wx`, `bottom = c + (d - c) * wx`,
+//!    `v = top + (bottom - top) * wy`;
+//! 3. `out = (v - mean[c]) * inv_std[c]`;
+//! 4. the tile sits at the top-left of the input; the rest is the pad value (step 3
+//!    applied to it).
+
+mod cpu;
+mod stretch;
+
+pub use cpu::CpuPreprocessor;
+pub use stretch::{percentile_stretch, Scaling};
+
+use crate::raster::{MaskSpec, TileBuf};
+use crate::Result;
+
+/// Which preprocessing backend a detector uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Preprocess {
+    /// The CPU reference implementation (the default).
+    #[default]
+    Cpu,
+    /// WGSL compute shaders through wgpu; an error when no adapter exists.
+    Gpu,
+    /// The GPU when a hardware adapter exists, else the CPU; the choice is reported.
+    Auto,
+}
+
+/// The plan for turning raw tiles into model input. Plain data, shared by every backend.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputSpec {
+    /// Model input width in pixels.
+    pub width: u32,
+    /// Model input height in pixels.
+    pub height: u32,
+    /// The source band for each of the model's R, G, B channels (a panchromatic band
+    /// fills all three).
+    pub channels: [u16; 3],
+    /// Sample scaling to [0, 1], per source band.
+    pub scaling: Scaling,
+    /// Per-channel mean subtracted after scaling (0 for YOLO models).
+    pub mean: [f32; 3],
+    /// Per-channel reciprocal standard deviation (1 for YOLO models).
+    pub inv_std: [f32; 3],
+    /// The pad value in [0, 1] space (YOLO: 114/255).
+    pub pad: f32,
+    /// Which source pixels carry no data.
+    pub mask: MaskSpec,
+}
+
+impl InputSpec {
+    /// `f32` values in one model input (3 × height × width).
+    pub fn input_len(&self) -> usize {
+        3 * self.width as usize * self.height as usize
+    }
+
+    /// Where a `tile_w` × `tile_h` window lands in the input at `scale` input pixels per
+    /// scene pixel: the top-left `out_w` × `out_h` region.
+    pub fn placement(&self, tile_w: u32, tile_h: u32, scale: f64) -> (u32, u32) {
+        let ow = ((f64::from(tile_w) * scale).round() as u32).clamp(1, self.width);
+        let oh = ((f64::from(tile_h) * scale).round() as u32).clamp(1, self.height);
+        (ow, oh)
+    }
+}
+
+/// A preprocessing backend: fills `out` (NCHW, `tiles.len()` inputs) from raw tiles.
+pub trait Preprocessor: Send {
+    /// What runs the work, e.g. `cpu` or `gpu (NVIDIA H200, Vulkan)`.
+    fn describe(&self) -> String;
+
+    /// Preprocesses a batch. `scale` is model-input pixels per scene pixel (1 when the tile
+    /// size equals the input size). `out.len()` must be `tiles.len() * spec.input_len()`.
+    fn run(
+        &mut self,
+        spec: &InputSpec,
+        tiles: &[&TileBuf],
+        scale: f32,
+        out: &mut [f32],
+    ) -> Result<()>;
+}
+
+/// The backend for `Gpu` or `Auto`.
+pub(crate) fn gpu_or_cpu(p: Preprocess) -> Result<Box<dyn Preprocessor>> {
+    match p {
+        Preprocess::Cpu | Preprocess::Auto => Ok(Box::new(CpuPreprocessor::new())),
+        Preprocess::Gpu => Err(crate::Error::Gpu(
+            "this build has no GPU preprocessing backend".into(),
+        )),
+    }
+}

@@ -1,0 +1,252 @@
+//! GeoTIFF georeferencing tags: ModelTiepoint + ModelPixelScale or ModelTransformation,
+//! the GeoKey directory (model type, raster type, EPSG code).
+
+use super::tiff_file::tiff_error;
+use crate::geo::{Crs, GeoRef, GeoTransform, RasterType};
+use crate::{Error, Result};
+use std::io::{Read, Seek};
+use std::path::Path;
+use tiff::decoder::Decoder;
+use tiff::tags::Tag;
+
+const GT_MODEL_TYPE: u16 = 1024;
+const GT_RASTER_TYPE: u16 = 1025;
+const GEOGRAPHIC_TYPE: u16 = 2048;
+const PROJECTED_CS_TYPE: u16 = 3072;
+const USER_DEFINED: u16 = 32767;
+
+/// The GeoKeys satdet uses, from a GeoKeyDirectoryTag.
+#[derive(Debug, Default, PartialEq)]
+pub(crate) struct GeoKeys {
+    pub model_type: Option<u16>,
+    pub raster_type: Option<u16>,
+    pub geographic: Option<u16>,
+    pub projected: Option<u16>,
+}
+
+/// Parses the short values of a GeoKeyDirectoryTag: a 4-short header, then 4 shorts a key
+/// (id, location, count, value). Keys stored in other tags (location ≠ 0) are skipped:
+/// none of the keys satdet reads is stored that way.
+pub(crate) fn parse_geokeys(dir: &[u16]) -> std::result::Result<GeoKeys, String> {
+    if dir.len() < 4 {
+        return Err(format!(
+            "GeoKeyDirectory has {} values, fewer than its 4-value header",
+            dir.len()
+        ));
+    }
+    let n = usize::from(dir[3]);
+    if dir.len() < 4 + 4 * n {
+        return Err(format!(
+            "GeoKeyDirectory announces {n} keys but holds {} values",
+            dir.len()
+        ));
+    }
+    let mut keys = GeoKeys::default();
+    for k in dir[4..4 + 4 * n].chunks_exact(4) {
+        let (id, loc, value) = (k[0], k[1], k[3]);
+        if loc != 0 {
+            continue;
+        }
+        match id {
+            GT_MODEL_TYPE => keys.model_type = Some(value),
+            GT_RASTER_TYPE => keys.raster_type = Some(value),
+            GEOGRAPHIC_TYPE => keys.geographic = Some(value),
+            PROJECTED_CS_TYPE => keys.projected = Some(value),
+            _ => {}
+        }
+    }
+    Ok(keys)
+}
+
+/// The CRS named by the GeoKeys.
+pub(crate) fn crs_from_keys(keys: &GeoKeys) -> Crs {
+    let code = match keys.model_type {
+        Some(1) => keys.projected,
+        Some(2) => keys.geographic,
+        _ => keys.projected.or(keys.geographic),
+    };
+    match code {
+        Some(c) if c != USER_DEFINED && c != 0 => {
+            if crs_definitions::from_code(c).is_some() {
+                Crs::Epsg(c)
+            } else {
+                Crs::Unknown(format!("EPSG:{c}, which satdet has no definition for"))
+            }
+        }
+        Some(_) => Crs::Unknown("user-defined GeoKeys".into()),
+        None => Crs::Unknown("no EPSG code in the GeoKey directory".into()),
+    }
+}
+
+/// The pixel → map transform from the model tags, before the PixelIsPoint rule.
+pub(crate) fn transform_from_tags(
+    tiepoints: Option<&[f64]>,
+    scale: Option<&[f64]>,
+    matrix: Option<&[f64]>,
+) -> std::result::Result<Option<GeoTransform>, String> {
+    if let Some(m) = matrix {
+        if m.len() != 16 {
+            return Err(format!(
+                "ModelTransformation has {} values, not 16",
+                m.len()
+            ));
+        }
+        return Ok(Some(GeoTransform {
+            x_origin: m[3],
+            x_per_col: m[0],
+            x_per_row: m[1],
+            y_origin: m[7],
+            y_per_col: m[4],
+            y_per_row: m[5],
+        }));
+    }
+    match (tiepoints, scale) {
+        (Some(tp), Some(s)) => {
+            if tp.len() < 6 || s.len() < 2 {
+                return Err(format!(
+                    "ModelTiepoint has {} values and ModelPixelScale {}; need 6 and 2",
+                    tp.len(),
+                    s.len()
+                ));
+            }
+            if tp.len() > 6 {
+                return Err(format!("{} tiepoints without a pixel scale relation: ground control points are not supported", tp.len() / 6));
+            }
+            let (i, j, x, y) = (tp[0], tp[1], tp[3], tp[4]);
+            let (sx, sy) = (s[0], s[1]);
+            Ok(Some(GeoTransform {
+                x_origin: x - i * sx,
+                x_per_col: sx,
+                x_per_row: 0.0,
+                y_origin: y + j * sy,
+                y_per_col: 0.0,
+                y_per_row: -sy,
+            }))
+        }
+        (Some(tp), None) if tp.len() > 6 => Err(format!(
+            "{} ground control points without a pixel scale: not supported",
+            tp.len() / 6
+        )),
+        _ => Ok(None),
+    }
+}
+
+/// Reads the georeferencing of the current IFD: `(None, warnings)` when it has none.
+pub(super) fn read<R: Read + Seek>(
+    dec: &mut Decoder<R>,
+    path: &Path,
+) -> Result<(Option<GeoRef>, Vec<String>)> {
+    let mut f64s = |tag: Tag, name: &str| -> Result<Option<Vec<f64>>> {
+        match dec.find_tag(tag).map_err(|e| tiff_error(path, name, e))? {
+            None => Ok(None),
+            Some(v) => v
+                .into_f64_vec()
+                .map(Some)
+                .map_err(|e| tiff_error(path, name, e)),
+        }
+    };
+    let tiepoints = f64s(Tag::ModelTiepointTag, "ModelTiepoint")?;
+    let scale = f64s(Tag::ModelPixelScaleTag, "ModelPixelScale")?;
+    let matrix = f64s(Tag::ModelTransformationTag, "ModelTransformation")?;
+    let bad = |detail: String| Error::Georef {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let Some(transform) =
+        transform_from_tags(tiepoints.as_deref(), scale.as_deref(), matrix.as_deref())
+            .map_err(bad)?
+    else {
+        return Ok((None, Vec::new()));
+    };
+    let dir: Option<Vec<u16>> = dec
+        .find_tag_unsigned_vec(Tag::GeoKeyDirectoryTag)
+        .map_err(|e| tiff_error(path, "GeoKeyDirectory", e))?;
+    let mut warnings = Vec::new();
+    let keys = match dir {
+        Some(d) => parse_geokeys(&d).map_err(bad)?,
+        None => {
+            warnings.push(format!(
+                "{}: model tags without a GeoKey directory; CRS unknown",
+                path.display()
+            ));
+            GeoKeys::default()
+        }
+    };
+    let raster_type = match keys.raster_type {
+        Some(2) => RasterType::PixelIsPoint,
+        _ => RasterType::PixelIsArea,
+    };
+    let transform = transform.with_raster_type(raster_type);
+    if !transform.is_valid() {
+        return Err(bad(format!(
+            "the pixel-to-map transform {:?} is not invertible",
+            transform.to_gdal()
+        )));
+    }
+    let crs = crs_from_keys(&keys);
+    if let Crs::Unknown(why) = &crs {
+        warnings.push(format!(
+            "{}: CRS not usable ({why}); map coordinates are reported, WGS84 ones are not",
+            path.display()
+        ));
+    }
+    Ok((Some(GeoRef { transform, crs }), warnings))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn geokeys_projected() {
+        let dir = [1, 1, 0, 3, 1024, 0, 1, 1, 1025, 0, 1, 2, 3072, 0, 1, 32633];
+        let k = parse_geokeys(&dir).expect("valid");
+        assert_eq!(k.raster_type, Some(2));
+        assert_eq!(crs_from_keys(&k), Crs::Epsg(32633));
+    }
+
+    #[test]
+    fn geokeys_truncated_is_an_error() {
+        assert!(parse_geokeys(&[1, 1, 0, 3, 1024, 0, 1]).is_err());
+        assert!(parse_geokeys(&[1, 1]).is_err());
+    }
+
+    #[test]
+    fn user_defined_crs_is_unknown() {
+        let k = GeoKeys {
+            model_type: Some(1),
+            projected: Some(USER_DEFINED),
+            ..Default::default()
+        };
+        assert!(matches!(crs_from_keys(&k), Crs::Unknown(_)));
+    }
+
+    #[test]
+    fn tiepoint_with_offset_pixel() {
+        let t = transform_from_tags(
+            Some(&[10.0, 20.0, 0.0, 1000.0, 5000.0, 0.0]),
+            Some(&[0.5, 0.25, 0.0]),
+            None,
+        )
+        .expect("ok")
+        .expect("some");
+        assert_eq!(t.to_gdal(), [995.0, 0.5, 0.0, 5005.0, 0.0, -0.25]);
+    }
+
+    #[test]
+    fn model_transformation_keeps_rotation() {
+        let m = [
+            0.5, 0.1, 0.0, 100.0, 0.2, -0.5, 0.0, 200.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0,
+        ];
+        let t = transform_from_tags(None, None, Some(&m))
+            .expect("ok")
+            .expect("some");
+        assert_eq!(t.to_gdal(), [100.0, 0.5, 0.1, 200.0, 0.2, -0.5]);
+    }
+
+    #[test]
+    fn gcps_are_refused() {
+        let tp = [0.0; 12];
+        assert!(transform_from_tags(Some(&tp), Some(&[1.0, 1.0, 0.0]), None).is_err());
+    }
+}

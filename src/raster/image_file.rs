@@ -1,0 +1,275 @@
+//! PNG and JPEG through `image`, georeferenced by a world file beside them (`.pgw`,
+//! `.jgw`, `.wld`, `.tfw`, or the extension's first and last letter + `w`) and, for the
+//! CRS, an optional `.prj` naming an EPSG authority.
+//!
+//! These formats have no random access: the image is decoded once, on the first window
+//! read, and only if it fits within [`Limits::max_window_bytes`].
+
+use super::{
+    BandLayout, MaskSpec, Opened, RasterInfo, SampleType, Samples, TileBuf, Window, WindowSource,
+};
+use crate::geo::{Crs, GeoRef, GeoTransform, RasterType};
+use crate::{Error, Limits, Result};
+use image::{ColorType, ImageDecoder, ImageReader};
+use std::path::{Path, PathBuf};
+
+fn image_error(path: &Path, e: image::ImageError) -> Error {
+    match e {
+        image::ImageError::IoError(io) => Error::io(path, io),
+        image::ImageError::Unsupported(u) => Error::unsupported(path, u.to_string()),
+        image::ImageError::Limits(l) => Error::Limits {
+            context: format!("{}: {l}", path.display()),
+            what: "decoded image size",
+            found: 0,
+            limit: 0,
+        },
+        other => Error::CorruptRaster {
+            path: path.to_path_buf(),
+            detail: other.to_string(),
+            source: Some(Box::new(other)),
+        },
+    }
+}
+
+pub(super) fn open(path: &Path, limits: &Limits) -> Result<Opened> {
+    let reader = ImageReader::open(path).map_err(|e| Error::io(path, e))?;
+    let reader = reader
+        .with_guessed_format()
+        .map_err(|e| Error::io(path, e))?;
+    let format = reader.format();
+    let dec = reader.into_decoder().map_err(|e| image_error(path, e))?;
+    let (width, height) = dec.dimensions();
+    let color = dec.color_type();
+    Limits::check(
+        || path.display().to_string(),
+        "scene size in pixels",
+        u64::from(width) * u64::from(height),
+        limits.max_scene_pixels,
+    )?;
+    let (bands, sample, alpha) = match color {
+        ColorType::L8 => (1, SampleType::U8, false),
+        ColorType::La8 => (2, SampleType::U8, true),
+        ColorType::Rgb8 => (3, SampleType::U8, false),
+        ColorType::Rgba8 => (4, SampleType::U8, true),
+        ColorType::L16 => (1, SampleType::U16, false),
+        ColorType::La16 => (2, SampleType::U16, true),
+        ColorType::Rgb16 => (3, SampleType::U16, false),
+        ColorType::Rgba16 => (4, SampleType::U16, true),
+        other => return Err(Error::unsupported(path, format!("colour type {other:?}"))),
+    };
+    let bytes = u64::from(width) * u64::from(height) * u64::from(bands) * sample.bytes() as u64;
+    Limits::check(
+        || {
+            format!(
+                "{} (PNG/JPEG are decoded whole; convert large scenes to a tiled GeoTIFF)",
+                path.display()
+            )
+        },
+        "decoded image bytes",
+        bytes,
+        limits.max_window_bytes,
+    )?;
+    let mut warnings = Vec::new();
+    let georef = match find_world_file(path) {
+        None => None,
+        Some(wf) => {
+            let transform = read_world_file(&wf)?;
+            let crs = read_prj(path).unwrap_or_else(|| {
+                warnings.push(format!("{}: world file {} gives no CRS and no .prj names an EPSG code; set one with Scene::with_crs", path.display(), wf.display()));
+                Crs::Unknown("world file without .prj".into())
+            });
+            Some(GeoRef { transform, crs })
+        }
+    };
+    let info = RasterInfo {
+        width,
+        height,
+        bands,
+        sample,
+        layout: BandLayout::Interleaved,
+        mask: MaskSpec {
+            alpha_band: alpha.then_some(bands - 1),
+            nodata: None,
+        },
+        storage: format!("{format:?} image, decoded whole"),
+    };
+    Ok(Opened {
+        info,
+        georef,
+        warnings,
+        source: Box::new(ImageSource {
+            path: path.to_path_buf(),
+            decoded: None,
+        }),
+    })
+}
+
+/// Candidate world-file names for an image, in the order GDAL tries them.
+fn find_world_file(path: &Path) -> Option<PathBuf> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    let mut cands = Vec::new();
+    if ext.len() >= 2 {
+        let b = ext.as_bytes();
+        cands.push(format!("{}{}w", b[0] as char, b[b.len() - 1] as char));
+    }
+    cands.push(format!("{ext}w"));
+    cands.extend(["wld", "tfw"].map(String::from));
+    for c in cands {
+        for cand in [c.clone(), c.to_ascii_uppercase()] {
+            let p = path.with_extension(&cand);
+            if p.is_file() {
+                return Some(p);
+            }
+        }
+    }
+    None
+}
+
+/// Parses a world file: six numbers A, D, B, E, C, F, where (C, F) is the *centre* of the
+/// top-left pixel.
+pub(crate) fn parse_world_file(text: &str) -> std::result::Result<GeoTransform, String> {
+    let vals: Vec<f64> = text
+        .split_whitespace()
+        .map(|t| {
+            t.parse::<f64>()
+                .map_err(|_| format!("`{t}` is not a number"))
+        })
+        .collect::<std::result::Result<_, _>>()?;
+    if vals.len() != 6 {
+        return Err(format!("{} numbers, expected 6", vals.len()));
+    }
+    let t = GeoTransform {
+        x_per_col: vals[0],
+        y_per_col: vals[1],
+        x_per_row: vals[2],
+        y_per_row: vals[3],
+        x_origin: vals[4],
+        y_origin: vals[5],
+    }
+    .with_raster_type(RasterType::PixelIsPoint);
+    if !t.is_valid() {
+        return Err("the transform is not invertible".into());
+    }
+    Ok(t)
+}
+
+fn read_world_file(wf: &Path) -> Result<GeoTransform> {
+    let text = std::fs::read_to_string(wf).map_err(|e| Error::io(wf, e))?;
+    parse_world_file(&text).map_err(|detail| Error::Georef {
+        path: wf.to_path_buf(),
+        detail: format!("world file: {detail}"),
+    })
+}
+
+/// The EPSG code of the outermost authority in a `.prj` (WKT1 `AUTHORITY["EPSG","n"]` or
+/// WKT2 `ID["EPSG",n]`), or a bare `EPSG:n`.
+pub(crate) fn parse_prj(text: &str) -> Option<Crs> {
+    let t = text.trim();
+    if let Some(code) = t.strip_prefix("EPSG:") {
+        return code.trim().parse().ok().map(Crs::Epsg);
+    }
+    let pos = t
+        .rfind("AUTHORITY[\"EPSG\",")
+        .map(|p| p + 17)
+        .or_else(|| t.rfind("ID[\"EPSG\",").map(|p| p + 10))?;
+    let digits: String = t[pos..]
+        .chars()
+        .skip_while(|c| !c.is_ascii_digit())
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    digits.parse().ok().map(Crs::Epsg)
+}
+
+fn read_prj(path: &Path) -> Option<Crs> {
+    let text = std::fs::read_to_string(path.with_extension("prj")).ok()?;
+    parse_prj(&text)
+}
+
+struct ImageSource {
+    path: PathBuf,
+    decoded: Option<(u32, u16, Samples)>,
+}
+
+impl WindowSource for ImageSource {
+    fn read_window(&mut self, win: Window, buf: &mut TileBuf) -> Result<()> {
+        if self.decoded.is_none() {
+            let img = ImageReader::open(&self.path)
+                .map_err(|e| Error::io(&self.path, e))?
+                .with_guessed_format()
+                .map_err(|e| Error::io(&self.path, e))?
+                .decode()
+                .map_err(|e| image_error(&self.path, e))?;
+            let w = img.width();
+            let bands = u16::from(img.color().channel_count());
+            let samples = match img {
+                image::DynamicImage::ImageLuma8(i) => Samples::U8(i.into_raw()),
+                image::DynamicImage::ImageLumaA8(i) => Samples::U8(i.into_raw()),
+                image::DynamicImage::ImageRgb8(i) => Samples::U8(i.into_raw()),
+                image::DynamicImage::ImageRgba8(i) => Samples::U8(i.into_raw()),
+                image::DynamicImage::ImageLuma16(i) => Samples::U16(i.into_raw()),
+                image::DynamicImage::ImageLumaA16(i) => Samples::U16(i.into_raw()),
+                image::DynamicImage::ImageRgb16(i) => Samples::U16(i.into_raw()),
+                image::DynamicImage::ImageRgba16(i) => Samples::U16(i.into_raw()),
+                other => {
+                    return Err(Error::unsupported(
+                        &self.path,
+                        format!("decoded colour type {:?}", other.color()),
+                    ))
+                }
+            };
+            self.decoded = Some((w, bands, samples));
+        }
+        let Some((w, bands, samples)) = &self.decoded else {
+            return Err(Error::corrupt(&self.path, "image not decoded"));
+        };
+        let spp = usize::from(*bands);
+        let n = win.width as usize * spp;
+        for row in 0..win.height as usize {
+            let src = ((win.y as usize + row) * *w as usize + win.x as usize) * spp;
+            let dst = row * n;
+            match (samples, buf.samples_mut()) {
+                (Samples::U8(s), Samples::U8(d)) => {
+                    d[dst..dst + n].copy_from_slice(&s[src..src + n])
+                }
+                (Samples::U16(s), Samples::U16(d)) => {
+                    d[dst..dst + n].copy_from_slice(&s[src..src + n])
+                }
+                _ => {
+                    return Err(Error::corrupt(
+                        &self.path,
+                        "decoded sample type differs from the header's",
+                    ))
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn world_file_is_pixel_centre() {
+        let t = parse_world_file("0.5\n0\n0\n-0.5\n1000.25\n2000.25\n").expect("valid");
+        assert_eq!(t.to_gdal(), [1000.0, 0.5, 0.0, 2000.5, 0.0, -0.5]);
+    }
+
+    #[test]
+    fn world_file_errors_name_the_problem() {
+        assert!(parse_world_file("1 0 0 -1 0")
+            .unwrap_err()
+            .contains("5 numbers"));
+        assert!(parse_world_file("1 0 0 -1 x 0")
+            .unwrap_err()
+            .contains("`x`"));
+    }
+
+    #[test]
+    fn prj_outer_authority() {
+        let wkt = r#"PROJCS["WGS 84 / UTM zone 33N",GEOGCS["WGS 84",AUTHORITY["EPSG","4326"]],AUTHORITY["EPSG","32633"]]"#;
+        assert_eq!(parse_prj(wkt), Some(Crs::Epsg(32633)));
+        assert_eq!(parse_prj("EPSG:3857"), Some(Crs::Epsg(3857)));
+    }
+}

@@ -1,0 +1,604 @@
+//! GeoTIFF reading with the `tiff` crate, one strip or tile at a time.
+//!
+//! A window is assembled from the chunks (strips or tiles) it touches; decoded chunks are
+//! kept in a small byte-bounded cache so that overlapping neighbouring windows do not decode
+//! the same chunk twice.
+
+use super::{
+    geotiff, BandLayout, MaskSpec, Opened, RasterInfo, SampleType, Samples, TileBuf, Window,
+    WindowSource,
+};
+use crate::{Error, Limits, Result};
+use std::collections::{HashMap, VecDeque};
+use std::fs::File;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
+use tiff::decoder::{ChunkType, Decoder};
+use tiff::tags::Tag;
+use tiff::{ColorType, TiffError};
+
+type Dec = Decoder<BufReader<File>>;
+
+/// Maps a `tiff` error to ours, by whose fault it is.
+pub(super) fn tiff_error(path: &Path, what: &str, e: TiffError) -> Error {
+    match e {
+        TiffError::UnsupportedError(u) => Error::unsupported(path, format!("{what}: {u}")),
+        TiffError::LimitsExceeded => Error::Limits {
+            context: format!("{}: {what}", path.display()),
+            what: "decoded chunk size",
+            found: 0,
+            limit: 0,
+        },
+        TiffError::IoError(io) if io.kind() != std::io::ErrorKind::UnexpectedEof => {
+            Error::io(path, io)
+        }
+        other => Error::CorruptRaster {
+            path: path.to_path_buf(),
+            detail: format!("{what}: {other}"),
+            source: Some(Box::new(other)),
+        },
+    }
+}
+
+const SUPPORTED_COMPRESSION: &[(u16, &str)] = &[
+    (1, "none"),
+    (5, "LZW"),
+    (8, "Deflate"),
+    (32946, "Deflate"),
+    (32773, "PackBits"),
+];
+
+pub(super) fn open(path: &Path, limits: &Limits) -> Result<Opened> {
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut tl = tiff::decoder::Limits::default();
+    tl.decoding_buffer_size = usize::try_from(limits.max_window_bytes).unwrap_or(usize::MAX);
+    let mut dec = Decoder::new(BufReader::new(file))
+        .map_err(|e| tiff_error(path, "reading the header", e))?
+        .with_limits(tl);
+    let te = |what: &'static str| move |e| tiff_error(path, what, e);
+
+    let (width, height) = dec.dimensions().map_err(te("image size"))?;
+    if width == 0 || height == 0 {
+        return Err(Error::corrupt(path, format!("image is {width}x{height}")));
+    }
+    Limits::check(
+        || path.display().to_string(),
+        "scene size in pixels",
+        u64::from(width) * u64::from(height),
+        limits.max_scene_pixels,
+    )?;
+
+    let color = dec.colortype().map_err(te("colour type"))?;
+    let photometric: Option<u16> = dec
+        .find_tag_unsigned(Tag::PhotometricInterpretation)
+        .map_err(te("PhotometricInterpretation"))?;
+    match (color, photometric) {
+        (
+            ColorType::Palette(_)
+            | ColorType::CMYK(_)
+            | ColorType::CMYKA(_)
+            | ColorType::YCbCr(_)
+            | ColorType::Lab(_),
+            _,
+        ) => {
+            return Err(Error::unsupported(
+                path,
+                format!(
+                    "colour type {color:?}: satdet reads grayscale, RGB and RGBA/multiband rasters"
+                ),
+            ));
+        }
+        (_, Some(0)) => {
+            return Err(Error::unsupported(
+                path,
+                "WhiteIsZero photometric interpretation",
+            ))
+        }
+        _ => {}
+    }
+    let bands = color.num_samples();
+    if !(1..=4).contains(&bands) {
+        return Err(Error::unsupported(
+            path,
+            format!("{bands} bands: satdet reads 1 to 4 bands"),
+        ));
+    }
+    let formats: Option<Vec<u16>> = dec
+        .find_tag_unsigned_vec(Tag::SampleFormat)
+        .map_err(te("SampleFormat"))?;
+    if let Some(f) = formats.iter().flatten().find(|&&f| f != 1) {
+        let name = match f {
+            2 => "signed integer",
+            3 => "floating point",
+            _ => "undefined",
+        };
+        return Err(Error::unsupported(
+            path,
+            format!("{name} samples (SampleFormat {f}): satdet reads unsigned integers"),
+        ));
+    }
+    let sample = match color.bit_depth() {
+        8 => SampleType::U8,
+        16 => SampleType::U16,
+        b => {
+            return Err(Error::unsupported(
+                path,
+                format!("{b}-bit samples: satdet reads 8- and 16-bit unsigned integers"),
+            ))
+        }
+    };
+    let compression: u16 = dec
+        .find_tag_unsigned(Tag::Compression)
+        .map_err(te("Compression"))?
+        .unwrap_or(1);
+    let comp_name = SUPPORTED_COMPRESSION
+        .iter()
+        .find(|(c, _)| *c == compression)
+        .map(|(_, n)| *n)
+        .ok_or_else(|| Error::unsupported(path, format!("compression {compression}: satdet reads uncompressed, LZW, Deflate and PackBits TIFFs")))?;
+    let planar: u16 = dec
+        .find_tag_unsigned(Tag::PlanarConfiguration)
+        .map_err(te("PlanarConfiguration"))?
+        .unwrap_or(1);
+    let layout = if planar == 2 && bands > 1 {
+        BandLayout::Planar
+    } else {
+        BandLayout::Interleaved
+    };
+
+    // Alpha: an ExtraSamples value of 1 (associated) or 2 (unassociated) on the last band.
+    let extra: Option<Vec<u16>> = dec
+        .find_tag_unsigned_vec(Tag::ExtraSamples)
+        .map_err(te("ExtraSamples"))?;
+    let alpha_band = match extra.as_deref() {
+        Some([.., last]) if (*last == 1 || *last == 2) && (bands == 2 || bands == 4) => {
+            Some(bands - 1)
+        }
+        _ => None,
+    };
+    let mut warnings = Vec::new();
+    let nodata = match dec.find_tag(Tag::GdalNodata).map_err(te("GDAL_NODATA"))? {
+        None => None,
+        Some(v) => {
+            let s = v.into_string().map_err(te("GDAL_NODATA"))?;
+            let s = s.trim_matches(char::from(0)).trim();
+            match s.parse::<f64>() {
+                Ok(v) if v.is_finite() => Some(v),
+                _ => {
+                    warnings.push(format!(
+                        "{}: GDAL_NODATA value `{s}` is not a finite number; ignored",
+                        path.display()
+                    ));
+                    None
+                }
+            }
+        }
+    };
+
+    let chunk_type = dec.get_chunk_type();
+    let (cw, ch) = dec.chunk_dimensions();
+    if cw == 0 || ch == 0 {
+        return Err(Error::corrupt(path, format!("chunk size {cw}x{ch}")));
+    }
+    let across = width.div_ceil(cw);
+    let down = height.div_ceil(ch);
+    let planes = if layout == BandLayout::Planar {
+        u32::from(bands)
+    } else {
+        1
+    };
+    let expected = u64::from(across) * u64::from(down) * u64::from(planes);
+    let offsets_tag = match chunk_type {
+        ChunkType::Strip => Tag::StripOffsets,
+        ChunkType::Tile => Tag::TileOffsets,
+    };
+    let offsets: Vec<u64> = dec
+        .get_tag_u64_vec(offsets_tag)
+        .map_err(te("chunk offsets"))?;
+    if offsets.len() as u64 != expected {
+        return Err(Error::corrupt(
+            path,
+            format!(
+                "{} chunk offsets, expected {expected} for {width}x{height} in {cw}x{ch} chunks",
+                offsets.len()
+            ),
+        ));
+    }
+    let counts_tag = match chunk_type {
+        ChunkType::Strip => Tag::StripByteCounts,
+        ChunkType::Tile => Tag::TileByteCounts,
+    };
+    let byte_counts: Vec<u64> = dec
+        .get_tag_u64_vec(counts_tag)
+        .map_err(te("chunk byte counts"))?;
+    if byte_counts.len() != offsets.len() {
+        return Err(Error::corrupt(
+            path,
+            format!(
+                "{} chunk byte counts for {} chunks",
+                byte_counts.len(),
+                offsets.len()
+            ),
+        ));
+    }
+    let predictor: u16 = dec
+        .find_tag_unsigned(Tag::Predictor)
+        .map_err(te("Predictor"))?
+        .unwrap_or(1);
+    if predictor != 1 && predictor != 2 {
+        return Err(Error::unsupported(
+            path,
+            format!("predictor {predictor}: satdet reads none (1) and horizontal (2)"),
+        ));
+    }
+    let lzw = (compression == 5).then(|| LzwChunks {
+        offsets: offsets.clone(),
+        byte_counts,
+        predictor,
+        big_endian: dec.byte_order() == tiff::tags::ByteOrder::BigEndian,
+    });
+    let chunk_bytes = u64::from(cw) * u64::from(ch) * u64::from(bands) * sample.bytes() as u64;
+    Limits::check(
+        || path.display().to_string(),
+        "one strip/tile in bytes",
+        chunk_bytes,
+        limits.max_window_bytes,
+    )?;
+
+    let (georef, mut geo_warnings) = geotiff::read(&mut dec, path)?;
+    warnings.append(&mut geo_warnings);
+
+    let kind = match chunk_type {
+        ChunkType::Strip => format!("strips of {ch} rows"),
+        ChunkType::Tile => format!("{cw}x{ch} tiles"),
+    };
+    let info = RasterInfo {
+        width,
+        height,
+        bands,
+        sample,
+        layout,
+        mask: MaskSpec { alpha_band, nodata },
+        storage: format!(
+            "GeoTIFF, {kind}, {comp_name}, {}",
+            if layout == BandLayout::Planar {
+                "planar"
+            } else {
+                "interleaved"
+            }
+        ),
+    };
+    let source = TiffSource {
+        path: path.to_path_buf(),
+        dec,
+        sample,
+        bands,
+        layout,
+        chunk_w: cw,
+        chunk_h: ch,
+        across,
+        down,
+        cache: ChunkCache::new(limits.chunk_cache_bytes),
+        lzw,
+        width,
+        height,
+    };
+    Ok(Opened {
+        info,
+        georef,
+        warnings,
+        source: Box::new(source),
+    })
+}
+
+/// One decoded strip or tile.
+struct Chunk {
+    samples: Samples,
+    /// Data columns (the chunk minus padding past the image edge).
+    width: u32,
+    height: u32,
+    /// Samples from one row to the next.
+    row_stride: usize,
+}
+
+impl Chunk {
+    fn bytes(&self) -> usize {
+        match &self.samples {
+            Samples::U8(v) => v.len(),
+            Samples::U16(v) => v.len() * 2,
+        }
+    }
+}
+
+/// Decoded chunks, most recent last, bounded in bytes.
+struct ChunkCache {
+    map: HashMap<u32, Chunk>,
+    order: VecDeque<u32>,
+    bytes: usize,
+    budget: usize,
+}
+
+impl ChunkCache {
+    fn new(budget: u64) -> Self {
+        ChunkCache {
+            map: HashMap::new(),
+            order: VecDeque::new(),
+            bytes: 0,
+            budget: usize::try_from(budget).unwrap_or(usize::MAX),
+        }
+    }
+    fn insert(&mut self, idx: u32, c: Chunk) {
+        self.bytes += c.bytes();
+        self.map.insert(idx, c);
+        self.order.push_back(idx);
+        // Keep at least the newest chunk even when it alone exceeds the budget.
+        while self.bytes > self.budget && self.order.len() > 1 {
+            if let Some(old) = self.order.pop_front() {
+                if let Some(c) = self.map.remove(&old) {
+                    self.bytes -= c.bytes();
+                }
+            }
+        }
+    }
+}
+
+struct TiffSource {
+    path: PathBuf,
+    dec: Dec,
+    sample: SampleType,
+    bands: u16,
+    layout: BandLayout,
+    chunk_w: u32,
+    chunk_h: u32,
+    across: u32,
+    down: u32,
+    cache: ChunkCache,
+    /// Set for LZW files: their chunks are decoded here rather than by `tiff`.
+    lzw: Option<LzwChunks>,
+    width: u32,
+    height: u32,
+}
+
+/// Where each LZW chunk lies in the file, and how to undo its predictor.
+struct LzwChunks {
+    offsets: Vec<u64>,
+    byte_counts: Vec<u64>,
+    predictor: u16,
+    big_endian: bool,
+}
+
+impl TiffSource {
+    /// Decodes LZW chunk `idx` with `weezl`, as libtiff does: codes are read until the
+    /// chunk's full (padded) size is produced; a missing end code is accepted, a short
+    /// stream is an error.
+    fn load_lzw(&mut self, idx: u32) -> Result<Chunk> {
+        let Some(lzw) = &self.lzw else {
+            return Err(Error::corrupt(&self.path, "not an LZW file"));
+        };
+        let i = idx as usize;
+        let planes_per = self.across * self.down;
+        let unit = idx % planes_per;
+        let (cx, cy) = (unit % self.across, unit / self.across);
+        let width = self.chunk_w.min(self.width - cx * self.chunk_w);
+        let height = self.chunk_h.min(self.height - cy * self.chunk_h);
+        let spp = if self.layout == BandLayout::Planar {
+            1
+        } else {
+            usize::from(self.bands)
+        };
+        // Tiles are stored padded to the full tile size; strips hold only their rows.
+        let (stored_w, stored_h) =
+            if self.chunk_w < self.width || self.dec.get_chunk_type() == ChunkType::Tile {
+                (self.chunk_w, self.chunk_h)
+            } else {
+                (self.width, height)
+            };
+        let row_samples = stored_w as usize * spp;
+        let out_len = row_samples * stored_h as usize * self.sample.bytes();
+        let (off, count) = (lzw.offsets[i], lzw.byte_counts[i]);
+        let mut compressed = vec![
+            0u8;
+            usize::try_from(count)
+                .map_err(|_| Error::corrupt(&self.path, "chunk byte count"))?
+        ];
+        {
+            use std::io::{Read, Seek, SeekFrom};
+            let r = self.dec.inner();
+            r.seek(SeekFrom::Start(off))
+                .map_err(|e| Error::io(&self.path, e))?;
+            r.read_exact(&mut compressed)
+                .map_err(|e| Error::CorruptRaster {
+                    path: self.path.clone(),
+                    detail: format!("chunk {idx}: {count} bytes at offset {off}"),
+                    source: Some(Box::new(e)),
+                })?;
+        }
+        let mut raw = vec![0u8; out_len];
+        let mut d =
+            weezl::decode::Configuration::with_tiff_size_switch(weezl::BitOrder::Msb, 8).build();
+        let (mut inp, mut outp) = (0usize, 0usize);
+        while outp < out_len {
+            let r = d.decode_bytes(&compressed[inp..], &mut raw[outp..]);
+            inp += r.consumed_in;
+            outp += r.consumed_out;
+            match r.status {
+                Ok(weezl::LzwStatus::Ok) => {}
+                Ok(weezl::LzwStatus::Done | weezl::LzwStatus::NoProgress) => break,
+                Err(e) => return Err(Error::corrupt(&self.path, format!("chunk {idx}: LZW: {e}"))),
+            }
+        }
+        if outp < out_len {
+            return Err(Error::corrupt(
+                &self.path,
+                format!("chunk {idx}: LZW stream ends after {outp} of {out_len} bytes"),
+            ));
+        }
+        let samples = match self.sample {
+            SampleType::U8 => {
+                if lzw.predictor == 2 {
+                    for row in raw.chunks_exact_mut(row_samples) {
+                        for k in spp..row.len() {
+                            row[k] = row[k].wrapping_add(row[k - spp]);
+                        }
+                    }
+                }
+                Samples::U8(raw)
+            }
+            SampleType::U16 => {
+                let mut v: Vec<u16> = raw
+                    .chunks_exact(2)
+                    .map(|b| {
+                        if lzw.big_endian {
+                            u16::from_be_bytes([b[0], b[1]])
+                        } else {
+                            u16::from_le_bytes([b[0], b[1]])
+                        }
+                    })
+                    .collect();
+                if lzw.predictor == 2 {
+                    for row in v.chunks_exact_mut(row_samples) {
+                        for k in spp..row.len() {
+                            row[k] = row[k].wrapping_add(row[k - spp]);
+                        }
+                    }
+                }
+                Samples::U16(v)
+            }
+        };
+        Ok(Chunk {
+            samples,
+            width,
+            height,
+            row_stride: row_samples,
+        })
+    }
+
+    fn load(&mut self, idx: u32) -> Result<()> {
+        if self.cache.map.contains_key(&idx) {
+            return Ok(());
+        }
+        if self.lzw.is_some() {
+            let c = self.load_lzw(idx)?;
+            self.cache.insert(idx, c);
+            return Ok(());
+        }
+        let path = self.path.clone();
+        let what = |e| tiff_error(&path, &format!("decoding chunk {idx}"), e);
+        let layout = self.dec.image_chunk_buffer_layout(idx).map_err(what)?;
+        let (width, height) = self.dec.chunk_data_dimensions(idx);
+        let samples_per_px = if self.layout == BandLayout::Planar {
+            1
+        } else {
+            usize::from(self.bands)
+        };
+        let row_bytes = layout
+            .row_stride
+            .map_or(width as usize * samples_per_px * self.sample.bytes(), |r| {
+                r.get()
+            });
+        let row_stride = row_bytes / self.sample.bytes();
+        if row_stride < width as usize * samples_per_px || layout.len < row_bytes * height as usize
+        {
+            return Err(Error::corrupt(
+                &self.path,
+                format!(
+                    "chunk {idx}: layout of {} bytes does not hold {width}x{height} pixels",
+                    layout.len
+                ),
+            ));
+        }
+        let samples = match self.sample {
+            SampleType::U8 => {
+                let mut v = vec![0u8; layout.len];
+                self.dec.read_chunk_bytes(idx, &mut v).map_err(what)?;
+                Samples::U8(v)
+            }
+            SampleType::U16 => {
+                let mut v = vec![0u16; layout.len.div_ceil(2)];
+                self.dec
+                    .read_chunk_bytes(idx, &mut bytemuck::cast_slice_mut(&mut v)[..layout.len])
+                    .map_err(what)?;
+                Samples::U16(v)
+            }
+        };
+        self.cache.insert(
+            idx,
+            Chunk {
+                samples,
+                width,
+                height,
+                row_stride,
+            },
+        );
+        Ok(())
+    }
+}
+
+impl WindowSource for TiffSource {
+    fn read_window(&mut self, win: Window, buf: &mut TileBuf) -> Result<()> {
+        let cx0 = win.x / self.chunk_w;
+        let cx1 = ((win.x_end() - 1) / u64::from(self.chunk_w)) as u32;
+        let cy0 = win.y / self.chunk_h;
+        let cy1 = ((win.y_end() - 1) / u64::from(self.chunk_h)) as u32;
+        let planes = if self.layout == BandLayout::Planar {
+            self.bands
+        } else {
+            1
+        };
+        let per_plane = self.across * self.down;
+        let spp = if self.layout == BandLayout::Planar {
+            1
+        } else {
+            usize::from(self.bands)
+        };
+        let win_w = win.width as usize;
+        let plane_len = win.pixels() as usize;
+        for plane in 0..planes {
+            for cy in cy0..=cy1 {
+                for cx in cx0..=cx1 {
+                    let idx = u32::from(plane) * per_plane + cy * self.across + cx;
+                    self.load(idx)?;
+                    let chunk = &self.cache.map[&idx];
+                    // Intersection of the chunk and the window, in scene pixels.
+                    let ox = cx * self.chunk_w;
+                    let oy = cy * self.chunk_h;
+                    let x0 = win.x.max(ox);
+                    let x1 = (win.x_end()).min(u64::from(ox) + u64::from(chunk.width)) as u32;
+                    let y0 = win.y.max(oy);
+                    let y1 = (win.y_end()).min(u64::from(oy) + u64::from(chunk.height)) as u32;
+                    if x0 >= x1 || y0 >= y1 {
+                        return Err(Error::corrupt(
+                            &self.path,
+                            format!(
+                                "chunk {idx} holds {}x{} pixels, fewer than the image size implies",
+                                chunk.width, chunk.height
+                            ),
+                        ));
+                    }
+                    let n = (x1 - x0) as usize * spp;
+                    let plane_off = usize::from(plane) * plane_len;
+                    for y in y0..y1 {
+                        let src = (y - oy) as usize * chunk.row_stride + (x0 - ox) as usize * spp;
+                        let dst = plane_off
+                            + ((y - win.y) as usize * win_w + (x0 - win.x) as usize) * spp;
+                        match (&chunk.samples, buf.samples_mut()) {
+                            (Samples::U8(s), Samples::U8(d)) => {
+                                d[dst..dst + n].copy_from_slice(&s[src..src + n])
+                            }
+                            (Samples::U16(s), Samples::U16(d)) => {
+                                d[dst..dst + n].copy_from_slice(&s[src..src + n])
+                            }
+                            _ => {
+                                return Err(Error::corrupt(
+                                    &self.path,
+                                    "sample type changed between chunks",
+                                ))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,153 @@
+//! Windowed reads equal crops of the reference pixels, for every layout, storage, sample
+//! type, band count and compression the fixtures cover.
+
+mod common;
+
+use satdet::raster::{BandLayout, SampleType, Samples, TileBuf, Window};
+use satdet::Scene;
+
+fn reference(name: &str, bits: u64) -> Vec<u16> {
+    let bytes = std::fs::read(common::fixture(name)).expect("raw reference");
+    if bits == 8 {
+        bytes.into_iter().map(u16::from).collect()
+    } else {
+        bytes
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect()
+    }
+}
+
+#[test]
+fn windows_equal_crops_of_the_reference() {
+    let m = common::manifest();
+    let cases = m["io"].as_array().expect("io cases");
+    assert_eq!(cases.len(), 20, "the fixture matrix changed");
+    let windows = [
+        Window::new(0, 0, 300, 200),   // everything
+        Window::new(0, 0, 1, 1),       // one pixel
+        Window::new(63, 47, 66, 50),   // across tile and strip boundaries
+        Window::new(250, 190, 50, 10), // bottom-right edge, partial chunks
+        Window::new(10, 100, 256, 7),  // one strip's height, misaligned
+    ];
+    for c in cases {
+        let file = c["file"].as_str().expect("file");
+        let bands = c["bands"].as_u64().expect("bands") as u16;
+        let bits = c["bits"].as_u64().expect("bits");
+        let raw = reference(c["raw"].as_str().expect("raw"), bits);
+        let scene = Scene::open(common::fixture(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let info = scene.info();
+        assert_eq!(
+            (info.width, info.height, info.bands),
+            (300, 200, bands),
+            "{file}"
+        );
+        assert_eq!(
+            info.sample,
+            if bits == 8 {
+                SampleType::U8
+            } else {
+                SampleType::U16
+            },
+            "{file}"
+        );
+        let planar = c["planar"].as_bool().expect("planar");
+        assert_eq!(
+            info.layout,
+            if planar {
+                BandLayout::Planar
+            } else {
+                BandLayout::Interleaved
+            },
+            "{file}"
+        );
+        assert_eq!(
+            info.mask.alpha_band, None,
+            "{file}: 4th band written without alpha"
+        );
+        let mut buf = TileBuf::new();
+        for w in windows {
+            scene
+                .read_window(w, &mut buf)
+                .unwrap_or_else(|e| panic!("{file} {w:?}: {e}"));
+            assert_eq!(buf.window(), w);
+            for y in 0..w.height {
+                for x in 0..w.width {
+                    for b in 0..bands {
+                        let want = raw
+                            [(((w.y + y) * 300 + w.x + x) as usize) * bands as usize + b as usize];
+                        let got = buf.get(x, y, b);
+                        assert_eq!(got, want, "{file} window {w:?} pixel ({x},{y}) band {b}");
+                    }
+                }
+            }
+        }
+        match buf.samples() {
+            Samples::U8(_) => assert_eq!(bits, 8),
+            Samples::U16(_) => assert_eq!(bits, 16),
+        }
+    }
+}
+
+#[test]
+fn window_outside_the_scene_is_an_error() {
+    let scene = Scene::open(common::fixture("io_u8_1b_pixel_strips_none.tif")).expect("open");
+    let mut buf = TileBuf::new();
+    for w in [
+        Window::new(290, 0, 20, 10),
+        Window::new(0, 0, 0, 5),
+        Window::new(0, 195, 10, 6),
+    ] {
+        let e = scene.read_window(w, &mut buf).unwrap_err();
+        assert!(
+            e.to_string().contains("io_u8_1b_pixel_strips_none.tif"),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn png_and_jpeg_with_world_file() {
+    for (name, exact) in [("world.png", true), ("world.jpg", false)] {
+        let scene = Scene::open(common::fixture(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(
+            (scene.width(), scene.height(), scene.info().bands),
+            (50, 40, 3)
+        );
+        let g = scene.georef().expect("world file read");
+        assert_eq!(g.crs, satdet::Crs::Epsg(32633), "CRS from world.prj");
+        assert_eq!(
+            g.transform.to_gdal(),
+            [500000.0, 0.5, 0.0, 5000000.0, 0.0, -0.5],
+            "{name}"
+        );
+        let mut buf = TileBuf::new();
+        scene
+            .read_window(Window::new(10, 20, 5, 5), &mut buf)
+            .expect("read");
+        if exact {
+            // PNG is lossless: pixel (x, y) band b = (7x + 13y + 50b) % 256.
+            for b in 0..3 {
+                assert_eq!(
+                    buf.get(2, 3, b),
+                    ((7 * 12 + 13 * 23 + 50 * b as u32) % 256) as u16
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn nodata_is_read_from_the_gdal_tag() {
+    let scene = Scene::open(common::fixture("utm_rgb_tiled_lzw.tif")).expect("open");
+    assert_eq!(scene.info().mask.nodata, Some(0.0));
+    let mut buf = TileBuf::new();
+    scene
+        .read_window(Window::new(650, 650, 100, 100), &mut buf)
+        .expect("read");
+    assert_eq!(buf.valid_pixels(&scene.info().mask), 0);
+    scene
+        .read_window(Window::new(550, 550, 100, 100), &mut buf)
+        .expect("read");
+    assert_eq!(buf.valid_pixels(&scene.info().mask), 10_000 - 50 * 50);
+}

@@ -1,0 +1,318 @@
+"""Synthetic overhead objects and terrain, rendered by the project itself.
+
+Excavators (the only source of the `excavator` class: no real imagery of them is
+available), trucks/trailers/buses (to supplement the few real ones) and a few cars,
+seen from straight above with a cast shadow, plus terrain backgrounds (earth, gravel,
+sand, grass, asphalt, shallow water). All sizes are in metres and rendered at 4x the
+target resolution, then area-averaged down, so the sprites have the soft edges of a
+real sensor at 0.3-0.5 m per pixel.
+"""
+
+import math
+
+import cv2
+import numpy as np
+
+SUPER = 4  # supersampling factor
+
+EXC_COLOURS = [  # RGB, 0-255: yellows, oranges, greys (+ a few rarer paints)
+    (232, 184, 28), (240, 200, 40), (222, 165, 20), (245, 215, 70),
+    (236, 120, 24), (228, 98, 20), (250, 140, 40),
+    (170, 170, 165), (200, 200, 195), (120, 122, 120), (225, 225, 215),
+    (60, 110, 60), (40, 80, 150), (190, 40, 30),
+]
+EXC_WEIGHTS = np.array([4, 4, 3, 2, 3, 2, 2, 2, 2, 1, 1, 0.6, 0.6, 0.6], dtype=np.float64)
+EXC_WEIGHTS /= EXC_WEIGHTS.sum()
+
+VEH_COLOURS = [
+    (235, 235, 235), (250, 250, 250), (200, 200, 200), (150, 150, 155), (90, 90, 95),
+    (30, 30, 35), (160, 30, 30), (30, 60, 140), (40, 110, 60), (210, 190, 60), (200, 110, 40),
+]
+
+
+def _rect(cx, cy, length, width, ang):
+    """Corners of a rectangle, length along `ang` (radians), in metres."""
+    c, s = math.cos(ang), math.sin(ang)
+    ux, uy = c * length / 2, s * length / 2
+    vx, vy = -s * width / 2, c * width / 2
+    return np.array([[cx + ux + vx, cy + uy + vy], [cx + ux - vx, cy + uy - vy],
+                     [cx - ux - vx, cy - uy - vy], [cx - ux + vx, cy - uy + vy]])
+
+
+def _jit(rng, col, amt=18):
+    return tuple(float(np.clip(c + rng.normal(0, amt), 0, 255)) for c in col)
+
+
+class Canvas:
+    """A supersampled RGBA drawing surface in metres, centred on the object."""
+
+    def __init__(self, size_m, gsd):
+        self.px_per_m = SUPER / gsd
+        self.n = int(math.ceil(size_m * self.px_per_m / SUPER)) * SUPER
+        self.rgb = np.zeros((self.n, self.n, 3), np.float32)
+        self.alpha = np.zeros((self.n, self.n), np.float32)
+        self.height = np.zeros((self.n, self.n), np.float32)  # metres, for the shadow
+
+    def _px(self, p):
+        return (np.asarray(p, np.float64) * self.px_per_m + self.n / 2).astype(np.int32)
+
+    def poly(self, pts_m, colour, height, alpha=1.0):
+        pts = [self._px(pts_m)]
+        cv2.fillPoly(self.rgb, pts, tuple(float(c) for c in colour))
+        cv2.fillPoly(self.alpha, pts, float(alpha))
+        cv2.fillPoly(self.height, pts, float(height))
+
+    def line(self, p0, p1, width_m, colour, height):
+        a, b = tuple(int(v) for v in self._px(p0)), tuple(int(v) for v in self._px(p1))
+        t = max(1, int(width_m * self.px_per_m))
+        cv2.line(self.rgb, a, b, tuple(float(c) for c in colour), t)
+        cv2.line(self.alpha, a, b, 1.0, t)
+        cv2.line(self.height, a, b, float(height), t)
+
+    def shade(self, rng, strength=0.25):
+        """Directional shading + small noise so flat paint is not perfectly flat."""
+        r = (np.arange(self.n, dtype=np.float32) / self.n - 0.5)
+        a = rng.uniform(0, 2 * math.pi)
+        g = 1.0 + strength * (r[None, :] * math.cos(a) + r[:, None] * math.sin(a))
+        self.rgb *= g[..., None]
+
+    def finish(self):
+        """Downsample to the target grid: (rgb float, alpha, height map)."""
+        k = self.n // SUPER
+        rgb = cv2.resize(self.rgb, (k, k), interpolation=cv2.INTER_AREA)
+        a = cv2.resize(self.alpha, (k, k), interpolation=cv2.INTER_AREA)
+        h = cv2.resize(self.height, (k, k), interpolation=cv2.INTER_AREA)
+        # colour was premultiplied by nothing: un-premultiply where partly covered
+        rgb = np.where(a[..., None] > 1e-3, rgb / np.maximum(a[..., None], 1e-3), 0)
+        rgb += np.random.default_rng(int(rgb.sum()) % 1000003).normal(0, 4, rgb.shape).astype(np.float32)
+        return np.clip(rgb, 0, 255), a, h
+
+
+def render_excavator(rng, gsd):
+    scale = rng.choice([0.6, 0.8, 1.0, 1.0, 1.2, 1.4], p=[0.15, 0.2, 0.25, 0.15, 0.15, 0.1])
+    lt = rng.uniform(3.6, 4.8) * scale       # track length
+    wt = rng.uniform(2.4, 3.2) * scale       # track gauge (outer width)
+    tw = rng.uniform(0.5, 0.75) * scale      # one track's width
+    hw = rng.uniform(2.4, 3.0) * scale       # house width
+    hl = rng.uniform(2.8, 3.6) * scale       # house length
+    boom = rng.uniform(4.5, 6.5) * scale
+    arm = rng.uniform(2.2, 3.4) * scale
+    cv = Canvas(2 * (boom + max(arm, 0) + hl * 0.6) + 2, gsd)
+    at = rng.uniform(0, 2 * math.pi)         # track heading
+    ah = at + rng.uniform(-math.pi, math.pi) if rng.random() < 0.7 else at  # house slew
+    body = _jit(rng, EXC_COLOURS[rng.choice(len(EXC_COLOURS), p=EXC_WEIGHTS)])
+    dark = _jit(rng, (45, 45, 45), 10)
+    # tracks
+    off = (wt - tw) / 2
+    for sgn in (-1, 1):
+        cx, cy = -math.sin(at) * off * sgn, math.cos(at) * off * sgn
+        cv.poly(_rect(cx, cy, lt, tw, at), dark, 0.8)
+        # tread stripes
+        for k in np.linspace(-lt / 2, lt / 2, int(lt / 0.35)) if rng.random() < 0.5 else ():
+            p = np.array([cx + math.cos(at) * k, cy + math.sin(at) * k])
+            q = np.array([-math.sin(at), math.cos(at)]) * tw / 2
+            cv.line(p - q, p + q, 0.06, _jit(rng, (70, 70, 70), 8), 0.8)
+    if rng.random() < 0.5:  # undercarriage between tracks
+        cv.poly(_rect(0, 0, lt * 0.6, wt - 2 * tw, at), _jit(rng, (60, 60, 55), 8), 0.6)
+    # house, shifted backwards: the slew centre sits in front of the house centre
+    hc = np.array([-math.cos(ah), -math.sin(ah)]) * hl * 0.15
+    cv.poly(_rect(hc[0], hc[1], hl, hw, ah), body, 2.6)
+    # counterweight at the rear
+    cw = hc + np.array([-math.cos(ah), -math.sin(ah)]) * hl * 0.42
+    cwc = _jit(rng, body, 8) if rng.random() < 0.6 else _jit(rng, (70, 70, 70), 10)
+    cv.poly(_rect(cw[0], cw[1], hl * 0.2, hw * 0.98, ah), tuple(c * 0.85 for c in cwc), 2.6)
+    # engine cover details
+    for _ in range(rng.integers(0, 3)):
+        d = hc + np.array([-math.cos(ah), -math.sin(ah)]) * rng.uniform(0, hl * 0.3)
+        cv.poly(_rect(d[0], d[1], hl * 0.12, hw * rng.uniform(0.3, 0.6), ah),
+                _jit(rng, (50, 50, 50), 10), 2.7)
+    # cab on the front left (or right)
+    side = 1 if rng.random() < 0.8 else -1
+    fwd = np.array([math.cos(ah), math.sin(ah)])
+    lat = np.array([-math.sin(ah), math.cos(ah)])
+    cc = hc + fwd * hl * 0.22 + lat * side * hw * 0.28
+    cab_l, cab_w = 1.7 * scale, 1.0 * scale
+    cv.poly(_rect(cc[0], cc[1], cab_l, cab_w, ah), _jit(rng, body, 8), 3.0)
+    if rng.random() < 0.6:  # roof window / dark glass
+        cv.poly(_rect(cc[0] + fwd[0] * cab_l * 0.3, cc[1] + fwd[1] * cab_l * 0.3,
+                      cab_l * 0.3, cab_w * 0.8, ah), _jit(rng, (40, 50, 60), 10), 3.0)
+    # boom + arm, from the front centre, in the slew direction; arm may fold back
+    b0 = hc + fwd * hl * 0.45 - lat * side * hw * 0.05
+    b1 = b0 + fwd * boom * rng.uniform(0.75, 1.0)
+    bw = rng.uniform(0.45, 0.7) * scale
+    cv.line(b0, b1, bw, body, 3.2)
+    fold = rng.uniform(-0.9, 1.0)  # >0: arm reaches out, <0: folded back under the boom
+    b2 = b1 + fwd * arm * fold
+    cv.line(b1, b2, bw * 0.8, tuple(c * 0.93 for c in body), 2.5 + 1.5 * (fold < 0))
+    # bucket at the end of the arm
+    bc = _jit(rng, (60, 58, 55), 15) if rng.random() < 0.6 else body
+    cv.poly(_rect(b2[0], b2[1], rng.uniform(0.8, 1.2) * scale, rng.uniform(0.9, 1.3) * scale, ah), bc, 1.2)
+    cv.shade(rng)
+    return cv.finish()
+
+
+def render_truck(rng, gsd):
+    kind = rng.choice(["semi", "rigid", "bus", "tanker", "dump"], p=[0.35, 0.25, 0.2, 0.1, 0.1])
+    ang = rng.uniform(0, 2 * math.pi)
+    fwd = np.array([math.cos(ang), math.sin(ang)])
+    w = rng.uniform(2.3, 2.6)
+    cv = Canvas(24, gsd)
+    cab_col = _jit(rng, VEH_COLOURS[rng.integers(len(VEH_COLOURS))], 12)
+    if kind == "bus":
+        length = rng.uniform(9, 13)
+        col = _jit(rng, VEH_COLOURS[rng.integers(len(VEH_COLOURS))], 12)
+        cv.poly(_rect(0, 0, length, w, ang), col, 3.2)
+        for _ in range(rng.integers(1, 4)):  # roof units
+            p = fwd * rng.uniform(-length / 3, length / 3)
+            cv.poly(_rect(p[0], p[1], rng.uniform(1, 2.5), w * 0.6, ang), _jit(rng, (185, 185, 185), 15), 3.4)
+    else:
+        cab_l = rng.uniform(1.8, 2.4)
+        body_l = {"semi": rng.uniform(9, 14), "rigid": rng.uniform(4, 7.5),
+                  "tanker": rng.uniform(8, 12), "dump": rng.uniform(4, 7)}[kind]
+        gap = rng.uniform(0.2, 1.0)
+        total = cab_l + gap + body_l
+        cab_c = fwd * (total / 2 - cab_l / 2)
+        body_c = fwd * (-total / 2 + body_l / 2)
+        cv.poly(_rect(cab_c[0], cab_c[1], cab_l, w * 0.97, ang), cab_col, 3.0)
+        cv.poly(_rect(cab_c[0] + fwd[0] * cab_l * 0.35, cab_c[1] + fwd[1] * cab_l * 0.35,
+                      cab_l * 0.25, w * 0.85, ang), _jit(rng, (40, 45, 55), 8), 2.6)
+        bcol = _jit(rng, VEH_COLOURS[rng.integers(len(VEH_COLOURS))], 12)
+        if kind == "tanker":
+            bcol = _jit(rng, (200, 200, 200), 25)
+        cv.poly(_rect(body_c[0], body_c[1], body_l, w, ang), bcol, 3.6)
+        if kind == "dump":  # open box: darker load inside
+            cv.poly(_rect(body_c[0], body_c[1], body_l * 0.9, w * 0.8, ang),
+                    _jit(rng, (120, 100, 80), 25), 2.5)
+        if kind == "semi" and rng.random() < 0.5:  # flatbed / container seams
+            for k in np.linspace(-body_l / 2, body_l / 2, rng.integers(2, 6)):
+                p = body_c + fwd * k
+                q = np.array([-fwd[1], fwd[0]]) * w / 2
+                cv.line(p - q, p + q, 0.1, tuple(c * 0.8 for c in bcol), 3.6)
+    cv.shade(rng, 0.15)
+    return cv.finish()
+
+
+def render_car(rng, gsd):
+    ang = rng.uniform(0, 2 * math.pi)
+    fwd = np.array([math.cos(ang), math.sin(ang)])
+    length, w = rng.uniform(3.9, 5.2), rng.uniform(1.7, 2.0)
+    cv = Canvas(8, gsd)
+    col = _jit(rng, VEH_COLOURS[rng.integers(len(VEH_COLOURS))], 15)
+    cv.poly(_rect(0, 0, length, w, ang), col, 1.5)
+    g = _jit(rng, (35, 40, 50), 8)
+    p = fwd * length * 0.18
+    cv.poly(_rect(p[0], p[1], length * 0.16, w * 0.85, ang), g, 1.5)
+    p = -fwd * length * 0.28
+    cv.poly(_rect(p[0], p[1], length * 0.1, w * 0.8, ang), g, 1.5)
+    cv.shade(rng, 0.2)
+    return cv.finish()
+
+
+# ----------------------------------------------------------------------------- terrain
+
+
+def _noise(rng, h, w, octaves=4, base=4):
+    out = np.zeros((h, w), np.float32)
+    amp, tot = 1.0, 0.0
+    for o in range(octaves):
+        s = base * 2 ** o
+        small = rng.random((s + 1, s + 1)).astype(np.float32)
+        out += amp * cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
+        tot += amp
+        amp *= 0.5
+    out /= tot
+    return (out - out.mean()) / (out.std() + 1e-6)
+
+
+TERRAIN = {  # mean RGB, texture strength, speckle
+    "earth": ((125, 100, 75), 18, 8),
+    "dark_earth": ((90, 75, 60), 14, 8),
+    "gravel": ((150, 145, 138), 12, 22),
+    "sand": ((205, 190, 155), 12, 8),
+    "grass": ((95, 115, 70), 16, 10),
+    "asphalt": ((95, 95, 98), 6, 8),
+    "concrete": ((175, 172, 165), 8, 8),
+    "water": ((70, 100, 95), 10, 3),
+    "muddy_water": ((120, 110, 80), 10, 3),
+}
+
+
+def terrain(rng, h, w, kind=None):
+    kind = kind or rng.choice(list(TERRAIN))
+    mean, tex, speck = TERRAIN[kind]
+    mean = np.array(_jit(rng, mean, 15), np.float32)
+    n = _noise(rng, h, w, base=int(rng.integers(2, 6)))
+    img = mean[None, None, :] + tex * n[..., None] * rng.uniform(0.5, 1.5, 3).astype(np.float32)
+    img += rng.normal(0, speck, (h, w, 1)).astype(np.float32)
+    if kind in ("earth", "dark_earth", "sand", "gravel") and rng.random() < 0.6:
+        # tyre / track marks
+        for _ in range(rng.integers(1, 6)):
+            p0 = rng.uniform(0, [w, h]).astype(int)
+            p1 = rng.uniform(0, [w, h]).astype(int)
+            d = rng.uniform(0.75, 1.15)
+            ov = img.copy()
+            cv2.line(ov, tuple(int(v) for v in p0), tuple(int(v) for v in p1),
+                     tuple(float(c * d) for c in mean), int(rng.integers(1, 4)))
+            img = ov
+    return np.clip(img, 0, 255), kind
+
+
+def water_mask(rng, h, w):
+    """A shoreline: True where water."""
+    n = _noise(rng, h, w, octaves=3, base=2)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    a = rng.uniform(0, 2 * math.pi)
+    ramp = ((xx - w / 2) * math.cos(a) + (yy - h / 2) * math.sin(a)) / max(h, w) * 4
+    return (ramp + 0.6 * n + rng.uniform(-1, 1)) > 0
+
+
+def paste(canvas, sprite, x, y, rng, sun=None, submerge=None):
+    """Alpha-blend a sprite (rgb, alpha, height) into canvas (float32 HxWx3) with its
+    top-left at (x, y); draw its cast shadow first. Returns the visible box xyxy or None.
+    `submerge` = (water RGB, depth in metres): hides what is lower than the depth."""
+    rgb, a, hgt = sprite
+    H, W = canvas.shape[:2]
+    k = a.shape[0]
+    if submerge is not None:
+        wcol, depth = submerge
+        vis = np.clip((hgt - depth) / 0.4 + 0.5, 0, 1) * (a > 0.05)
+        wa = (1 - vis) * a * 0.9
+        rgb = rgb * (1 - wa[..., None]) + np.array(wcol, np.float32) * wa[..., None]
+        # the water itself is drawn by the background; keep only what sticks out (+ wake)
+        a = a * np.clip(vis + 0.25 * (1 - vis), 0, 1)
+    # shadow: object silhouette shifted along the sun direction by height
+    if sun is not None:
+        ang, tan_el, dark = sun
+        hmax = float(hgt.max()) if hgt.size else 0.0
+        sh = np.zeros_like(a)
+        for frac in (0.35, 0.7, 1.0):
+            dx = math.cos(ang) * hmax * frac / tan_el
+            dy = math.sin(ang) * hmax * frac / tan_el
+            M = np.float32([[1, 0, dx], [0, 1, dy]])
+            sh = np.maximum(sh, cv2.warpAffine((a * (hgt >= hmax * frac * 0.6)).astype(np.float32), M, (k, k)))
+        sh = cv2.GaussianBlur(sh, (3, 3), 0.7) * (1 - a)
+        _blend(canvas, None, sh * dark, x, y)
+    _blend(canvas, rgb, a, x, y)
+    ys, xs = np.nonzero(a > 0.5)
+    if len(xs) == 0:
+        return None
+    box = np.array([xs.min() + x, ys.min() + y, xs.max() + 1 + x, ys.max() + 1 + y], np.float32)
+    box[[0, 2]] = np.clip(box[[0, 2]], 0, W)
+    box[[1, 3]] = np.clip(box[[1, 3]], 0, H)
+    return box
+
+
+def _blend(canvas, rgb, a, x, y):
+    H, W = canvas.shape[:2]
+    k = a.shape[0]
+    x0, y0 = max(0, x), max(0, y)
+    x1, y1 = min(W, x + k), min(H, y + k)
+    if x1 <= x0 or y1 <= y0:
+        return
+    sa = a[y0 - y:y1 - y, x0 - x:x1 - x, None]
+    dst = canvas[y0:y1, x0:x1]
+    if rgb is None:  # darken (shadow)
+        dst *= (1 - sa)
+    else:
+        src = rgb[y0 - y:y1 - y, x0 - x:x1 - x]
+        dst[:] = dst * (1 - sa) + src * sa
