@@ -96,7 +96,12 @@ pub(super) fn open(path: &Path, limits: &Limits) -> Result<Opened> {
         }
         _ => {}
     }
-    let bands = color.num_samples();
+    // SamplesPerPixel, not the colour type: `tiff` counts an RGB image with an unspecified
+    // extra sample as 3 samples.
+    let bands: u16 = dec
+        .find_tag_unsigned(Tag::SamplesPerPixel)
+        .map_err(te("SamplesPerPixel"))?
+        .unwrap_or(1);
     if !(1..=4).contains(&bands) {
         return Err(Error::unsupported(
             path,
@@ -231,12 +236,13 @@ pub(super) fn open(path: &Path, limits: &Limits) -> Result<Opened> {
             format!("predictor {predictor}: satdet reads none (1) and horizontal (2)"),
         ));
     }
-    let lzw = (compression == 5).then(|| LzwChunks {
+    let codec = ChunkCodec {
         offsets: offsets.clone(),
         byte_counts,
         predictor,
         big_endian: dec.byte_order() == tiff::tags::ByteOrder::BigEndian,
-    });
+        compression,
+    };
     let chunk_bytes = u64::from(cw) * u64::from(ch) * u64::from(bands) * sample.bytes() as u64;
     Limits::check(
         || path.display().to_string(),
@@ -279,7 +285,8 @@ pub(super) fn open(path: &Path, limits: &Limits) -> Result<Opened> {
         across,
         down,
         cache: ChunkCache::new(limits.chunk_cache_bytes),
-        lzw,
+        codec,
+        tiled: chunk_type == ChunkType::Tile,
         width,
         height,
     };
@@ -353,31 +360,60 @@ struct TiffSource {
     across: u32,
     down: u32,
     cache: ChunkCache,
-    /// Set for LZW files: their chunks are decoded here rather than by `tiff`.
-    lzw: Option<LzwChunks>,
+    codec: ChunkCodec,
+    tiled: bool,
     width: u32,
     height: u32,
 }
 
-/// Where each LZW chunk lies in the file, and how to undo its predictor.
-struct LzwChunks {
+/// Where each chunk lies in the file and how to decode it.
+struct ChunkCodec {
     offsets: Vec<u64>,
     byte_counts: Vec<u64>,
+    compression: u16,
     predictor: u16,
     big_endian: bool,
 }
 
+/// PackBits: a header byte n; 0..=127 copies n + 1 literal bytes, -127..=-1 repeats the
+/// next byte 1 - n times, -128 is a no-op. Returns the bytes written.
+fn unpack_bits(src: &[u8], out: &mut [u8]) -> usize {
+    let (mut i, mut o) = (0usize, 0usize);
+    while i < src.len() && o < out.len() {
+        let n = src[i] as i8;
+        i += 1;
+        if n >= 0 {
+            let k = (n as usize + 1).min(src.len() - i).min(out.len() - o);
+            out[o..o + k].copy_from_slice(&src[i..i + k]);
+            i += k;
+            o += k;
+        } else if n != -128 && i < src.len() {
+            let k = ((1 - n as isize) as usize).min(out.len() - o);
+            out[o..o + k].fill(src[i]);
+            i += 1;
+            o += k;
+        }
+    }
+    o
+}
+
 impl TiffSource {
-    /// Decodes LZW chunk `idx` with `weezl`, as libtiff does: codes are read until the
-    /// chunk's full (padded) size is produced; a missing end code is accepted, a short
-    /// stream is an error.
-    fn load_lzw(&mut self, idx: u32) -> Result<Chunk> {
-        let Some(lzw) = &self.lzw else {
-            return Err(Error::corrupt(&self.path, "not an LZW file"));
-        };
+    fn load(&mut self, idx: u32) -> Result<()> {
+        if self.cache.map.contains_key(&idx) {
+            return Ok(());
+        }
+        let c = self.decode_chunk(idx)?;
+        self.cache.insert(idx, c);
+        Ok(())
+    }
+
+    /// Reads and decodes chunk `idx`: decompression, predictor, byte order. Like libtiff,
+    /// decoding stops once the chunk's full (padded) size is produced; a missing end code
+    /// is accepted, a short stream is an error.
+    fn decode_chunk(&mut self, idx: u32) -> Result<Chunk> {
+        let codec = &self.codec;
         let i = idx as usize;
-        let planes_per = self.across * self.down;
-        let unit = idx % planes_per;
+        let unit = idx % (self.across * self.down);
         let (cx, cy) = (unit % self.across, unit / self.across);
         let width = self.chunk_w.min(self.width - cx * self.chunk_w);
         let height = self.chunk_h.min(self.height - cy * self.chunk_h);
@@ -387,20 +423,22 @@ impl TiffSource {
             usize::from(self.bands)
         };
         // Tiles are stored padded to the full tile size; strips hold only their rows.
-        let (stored_w, stored_h) =
-            if self.chunk_w < self.width || self.dec.get_chunk_type() == ChunkType::Tile {
-                (self.chunk_w, self.chunk_h)
-            } else {
-                (self.width, height)
-            };
+        let (stored_w, stored_h) = if self.tiled {
+            (self.chunk_w, self.chunk_h)
+        } else {
+            (self.width, height)
+        };
         let row_samples = stored_w as usize * spp;
         let out_len = row_samples * stored_h as usize * self.sample.bytes();
-        let (off, count) = (lzw.offsets[i], lzw.byte_counts[i]);
-        let mut compressed = vec![
-            0u8;
-            usize::try_from(count)
-                .map_err(|_| Error::corrupt(&self.path, "chunk byte count"))?
-        ];
+        let (off, count) = (codec.offsets[i], codec.byte_counts[i]);
+        let bad = |detail: String| Error::corrupt(&self.path, format!("chunk {idx}: {detail}"));
+        // A compressed chunk larger than a few times its decoded size is not believable.
+        if count > (out_len as u64).saturating_mul(4).max(4096) {
+            return Err(bad(format!(
+                "byte count {count} for {out_len} decoded bytes"
+            )));
+        }
+        let mut compressed = vec![0u8; count as usize];
         {
             use std::io::{Read, Seek, SeekFrom};
             let r = self.dec.inner();
@@ -409,33 +447,58 @@ impl TiffSource {
             r.read_exact(&mut compressed)
                 .map_err(|e| Error::CorruptRaster {
                     path: self.path.clone(),
-                    detail: format!("chunk {idx}: {count} bytes at offset {off}"),
+                    detail: format!("chunk {idx}: {count} bytes at offset {off}: {e}"),
                     source: Some(Box::new(e)),
                 })?;
         }
         let mut raw = vec![0u8; out_len];
-        let mut d =
-            weezl::decode::Configuration::with_tiff_size_switch(weezl::BitOrder::Msb, 8).build();
-        let (mut inp, mut outp) = (0usize, 0usize);
-        while outp < out_len {
-            let r = d.decode_bytes(&compressed[inp..], &mut raw[outp..]);
-            inp += r.consumed_in;
-            outp += r.consumed_out;
-            match r.status {
-                Ok(weezl::LzwStatus::Ok) => {}
-                Ok(weezl::LzwStatus::Done | weezl::LzwStatus::NoProgress) => break,
-                Err(e) => return Err(Error::corrupt(&self.path, format!("chunk {idx}: LZW: {e}"))),
+        let produced = match codec.compression {
+            1 => {
+                let k = compressed.len().min(out_len);
+                raw[..k].copy_from_slice(&compressed[..k]);
+                k
             }
-        }
-        if outp < out_len {
-            return Err(Error::corrupt(
-                &self.path,
-                format!("chunk {idx}: LZW stream ends after {outp} of {out_len} bytes"),
-            ));
+            5 => {
+                let mut d =
+                    weezl::decode::Configuration::with_tiff_size_switch(weezl::BitOrder::Msb, 8)
+                        .build();
+                let (mut inp, mut outp) = (0usize, 0usize);
+                while outp < out_len {
+                    let r = d.decode_bytes(&compressed[inp..], &mut raw[outp..]);
+                    inp += r.consumed_in;
+                    outp += r.consumed_out;
+                    match r.status {
+                        Ok(weezl::LzwStatus::Ok) => {}
+                        Ok(weezl::LzwStatus::Done | weezl::LzwStatus::NoProgress) => break,
+                        Err(e) => return Err(bad(format!("LZW: {e}"))),
+                    }
+                }
+                outp
+            }
+            8 | 32946 => {
+                use std::io::Read;
+                let mut z = flate2::read::ZlibDecoder::new(&compressed[..]);
+                let mut outp = 0;
+                while outp < out_len {
+                    match z.read(&mut raw[outp..]) {
+                        Ok(0) => break,
+                        Ok(n) => outp += n,
+                        Err(e) => return Err(bad(format!("Deflate: {e}"))),
+                    }
+                }
+                outp
+            }
+            32773 => unpack_bits(&compressed, &mut raw),
+            c => return Err(Error::unsupported(&self.path, format!("compression {c}"))),
+        };
+        if produced < out_len {
+            return Err(bad(format!(
+                "data ends after {produced} of {out_len} bytes"
+            )));
         }
         let samples = match self.sample {
             SampleType::U8 => {
-                if lzw.predictor == 2 {
+                if codec.predictor == 2 {
                     for row in raw.chunks_exact_mut(row_samples) {
                         for k in spp..row.len() {
                             row[k] = row[k].wrapping_add(row[k - spp]);
@@ -445,17 +508,18 @@ impl TiffSource {
                 Samples::U8(raw)
             }
             SampleType::U16 => {
+                let be = codec.big_endian;
                 let mut v: Vec<u16> = raw
                     .chunks_exact(2)
                     .map(|b| {
-                        if lzw.big_endian {
+                        if be {
                             u16::from_be_bytes([b[0], b[1]])
                         } else {
                             u16::from_le_bytes([b[0], b[1]])
                         }
                     })
                     .collect();
-                if lzw.predictor == 2 {
+                if codec.predictor == 2 {
                     for row in v.chunks_exact_mut(row_samples) {
                         for k in spp..row.len() {
                             row[k] = row[k].wrapping_add(row[k - spp]);
@@ -471,66 +535,6 @@ impl TiffSource {
             height,
             row_stride: row_samples,
         })
-    }
-
-    fn load(&mut self, idx: u32) -> Result<()> {
-        if self.cache.map.contains_key(&idx) {
-            return Ok(());
-        }
-        if self.lzw.is_some() {
-            let c = self.load_lzw(idx)?;
-            self.cache.insert(idx, c);
-            return Ok(());
-        }
-        let path = self.path.clone();
-        let what = |e| tiff_error(&path, &format!("decoding chunk {idx}"), e);
-        let layout = self.dec.image_chunk_buffer_layout(idx).map_err(what)?;
-        let (width, height) = self.dec.chunk_data_dimensions(idx);
-        let samples_per_px = if self.layout == BandLayout::Planar {
-            1
-        } else {
-            usize::from(self.bands)
-        };
-        let row_bytes = layout
-            .row_stride
-            .map_or(width as usize * samples_per_px * self.sample.bytes(), |r| {
-                r.get()
-            });
-        let row_stride = row_bytes / self.sample.bytes();
-        if row_stride < width as usize * samples_per_px || layout.len < row_bytes * height as usize
-        {
-            return Err(Error::corrupt(
-                &self.path,
-                format!(
-                    "chunk {idx}: layout of {} bytes does not hold {width}x{height} pixels",
-                    layout.len
-                ),
-            ));
-        }
-        let samples = match self.sample {
-            SampleType::U8 => {
-                let mut v = vec![0u8; layout.len];
-                self.dec.read_chunk_bytes(idx, &mut v).map_err(what)?;
-                Samples::U8(v)
-            }
-            SampleType::U16 => {
-                let mut v = vec![0u16; layout.len.div_ceil(2)];
-                self.dec
-                    .read_chunk_bytes(idx, &mut bytemuck::cast_slice_mut(&mut v)[..layout.len])
-                    .map_err(what)?;
-                Samples::U16(v)
-            }
-        };
-        self.cache.insert(
-            idx,
-            Chunk {
-                samples,
-                width,
-                height,
-                row_stride,
-            },
-        );
-        Ok(())
     }
 }
 
@@ -600,5 +604,25 @@ impl WindowSource for TiffSource {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unpack_bits;
+
+    #[test]
+    fn packbits_literal_run_and_noop() {
+        // 2 literals, a run of 3 x 0xAA, a no-op, 1 literal.
+        let src = [1u8, 7, 8, 0xFE, 0xAA, 0x80, 0, 9];
+        let mut out = [0u8; 6];
+        assert_eq!(unpack_bits(&src, &mut out), 6);
+        assert_eq!(out, [7, 8, 0xAA, 0xAA, 0xAA, 9]);
+        let mut short = [0u8; 4];
+        assert_eq!(
+            unpack_bits(&src[..2], &mut short),
+            1,
+            "truncated literal stops"
+        );
     }
 }
