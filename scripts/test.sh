@@ -7,3 +7,5 @@ bash scripts/setup.sh
 .venv/bin/python tests/fixtures/make_fixtures.py
 cargo test --all-targets --locked
 cargo test --doc --locked
+# The `cuda` feature must at least build (no CUDA device in CI).
+cargo check --lib --features cuda --locked

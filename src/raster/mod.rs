@@ -383,24 +383,25 @@ impl Scene {
         &self.warnings
     }
 
-    /// Ground area covered, in km², when the CRS has metric units or is geographic.
+    /// Ground area covered, in km², when the CRS has metric units or is geographic. Web
+    /// Mercator (EPSG:3857) areas are corrected by cos²(latitude) at the scene centre.
     pub fn area_km2(&self) -> Option<f64> {
         let g = self.georef.as_ref()?;
         let pixels = self.info.width as f64 * self.info.height as f64;
         let px_area = g.transform.determinant().abs();
+        let centre = g.transform.pixel_to_map(crate::geo::PixelPoint {
+            x: self.info.width as f64 / 2.0,
+            y: self.info.height as f64 / 2.0,
+        });
+        let proj = g.crs.proj4()?;
         if g.crs.is_geographic() {
             // Degrees² → m² at the scene centre's latitude.
-            let c = g.transform.pixel_to_map(crate::geo::PixelPoint {
-                x: self.info.width as f64 / 2.0,
-                y: self.info.height as f64 / 2.0,
-            });
             let m_per_deg = 111_320.0;
-            Some(pixels * px_area * m_per_deg * m_per_deg * c.y.to_radians().cos() / 1e6)
-        } else if g
-            .crs
-            .proj4()
-            .is_some_and(|p| p.contains("+units=m") || p.contains("+proj=utm"))
-        {
+            Some(pixels * px_area * m_per_deg * m_per_deg * centre.y.to_radians().cos() / 1e6)
+        } else if proj.contains("+proj=merc") {
+            let lat = crate::geo::ToWgs84::new(&g.crs).ok()?.point(centre).ok()?.lat;
+            Some(pixels * px_area * lat.to_radians().cos().powi(2) / 1e6)
+        } else if proj.contains("+units=m") || proj.contains("+proj=utm") {
             Some(pixels * px_area / 1e6)
         } else {
             None
