@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/python tests/fixtures/make_fixtures.py
+# The `cuda` feature must at least build (there is no CUDA device in CI).
+cargo check --lib --features cuda --locked
 cargo test --all-targets --locked
 cargo test --doc --locked
-# The `cuda` feature must at least build (no CUDA device in CI).
-cargo check --lib --features cuda --locked
