@@ -327,7 +327,7 @@ fn register_cuda(
 ) -> Result<ort::session::builder::SessionBuilder> {
     use ort::ep::ExecutionProvider;
     let cuda = ort::ep::CUDA::default().with_device_id(device_id);
-    match cuda.is_available() {
+    match ort::ep::CUDA::is_available() {
         Ok(true) => {}
         Ok(false) => {
             return Err(Error::ExecutionProvider {
