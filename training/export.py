@@ -56,6 +56,11 @@ def export(net, path, conf, iou, gsd_m):
     for k, v in metadata(conf, iou, gsd_m).items():
         p = m.metadata_props.add()
         p.key, p.value = k, v
+    # the exporter leaves the output's fixed dims symbolic: pin them (4 + C rows, N cells)
+    dims = m.graph.output[0].type.tensor_type.shape.dim
+    dims[0].dim_param = "batch"
+    dims[1].dim_value = 4 + len(CLASS_NAMES)
+    dims[2].dim_value = (640 // STRIDE) ** 2
     m.producer_name = "satdet-training"
     onnx.checker.check_model(m)
     onnx.save(m, path)

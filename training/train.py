@@ -52,6 +52,8 @@ def main():
     ap.add_argument("--eval-out", default="training/eval.json")
     ap.add_argument("--work", default="/tmp/satdet-train")
     ap.add_argument("--steps", type=int, default=2200)
+    ap.add_argument("--stop-after", type=int, default=1200,
+                    help="stop after this many steps of the --steps schedule (the shipped model: 1200 of 2200)")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--size", type=int, default=192)
     ap.add_argument("--lr", type=float, default=3e-3)
@@ -122,12 +124,14 @@ def main():
                 print(f"step {step + 1}/{args.steps} cls {run['cls'] / 25:.3f} box {run['box'] / 25:.3f} "
                       f"lr {lr_at(step):.5f} {dt / 25:.2f}s/step elapsed {(time.time() - t0) / 60:.1f} min", flush=True)
                 run = {"cls": 0.0, "box": 0.0}
-            if (step + 1) % 100 == 0 or step + 1 == args.steps:
+            if (step + 1) % 100 == 0 or step + 1 == args.steps or step + 1 == args.stop_after:
                 torch.save({"ema": ema.state_dict(), "step": step + 1}, ckpt)
+            if step + 1 >= args.stop_after:
+                break
         train_min = (time.time() - t0) / 60
     else:
         train_min = None
-    state = torch.load(ckpt, map_location="cpu")
+    state = torch.load(ckpt, map_location="cpu", weights_only=True)
     ema.load_state_dict(state["ema"])
     ema.eval()
 
@@ -141,7 +145,7 @@ def main():
     sess = ort.InferenceSession(args.out, so, providers=["CPUExecutionProvider"])
     ev = {"held_out_groups": sorted({r["group"] for r in val_recs}),
           "train_groups": sorted({r["group"] for r in train_recs}),
-          "checkpoint_step": state["step"], "train_steps": args.steps, "batch": args.batch, "crop": args.size,
+          "checkpoint_step": state["step"], "schedule_steps": args.steps, "stop_after": args.stop_after, "batch": args.batch, "crop": args.size,
           "seed": args.seed}
     for g in (0.3, 0.5):
         ev[f"real_heldout_gsd_{g}"] = evaluate.eval_real(sess, val_recs, g)
