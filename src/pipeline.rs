@@ -13,9 +13,7 @@ use crate::detection::{Detection, Detections, Progress, Report, StageTimes};
 use crate::geo::{PixelBox, ToWgs84};
 use crate::inference::{decode_batch, Device, Model, ModelInfo, RawBox};
 use crate::postprocess::{merge_tiles, nms, Candidate};
-use crate::preprocess::{
-    percentile_stretch, CpuPreprocessor, InputSpec, Preprocess, Preprocessor, Scaling,
-};
+use crate::preprocess::{percentile_stretch, InputSpec, Preprocess, Preprocessor, Scaling};
 use crate::raster::{SampleType, Scene, TileBuf, Window};
 use crate::tiling::{Tile, TileGrid};
 use crate::{Error, Limits, Result};
@@ -222,10 +220,7 @@ impl DetectorBuilder {
 }
 
 fn make_preprocessor(p: Preprocess) -> Result<Box<dyn Preprocessor>> {
-    match p {
-        Preprocess::Cpu => Ok(Box::new(CpuPreprocessor::new())),
-        Preprocess::Gpu | Preprocess::Auto => crate::preprocess::gpu_or_cpu(p),
-    }
+    crate::preprocess::backend(p)
 }
 
 /// A loaded detector; `detect` runs it on scenes. Cheap to share across scenes; calls on

@@ -1,7 +1,8 @@
 //! Preprocessing: raw tile windows → the model's NCHW `f32` input batch.
 //!
 //! One hardware-neutral plan, [`InputSpec`], run by a [`Preprocessor`]: the CPU reference
-//! ([`CpuPreprocessor`]) or, with the `gpu` feature, WGSL compute shaders. Both follow
+//! ([`CpuPreprocessor`]) or, with the `gpu` feature, WGSL compute shaders
+//! ([`GpuPreprocessor`], `shaders/preprocess.wgsl`). Both follow
 //! the conventions of DESIGN.md, in this order, in `f32`:
 //!
 //! 1. `n = clamp((sample - lo[band]) * inv_range[band], 0, 1)` per source sample
@@ -15,9 +16,13 @@
 //!    applied to it).
 
 mod cpu;
+#[cfg(feature = "gpu")]
+mod gpu;
 mod stretch;
 
 pub use cpu::CpuPreprocessor;
+#[cfg(feature = "gpu")]
+pub use gpu::{adapters, AdapterPolicy, AdapterSummary, GpuPreprocessor, GpuStageTimes, SHADER};
 pub use stretch::{percentile_stretch, Scaling};
 
 use crate::raster::{MaskSpec, TileBuf};
@@ -88,12 +93,54 @@ pub trait Preprocessor: Send {
     ) -> Result<()>;
 }
 
-/// The backend for `Gpu` or `Auto`.
-pub(crate) fn gpu_or_cpu(p: Preprocess) -> Result<Box<dyn Preprocessor>> {
+/// The CPU preprocessor chosen by [`Preprocess::Auto`], with the reason it was chosen.
+struct AutoCpu {
+    why: String,
+}
+
+impl Preprocessor for AutoCpu {
+    fn describe(&self) -> String {
+        format!("cpu (auto: {})", self.why)
+    }
+    fn run(
+        &mut self,
+        spec: &InputSpec,
+        tiles: &[&TileBuf],
+        scale: f32,
+        out: &mut [f32],
+    ) -> Result<()> {
+        CpuPreprocessor.run(spec, tiles, scale, out)
+    }
+}
+
+/// The backend for a [`Preprocess`] choice: `Cpu` the reference; `Gpu` the WGSL path on
+/// the best adapter, software ones included (an error when there is none, or without the
+/// `gpu` feature); `Auto` the WGSL path on a hardware adapter, else the CPU, saying why in
+/// [`Preprocessor::describe`].
+pub fn backend(p: Preprocess) -> Result<Box<dyn Preprocessor>> {
     match p {
-        Preprocess::Cpu | Preprocess::Auto => Ok(Box::new(CpuPreprocessor::new())),
+        Preprocess::Cpu => Ok(Box::new(CpuPreprocessor::new())),
+        #[cfg(feature = "gpu")]
+        Preprocess::Gpu => Ok(Box::new(GpuPreprocessor::new(AdapterPolicy::Any)?)),
+        #[cfg(feature = "gpu")]
+        Preprocess::Auto => match GpuPreprocessor::new(AdapterPolicy::HardwareOnly) {
+            Ok(g) => Ok(Box::new(g)),
+            Err(e) => {
+                let why = match e {
+                    crate::Error::Gpu(m) => m,
+                    other => other.to_string(),
+                };
+                log::info!("preprocessing on the CPU: {why}");
+                Ok(Box::new(AutoCpu { why }))
+            }
+        },
+        #[cfg(not(feature = "gpu"))]
         Preprocess::Gpu => Err(crate::Error::Gpu(
-            "this build has no GPU preprocessing backend".into(),
+            "satdet was built without its `gpu` feature (cargo build --features gpu)".into(),
         )),
+        #[cfg(not(feature = "gpu"))]
+        Preprocess::Auto => Ok(Box::new(AutoCpu {
+            why: "built without the `gpu` feature".into(),
+        })),
     }
 }

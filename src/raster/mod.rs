@@ -399,7 +399,11 @@ impl Scene {
             let m_per_deg = 111_320.0;
             Some(pixels * px_area * m_per_deg * m_per_deg * centre.y.to_radians().cos() / 1e6)
         } else if proj.contains("+proj=merc") {
-            let lat = crate::geo::ToWgs84::new(&g.crs).ok()?.point(centre).ok()?.lat;
+            let lat = crate::geo::ToWgs84::new(&g.crs)
+                .ok()?
+                .point(centre)
+                .ok()?
+                .lat;
             Some(pixels * px_area * lat.to_radians().cos().powi(2) / 1e6)
         } else if proj.contains("+units=m") || proj.contains("+proj=utm") {
             Some(pixels * px_area / 1e6)
