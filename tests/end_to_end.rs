@@ -295,11 +295,15 @@ fn quicklook_draws_the_boxes() {
     assert!((dets.report.area_km2.expect("area") - 0.2475).abs() < 1e-9);
     let dir = tempfile::tempdir().expect("tmp");
     let png = dir.path().join("q.png");
-    satdet::output::quicklook::write(&png, &scene, &dets, &dets.report.scaling, 550).expect("quicklook");
+    satdet::output::quicklook::write(&png, &scene, &dets, &dets.report.scaling, 550)
+        .expect("quicklook");
     let img = image::open(&png).expect("png").to_rgb8();
     assert_eq!(img.dimensions(), (550, 450), "half size");
     // The first square (40..51) has its outline drawn in class 0's colour (red).
-    let b = dets.iter().find(|d| (d.pixel_box.x0() - 40.0).abs() < 1.0 && (d.pixel_box.y0() - 40.0).abs() < 1.0).expect("square");
+    let b = dets
+        .iter()
+        .find(|d| (d.pixel_box.x0() - 40.0).abs() < 1.0 && (d.pixel_box.y0() - 40.0).abs() < 1.0)
+        .expect("square");
     let x0 = (b.pixel_box.center().x / 2.0 - (b.pixel_box.width() / 4.0).max(1.5)).floor() as u32;
     let y = (b.pixel_box.center().y / 2.0) as u32;
     assert_eq!(img.get_pixel(x0, y).0, [255, 40, 40]);
