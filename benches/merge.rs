@@ -9,12 +9,14 @@ fn bench(c: &mut Criterion) {
     for i in 0..50_000u32 {
         let (x, y) = (f64::from(i % 250) * 20.0, f64::from(i / 250) * 20.0);
         v.push(Candidate {
+            clipped: false,
             bbox: PixelBox::new(x, y, x + 12.0, y + 6.0),
             score: 0.5 + (i % 7) as f32 * 0.01,
             class_id: i % 3,
             tile: 0,
         });
         v.push(Candidate {
+            clipped: false,
             bbox: PixelBox::new(x + 0.5, y, x + 12.0, y + 6.0),
             score: 0.4,
             class_id: i % 3,

@@ -1,7 +1,7 @@
 //! The whole `detect`, CPU vs GPU preprocessing: `cargo bench --bench pipeline`.
 //!
 //! Scene: 8192 × 8192 8-bit RGB, UTM 33N at 0.3 m/pixel (6.04 km²), stripped,
-//! uncompressed, with bright 11-pixel squares every 256 pixels on a textured background;
+//! uncompressed, with bright (255) 11-pixel squares every 256 pixels (1024 of them) on a textured background;
 //! written once to `target/bench-data/` with the `tiff` crate. Model: the test detector
 //! `tests/fixtures/generated/square_detector.onnx` (256 × 256 input; make it with
 //! `.venv/bin/python tests/fixtures/make_fixtures.py`). Tiles of 256 px, 20 % overlap,
@@ -21,7 +21,7 @@ const GSD: f64 = 0.3;
 fn scene_path() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
     std::fs::create_dir_all(&dir).expect("target/bench-data");
-    let path = dir.join("pipeline_8192_utm33n_0.3m.tif");
+    let path = dir.join("pipeline_8192_utm33n_0.3m_v2.tif");
     if !path.is_file() {
         write_scene(&path);
     }
@@ -61,7 +61,7 @@ fn write_scene(path: &Path) {
                 let texture = ((x * 31 + y * 17) ^ (x * y)) % 48;
                 let square =
                     (x % 256) >= 120 && (x % 256) < 131 && (y % 256) >= 60 && (y % 256) < 71;
-                let v = if square { 250 } else { 40 + texture as u8 };
+                let v = if square { 255 } else { 40 + texture as u8 };
                 let i = (r * w + x) * 3;
                 strip[i..i + 3].copy_from_slice(&[v, v, v]);
             }

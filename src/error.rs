@@ -160,6 +160,18 @@ impl Error {
         }
     }
 
+    /// Fills in the model path of a [`Error::Model`] raised where the path was not known
+    /// (decoding works on bare tensors).
+    pub(crate) fn with_model_path(self, model: &std::path::Path) -> Self {
+        match self {
+            Error::Model { path, detail } if path.as_os_str().is_empty() => Error::Model {
+                path: model.to_path_buf(),
+                detail,
+            },
+            e => e,
+        }
+    }
+
     pub(crate) fn inference(
         context: impl Into<String>,
         source: impl std::error::Error + Send + Sync + 'static,

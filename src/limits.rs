@@ -12,7 +12,8 @@ pub struct Limits {
     pub max_scene_pixels: u64,
     /// Largest single window or decoded chunk (strip/tile), in bytes.
     pub max_window_bytes: u64,
-    /// Most detections kept for one scene (after merging).
+    /// Most candidate detections held for one scene (after per-tile NMS, before the
+    /// cross-tile merge): a model firing everywhere is stopped early, not run to the end.
     pub max_detections: u64,
     /// Bytes of decoded strips/tiles kept to serve overlapping windows.
     pub chunk_cache_bytes: u64,

@@ -5,8 +5,10 @@
 //!      ▲                                         │      ▲                           │
 //!      └────────────── recycled TileBufs ────────┘      └─── recycled batch buffers ┘
 //! ```
-//! Reading, preprocessing and inference overlap on bounded channels, so memory depends on
-//! tile size × batch × queue depth, never on the scene size. Results do not depend on
+//! Reading, preprocessing and inference overlap on bounded channels, so the image buffers
+//! depend on tile size × batch × queue depth, never on the scene size; what grows with
+//! the scene is the list of candidate boxes (bounded by `Limits::max_detections`) and the
+//! strip/tile cache (`Limits::chunk_cache_bytes`). Results do not depend on
 //! timing: candidates are ranked deterministically before merging.
 
 use crate::detection::{Detection, Detections, Progress, Report, StageTimes};
@@ -344,6 +346,7 @@ impl Detector {
         let mut times = StageTimes::default();
         let overlap_px = (f64::from(self.tile_px) * self.opts.overlap).round() as u32;
         let grid = TileGrid::new(scene.width(), scene.height(), self.tile_px, overlap_px)?;
+        let scene_size = (scene.width(), scene.height());
         let tile_bytes = u64::from(self.tile_px).pow(2)
             * u64::from(scene.info().bands)
             * scene.info().sample.bytes() as u64;
@@ -433,10 +436,11 @@ impl Detector {
                                     b,
                                     self.confidence,
                                     &mut raw,
-                                )?;
+                                )
+                                .map_err(|e| e.with_model_path(&self.info.path))?;
                                 let per_tile: Vec<Candidate> = raw
                                     .iter()
-                                    .filter_map(|r| to_scene(r, tile, scale))
+                                    .filter_map(|r| to_scene(r, tile, scale, scene_size))
                                     .collect();
                                 candidates.extend(nms(per_tile, f64::from(self.iou)));
                             }
@@ -487,6 +491,8 @@ impl Detector {
         let mut warnings: Vec<String> = scene.warnings().to_vec();
         let georef = scene.georef();
         let to_wgs84 = match georef {
+            // Scene::open has already warned about an unusable CRS.
+            Some(g) if matches!(g.crs, crate::geo::Crs::Unknown(_)) => None,
             Some(g) => match ToWgs84::new(&g.crs) {
                 Ok(t) => Some(t),
                 Err(e) => {
@@ -500,10 +506,23 @@ impl Detector {
             None => None,
         };
         let mut items = Vec::with_capacity(merged.len());
+        let mut failed_lonlat = 0usize;
+        let mut first_failure = String::new();
         for c in merged {
             let map_polygon = georef.map(|g| g.map_polygon(&c.bbox));
+            // A box the projection cannot invert (e.g. far outside its zone) keeps its map
+            // polygon; only its lon/lat is omitted, and the report says so.
             let lonlat_polygon = match (&to_wgs84, &map_polygon) {
-                (Some(t), Some(m)) => Some(t.polygon(m)?),
+                (Some(t), Some(m)) => match t.polygon(m) {
+                    Ok(p) => Some(p),
+                    Err(e) => {
+                        if failed_lonlat == 0 {
+                            first_failure = e.to_string();
+                        }
+                        failed_lonlat += 1;
+                        None
+                    }
+                },
                 _ => None,
             };
             items.push(Detection {
@@ -514,6 +533,12 @@ impl Detector {
                 map_polygon,
                 lonlat_polygon,
             });
+        }
+        if failed_lonlat > 0 {
+            warnings.push(format!(
+                "{}: {failed_lonlat} detection(s) could not be reprojected to WGS84 and have no lon/lat polygon (first: {first_failure})",
+                scene.path().display()
+            ));
         }
         times.postprocess += tp.elapsed();
         times.total = t0.elapsed();
@@ -550,8 +575,10 @@ impl Detector {
     }
 }
 
-/// Maps a box from model-input pixels to scene pixels, clipped to the tile's window.
-fn to_scene(r: &RawBox, tile: &Tile, scale: f32) -> Option<Candidate> {
+/// Maps a box from model-input pixels to scene pixels, clipped to the tile's window, and
+/// marks it `clipped` when it reaches (within 2 scene pixels) a tile edge that lies inside
+/// the `scene_size` scene, where the object may continue in the next tile.
+fn to_scene(r: &RawBox, tile: &Tile, scale: f32, scene_size: (u32, u32)) -> Option<Candidate> {
     let w = tile.window;
     let inv = 1.0 / f64::from(scale);
     let (x0, y0) = (f64::from(w.x), f64::from(w.y));
@@ -560,11 +587,17 @@ fn to_scene(r: &RawBox, tile: &Tile, scale: f32) -> Option<Candidate> {
     let by0 = (y0 + f64::from(r.y0) * inv).clamp(y0, ye);
     let bx1 = (x0 + f64::from(r.x1) * inv).clamp(x0, xe);
     let by1 = (y0 + f64::from(r.y1) * inv).clamp(y0, ye);
+    const EDGE: f64 = 2.0;
+    let clipped = (w.x > 0 && bx0 <= x0 + EDGE)
+        || (w.y > 0 && by0 <= y0 + EDGE)
+        || (w.x_end() < u64::from(scene_size.0) && bx1 >= xe - EDGE)
+        || (w.y_end() < u64::from(scene_size.1) && by1 >= ye - EDGE);
     (bx1 > bx0 && by1 > by0).then(|| Candidate {
         bbox: PixelBox::new(bx0, by0, bx1, by1),
         score: r.score,
         class_id: r.class_id,
         tile: tile.index,
+        clipped,
     })
 }
 

@@ -196,6 +196,29 @@ fn non_detector_model_is_a_model_error() {
 }
 
 #[test]
+fn implausible_model_input_size_is_refused_before_allocating() {
+    // imgsz metadata of 100000 x 100000 would be a 120 GB blank batch.
+    let e = Detector::builder()
+        .model(common::fixture("huge_imgsz.onnx"))
+        .build()
+        .unwrap_err();
+    assert!(matches!(e, Error::Model { .. }), "{e:?}");
+    assert!(e.to_string().contains("100000x100000"), "{e}");
+}
+
+#[test]
+fn out_of_range_default_thresholds_in_metadata_are_ignored() {
+    let det = Detector::builder()
+        .model(common::fixture("bad_thresholds.onnx"))
+        .build()
+        .expect("detector");
+    assert_eq!(det.model_info().default_conf, None, "conf 7 ignored");
+    assert_eq!(det.model_info().default_iou, None, "iou nan ignored");
+    // satdet's own default is used instead.
+    assert_eq!(det.confidence(), 0.25);
+}
+
+#[test]
 fn missing_and_corrupt_model_files_are_errors() {
     let e = Detector::builder()
         .model("/nonexistent/model.onnx")

@@ -153,3 +153,133 @@ fn nodata_is_read_from_the_gdal_tag() {
         .expect("read");
     assert_eq!(buf.valid_pixels(&scene.info().mask), 10_000 - 50 * 50);
 }
+
+#[test]
+fn sparse_tiles_read_as_nodata() {
+    // GDAL leaves all-nodata blocks out of the file (offset 0, byte count 0).
+    let path = common::fixture("utm_rgb_sparse.tif");
+    let mut dec =
+        tiff::decoder::Decoder::new(std::fs::File::open(&path).expect("open")).expect("tiff");
+    let counts = dec
+        .get_tag_u64_vec(tiff::tags::Tag::TileByteCounts)
+        .expect("TileByteCounts");
+    assert!(
+        counts.iter().filter(|&&c| c == 0).count() >= 4,
+        "the fixture must hold sparse tiles: {counts:?}"
+    );
+    let sparse = Scene::open(&path).expect("open sparse");
+    let dense = Scene::open(common::fixture("utm_rgb_tiled_lzw.tif")).expect("open dense");
+    let (mut a, mut b) = (TileBuf::new(), TileBuf::new());
+    for w in [
+        Window::new(0, 0, 1100, 900),
+        Window::new(700, 700, 200, 200),
+        Window::new(500, 500, 300, 300),
+    ] {
+        sparse.read_window(w, &mut a).expect("read sparse");
+        dense.read_window(w, &mut b).expect("read dense");
+        assert_eq!(a.samples(), b.samples(), "window {w:?}");
+    }
+    sparse
+        .read_window(Window::new(768, 768, 128, 128), &mut a)
+        .expect("read");
+    assert_eq!(a.valid_pixels(&sparse.info().mask), 0);
+}
+
+#[test]
+fn one_strip_with_rows_per_strip_at_the_maximum() {
+    // RowsPerStrip = 2^32 - 1 means "one strip for the whole image" (libtiff's default).
+    use tiff::encoder::{colortype, TiffEncoder};
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("one_strip.tif");
+    let (w, h) = (50u32, 40u32);
+    let data: Vec<u8> = (0..w * h * 3).map(|i| (i % 251) as u8).collect();
+    {
+        let f = std::fs::File::create(&path).expect("create");
+        let mut enc = TiffEncoder::new(f).expect("encoder");
+        let mut img = enc.new_image::<colortype::RGB8>(w, h).expect("image");
+        img.rows_per_strip(u32::MAX).expect("rows per strip");
+        img.write_strip(&data).expect("strip");
+        img.finish().expect("finish");
+    }
+    let scene = Scene::open(&path).expect("open");
+    let mut buf = TileBuf::new();
+    scene
+        .read_window(Window::new(10, 5, 20, 30), &mut buf)
+        .expect("read");
+    let Samples::U8(v) = buf.samples() else {
+        panic!("8-bit")
+    };
+    for y in 0..30usize {
+        for x in 0..20usize {
+            for c in 0..3usize {
+                let want = data[((y + 5) * w as usize + x + 10) * 3 + c];
+                assert_eq!(v[(y * 20 + x) * 3 + c], want, "({x},{y}) band {c}");
+            }
+        }
+    }
+}
+
+/// A copy of the un-georeferenced fixture in a temporary folder, with a world file (and
+/// optionally a `.prj`) beside it.
+fn tiff_with_world_file(prj: bool) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let tif = dir.path().join("scene.tif");
+    std::fs::copy(common::fixture("nogeo.tif"), &tif).expect("copy");
+    // Centre of the top-left pixel at (500000.25, 4999999.75), 0.5 m pixels.
+    std::fs::write(
+        dir.path().join("scene.tfw"),
+        "0.5\n0\n0\n-0.5\n500000.25\n4999999.75\n",
+    )
+    .expect("tfw");
+    if prj {
+        std::fs::copy(common::fixture("world.prj"), dir.path().join("scene.prj")).expect("prj");
+    }
+    (dir, tif)
+}
+
+#[test]
+fn plain_tiff_with_a_tfw_world_file_is_georeferenced() {
+    let (_dir, tif) = tiff_with_world_file(true);
+    let scene = Scene::open(&tif).expect("open");
+    let g = scene.georef().expect("georeferenced by scene.tfw");
+    assert_eq!(
+        g.transform.to_gdal(),
+        [500000.0, 0.5, 0.0, 5000000.0, 0.0, -0.5]
+    );
+    assert_eq!(g.crs, satdet::Crs::Epsg(32633));
+    assert!(scene.warnings().is_empty(), "{:?}", scene.warnings());
+}
+
+#[test]
+fn with_crs_sets_a_missing_crs() {
+    let (_dir, tif) = tiff_with_world_file(false);
+    let scene = Scene::open(&tif).expect("open");
+    assert!(matches!(
+        scene.georef().expect("transform").crs,
+        satdet::Crs::Unknown(_)
+    ));
+    assert!(
+        scene
+            .warnings()
+            .iter()
+            .any(|w| w.contains("Scene::with_crs")),
+        "{:?}",
+        scene.warnings()
+    );
+    let scene = scene.with_crs(32633).expect("with_crs");
+    assert_eq!(
+        scene.georef().expect("georef").crs,
+        satdet::Crs::Epsg(32633)
+    );
+    assert!(scene.warnings().is_empty(), "{:?}", scene.warnings());
+
+    let unknown = Scene::open(&tif).expect("open").with_crs(1);
+    assert!(
+        matches!(unknown, Err(satdet::Error::Config(_))),
+        "{unknown:?}"
+    );
+    let nogeo = Scene::open(common::fixture("nogeo.tif"))
+        .expect("open")
+        .with_crs(32633);
+    assert!(matches!(nogeo, Err(satdet::Error::Config(_))), "{nogeo:?}");
+}

@@ -82,16 +82,19 @@ pub fn detect_layout(
     }
     match classes {
         Some(c) => {
+            // [B, K, 6] with K <= 1000 is end-to-end (K is the kept-box budget, 300 for
+            // YOLOv10); a one-class v5/v7 export has the same last axis but thousands of
+            // anchors (25 200 at 640 px), so a small K decides for end-to-end.
+            let e2e = d2 == 6 && end2end.is_none() && d1 <= 1000;
             let v8 = d1 == 4 + c && d2 > d1;
-            let v5 = d2 == 5 + c && d1 > d2;
-            let e2e = d2 == 6 && end2end.is_none() && d1 <= 1000 && c != 1;
+            let v5 = d2 == 5 + c && d1 > d2 && !e2e;
             match (v8, v5, e2e) {
                 (true, false, false) => Ok(Layout::V8 { classes: c }),
                 (false, true, false) => Ok(Layout::V5 { classes: c }),
                 (false, false, true) => Ok(Layout::EndToEnd),
                 (false, false, false) => Err(bad(format!("the metadata names {c} classes"))),
                 _ => Err(bad(format!(
-                    "ambiguous with {c} classes; set the layout explicitly"
+                    "ambiguous with {c} classes (add `end2end` metadata to the model to decide)"
                 ))),
             }
         }
@@ -122,10 +125,13 @@ pub fn decode_batch(
 ) -> Result<()> {
     let per = shape[1] * shape[2];
     if data.len() < (b + 1) * per {
-        return Err(Error::Config(format!(
-            "decode: output of {} values is too short for image {b} of shape {shape:?}",
-            data.len()
-        )));
+        return Err(Error::model(
+            "",
+            format!(
+                "the output of {} values is too short for image {b} of shape {shape:?}",
+                data.len()
+            ),
+        ));
     }
     let img = &data[b * per..(b + 1) * per];
     let push = |out: &mut Vec<RawBox>,
@@ -151,10 +157,13 @@ pub fn decode_batch(
         Layout::V8 { classes } => {
             let n = shape[2];
             if shape[1] != 4 + classes {
-                return Err(Error::Config(format!(
-                    "decode: v8 layout with {classes} classes, output rows {}",
-                    shape[1]
-                )));
+                return Err(Error::model(
+                    "",
+                    format!(
+                        "the output v8 layout with {classes} classes, output rows {}",
+                        shape[1]
+                    ),
+                ));
             }
             let row = |r: usize| &img[r * n..(r + 1) * n];
             let (cx, cy, w, h) = (row(0), row(1), row(2), row(3));
@@ -176,9 +185,10 @@ pub fn decode_batch(
         Layout::V5 { classes } => {
             let k = shape[2];
             if k != 5 + classes {
-                return Err(Error::Config(format!(
-                    "decode: v5 layout with {classes} classes, output columns {k}"
-                )));
+                return Err(Error::model(
+                    "",
+                    format!("the output v5 layout with {classes} classes, output columns {k}"),
+                ));
             }
             for r in img.chunks_exact(k) {
                 let obj = r[4];
@@ -206,9 +216,10 @@ pub fn decode_batch(
                 }
                 let c = r[5];
                 if !(c >= 0.0 && c.fract() == 0.0 && c < u32::MAX as f32) {
-                    return Err(Error::Config(format!(
-                        "decode: end-to-end output has class index {c}"
-                    )));
+                    return Err(Error::model(
+                        "",
+                        format!("the output end-to-end output has class index {c}"),
+                    ));
                 }
                 push(
                     out,
@@ -259,9 +270,18 @@ mod tests {
             detect_layout(p(), &[1, 300, 6], None, Some(true)).expect("e2e"),
             Layout::EndToEnd
         );
-        // One class, v5: [B, N, 6] is ambiguous with end-to-end unless the metadata says.
+        // One class: [B, N, 6] is v5 with thousands of anchors, end-to-end with a few
+        // hundred kept boxes.
         assert_eq!(
             detect_layout(p(), &[1, 25200, 6], Some(1), None).expect("v5"),
+            Layout::V5 { classes: 1 }
+        );
+        assert_eq!(
+            detect_layout(p(), &[1, 300, 6], Some(1), None).expect("one-class e2e"),
+            Layout::EndToEnd
+        );
+        assert_eq!(
+            detect_layout(p(), &[1, 300, 6], Some(1), Some(false)).expect("v5 by metadata"),
             Layout::V5 { classes: 1 }
         );
     }

@@ -189,7 +189,10 @@ impl Model {
             }
         });
         let (height, width) = match (shape[2], shape[3], imgsz) {
-            (h, w, _) if h > 0 && w > 0 => (h as u32, w as u32),
+            (h, w, _) if h > 0 && w > 0 => (
+                u32::try_from(h).unwrap_or(u32::MAX),
+                u32::try_from(w).unwrap_or(u32::MAX),
+            ),
             (_, _, Some(hw)) => hw,
             _ => {
                 return Err(bad(format!(
@@ -199,6 +202,21 @@ impl Model {
             }
         };
         let fixed_batch = (shape[0] > 0).then_some(shape[0] as usize);
+        // Model-sized buffers are allocated from these numbers: refuse implausible ones
+        // before allocating (a corrupt or hostile `imgsz` must not exhaust memory).
+        const MAX_SIDE: u32 = 16_384;
+        const MAX_FIXED_BATCH: usize = 1_024;
+        if width > MAX_SIDE || height > MAX_SIDE || width == 0 || height == 0 {
+            return Err(bad(format!(
+                "input size {width}x{height} is outside 1..={MAX_SIDE} pixels per side"
+            )));
+        }
+        if fixed_batch.is_some_and(|b| b > MAX_FIXED_BATCH) {
+            return Err(bad(format!(
+                "fixed batch size {} is over {MAX_FIXED_BATCH}",
+                fixed_batch.unwrap_or_default()
+            )));
+        }
         let names = custom("names");
         let parsed = names.as_deref().and_then(parse_class_names);
         if names.is_some() && parsed.is_none() {
@@ -208,7 +226,20 @@ impl Model {
             )));
         }
         let end2end = custom("end2end").map(|s| s.eq_ignore_ascii_case("true"));
-        let parse_f = |k: &str| custom(k).and_then(|s| s.trim().parse::<f32>().ok());
+        // A default threshold outside (0, 1] is ignored (with a warning), not used.
+        let parse_f = |k: &str| {
+            let raw = custom(k)?;
+            match raw.trim().parse::<f32>() {
+                Ok(v) if v > 0.0 && v <= 1.0 => Some(v),
+                _ => {
+                    log::warn!(
+                        "{}: metadata `{k}` = {raw:?} is not a number in (0, 1]; ignored",
+                        path.display()
+                    );
+                    None
+                }
+            }
+        };
         let (default_conf, default_iou, gsd_m) = (parse_f("conf"), parse_f("iou"), custom("gsd_m"));
         let input_name = input.name().to_string();
         let outputs = session.outputs();

@@ -1,7 +1,7 @@
 //! Finding and loading the onnxruntime shared library.
 //!
 //! Search order (DESIGN.md): an explicit path; `ORT_DYLIB_PATH`; the folder that this
-//! repository's set-up script installs into (`.ort/` beside `Cargo.toml`); the `capi`
+//! repository's set-up script installs into (the `onnxruntime` package in `.venv/` beside `Cargo.toml`); the `capi`
 //! folders of the `onnxruntime` / `onnxruntime-gpu` Python packages; the system library
 //! path. Failing all, the error lists each place tried and how to install it.
 

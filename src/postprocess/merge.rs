@@ -3,17 +3,23 @@
 //! Neighbouring tiles overlap, so an object near a seam is seen twice: whole by both (two
 //! near-identical boxes: IoU), or whole by one and cut by the other's edge (a box inside
 //! the other: intersection over the *smaller* box, IoS). Both are suppressed in favour of
-//! the better-ranked box. IoS applies only between boxes from different tiles, so two
-//! nested boxes found in one tile are left to the per-tile NMS.
+//! the better box. IoS applies only between boxes from different tiles, so two nested boxes
+//! found in one tile are left to the per-tile NMS.
+//!
+//! "Better": a box that no interior tile edge cuts ([`Candidate::clipped`] false) before
+//! one that may be cut, then by score. Otherwise a cut-off half that happens to score
+//! higher would replace the whole object.
 
 use super::nms::greedy;
-use super::Candidate;
+use super::{rank, Candidate};
 
 /// Merges candidates from all tiles (already in scene pixels and NMS'd per tile).
 pub fn merge_tiles(cands: Vec<Candidate>, iou: f64, ios: f64) -> Vec<Candidate> {
-    greedy(cands, |k, c| {
-        k.bbox.iou(&c.bbox) > iou || (k.tile != c.tile && k.bbox.ios(&c.bbox) > ios)
-    })
+    greedy(
+        cands,
+        |a, b| a.clipped.cmp(&b.clipped).then_with(|| rank(a, b)),
+        |k, c| k.bbox.iou(&c.bbox) > iou || (k.tile != c.tile && k.bbox.ios(&c.bbox) > ios),
+    )
 }
 
 #[cfg(test)]
@@ -28,17 +34,22 @@ mod tests {
             score: s,
             class_id: 0,
             tile,
+            clipped: false,
         }
     }
 
     #[test]
-    fn box_cut_by_a_seam_is_reported_once() {
-        // Tile 0 sees the whole car; tile 1's edge at x = 100 cuts it.
+    fn box_cut_by_a_seam_is_reported_once_and_whole() {
+        // Tile 0 sees the whole car; tile 1's left edge at x = 100 cuts it, and the cut
+        // half scores higher: the whole box must win.
         let whole = c(95.0, 10.0, 110.0, 16.0, 0.8, 0);
-        let cut = c(100.0, 10.0, 110.0, 16.0, 0.9, 1);
+        let cut = Candidate {
+            clipped: true,
+            ..c(100.0, 10.0, 110.0, 16.0, 0.9, 1)
+        };
         assert!(whole.bbox.iou(&cut.bbox) < 0.7, "IoU alone would keep both");
-        let out = merge_tiles(vec![whole, cut], 0.5, 0.7);
-        assert_eq!(out.len(), 1);
+        let out = merge_tiles(vec![cut, whole], 0.5, 0.7);
+        assert_eq!(out, vec![whole]);
     }
 
     #[test]
@@ -72,9 +83,9 @@ mod tests {
     proptest! {
         #[test]
         fn independent_of_tile_order(
-            boxes in prop::collection::vec((0.0f64..300.0, 0.0f64..300.0, 2.0f64..40.0, 2.0f64..40.0, 0.05f32..1.0, 0usize..4), 0..50)
+            boxes in prop::collection::vec((0.0f64..300.0, 0.0f64..300.0, 2.0f64..40.0, 2.0f64..40.0, 0.05f32..1.0, 0usize..4, any::<bool>()), 0..50)
         ) {
-            let cands: Vec<Candidate> = boxes.into_iter().map(|(x, y, w, h, s, t)| c(x, y, x + w, y + h, s, t)).collect();
+            let cands: Vec<Candidate> = boxes.into_iter().map(|(x, y, w, h, s, t, cut)| Candidate { clipped: cut, ..c(x, y, x + w, y + h, s, t) }).collect();
             let a = merge_tiles(cands.clone(), 0.5, 0.7);
             let mut shuffled = cands.clone();
             shuffled.sort_by_key(|c| std::cmp::Reverse(c.tile));

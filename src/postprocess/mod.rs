@@ -20,6 +20,9 @@ pub struct Candidate {
     pub class_id: u32,
     /// Index of the tile it came from.
     pub tile: usize,
+    /// Whether the box touches an edge of its tile that lies inside the scene: the object
+    /// may be cut there, so across tiles an uncut box of it is preferred.
+    pub clipped: bool,
 }
 
 /// The order every stage uses: score descending, then class, then position, so that the

@@ -7,13 +7,14 @@ use rstar::{RTree, AABB};
 
 type Entry = GeomWithData<Rectangle<[f64; 2]>, usize>;
 
-/// Keeps the best-ranked candidates: a candidate is dropped when `suppress(kept, candidate)`
-/// holds for a kept box of the same class that it intersects.
+/// Keeps the best candidates in `order`: a candidate is dropped when
+/// `suppress(kept, candidate)` holds for a kept box of the same class that it intersects.
 pub(crate) fn greedy(
     mut cands: Vec<Candidate>,
+    order: impl Fn(&Candidate, &Candidate) -> std::cmp::Ordering,
     suppress: impl Fn(&Candidate, &Candidate) -> bool,
 ) -> Vec<Candidate> {
-    cands.sort_by(rank);
+    cands.sort_by(order);
     // One tree per class keeps queries to same-class boxes.
     let mut trees: std::collections::HashMap<u32, RTree<Entry>> = std::collections::HashMap::new();
     let mut kept: Vec<Candidate> = Vec::with_capacity(cands.len());
@@ -38,7 +39,7 @@ pub(crate) fn greedy(
 /// Class-aware NMS: drops a candidate whose IoU with a better-ranked kept box of its class
 /// exceeds `iou`.
 pub fn nms(cands: Vec<Candidate>, iou: f64) -> Vec<Candidate> {
-    greedy(cands, |k, c| k.bbox.iou(&c.bbox) > iou)
+    greedy(cands, rank, |k, c| k.bbox.iou(&c.bbox) > iou)
 }
 
 #[cfg(test)]
@@ -53,6 +54,7 @@ mod tests {
             score: s,
             class_id,
             tile: 0,
+            clipped: false,
         }
     }
 

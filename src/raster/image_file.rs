@@ -17,11 +17,11 @@ fn image_error(path: &Path, e: image::ImageError) -> Error {
     match e {
         image::ImageError::IoError(io) => Error::io(path, io),
         image::ImageError::Unsupported(u) => Error::unsupported(path, u.to_string()),
-        image::ImageError::Limits(l) => Error::Limits {
-            context: format!("{}: {l}", path.display()),
-            what: "decoded image size",
-            found: 0,
-            limit: 0,
+        // The `image` decoder's own memory guard (it reports no sizes).
+        image::ImageError::Limits(l) => Error::CorruptRaster {
+            path: path.to_path_buf(),
+            detail: format!("larger than the image decoder's built-in memory limit: {l}"),
+            source: None,
         },
         other => Error::CorruptRaster {
             path: path.to_path_buf(),
@@ -70,17 +70,7 @@ pub(super) fn open(path: &Path, limits: &Limits) -> Result<Opened> {
         limits.max_window_bytes,
     )?;
     let mut warnings = Vec::new();
-    let georef = match find_world_file(path) {
-        None => None,
-        Some(wf) => {
-            let transform = read_world_file(&wf)?;
-            let crs = read_prj(path).unwrap_or_else(|| {
-                warnings.push(format!("{}: world file {} gives no CRS and no .prj names an EPSG code; set one with Scene::with_crs", path.display(), wf.display()));
-                Crs::Unknown("world file without .prj".into())
-            });
-            Some(GeoRef { transform, crs })
-        }
-    };
+    let georef = world_georef(path, &mut warnings)?;
     let info = RasterInfo {
         width,
         height,
@@ -105,6 +95,23 @@ pub(super) fn open(path: &Path, limits: &Limits) -> Result<Opened> {
 }
 
 /// Candidate world-file names for an image, in the order GDAL tries them.
+/// The georeferencing from a world file beside `path` (and its `.prj`), if there is one.
+pub(crate) fn world_georef(path: &Path, warnings: &mut Vec<String>) -> Result<Option<GeoRef>> {
+    let Some(wf) = find_world_file(path) else {
+        return Ok(None);
+    };
+    let transform = read_world_file(&wf)?;
+    let crs = read_prj(path).unwrap_or_else(|| {
+        warnings.push(format!(
+            "{}: world file {} gives no CRS and no .prj names an EPSG code; set one with Scene::with_crs",
+            path.display(),
+            wf.display()
+        ));
+        Crs::Unknown("world file without .prj".into())
+    });
+    Ok(Some(GeoRef { transform, crs }))
+}
+
 fn find_world_file(path: &Path) -> Option<PathBuf> {
     let ext = path.extension()?.to_str()?.to_ascii_lowercase();
     let mut cands = Vec::new();

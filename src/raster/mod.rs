@@ -29,6 +29,13 @@ impl SampleType {
             SampleType::U16 => 2,
         }
     }
+    /// The largest sample value.
+    pub fn max_value(self) -> f64 {
+        match self {
+            SampleType::U8 => 255.0,
+            SampleType::U16 => 65535.0,
+        }
+    }
 }
 
 /// How the bands of a window are laid out in memory, as the file stores them.
@@ -381,6 +388,32 @@ impl Scene {
     /// Things a user should know about this scene (e.g. no georeferencing).
     pub fn warnings(&self) -> &[String] {
         &self.warnings
+    }
+
+    /// Sets the CRS by EPSG code, for a scene whose file does not say it (a world file
+    /// without `.prj`, user-defined GeoKeys) or says it wrongly. The pixel-to-map transform
+    /// is kept; warnings about the missing CRS are dropped.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the scene has no georeferencing at all, or when satdet has no
+    /// definition for the code.
+    pub fn with_crs(mut self, epsg: u16) -> Result<Self> {
+        if crs_definitions::from_code(epsg).is_none() {
+            return Err(Error::Config(format!(
+                "{}: EPSG:{epsg} is not a CRS satdet knows (crs-definitions has no entry)",
+                self.path.display()
+            )));
+        }
+        let Some(g) = self.georef.as_mut() else {
+            return Err(Error::Config(format!(
+                "{}: has no pixel-to-map transform (no GeoTIFF tags, no world file); a CRS alone cannot georeference it",
+                self.path.display()
+            )));
+        };
+        g.crs = crate::geo::Crs::Epsg(epsg);
+        self.warnings
+            .retain(|w| !(w.contains("CRS not usable") || w.contains("gives no CRS")));
+        Ok(self)
     }
 
     /// Ground area covered, in km², when the CRS has metric units or is geographic. Web

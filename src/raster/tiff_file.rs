@@ -23,11 +23,13 @@ type Dec = Decoder<BufReader<File>>;
 pub(super) fn tiff_error(path: &Path, what: &str, e: TiffError) -> Error {
     match e {
         TiffError::UnsupportedError(u) => Error::unsupported(path, format!("{what}: {u}")),
-        TiffError::LimitsExceeded => Error::Limits {
-            context: format!("{}: {what}", path.display()),
-            what: "decoded chunk size",
-            found: 0,
-            limit: 0,
+        // The `tiff` decoder's own memory guard (it reports no sizes).
+        TiffError::LimitsExceeded => Error::CorruptRaster {
+            path: path.to_path_buf(),
+            detail: format!(
+                "{what}: larger than the TIFF decoder's built-in memory limit (an implausible size in the header?)"
+            ),
+            source: None,
         },
         TiffError::IoError(io) if io.kind() != std::io::ErrorKind::UnexpectedEof => {
             Error::io(path, io)
@@ -182,6 +184,13 @@ pub(super) fn open(path: &Path, limits: &Limits) -> Result<Opened> {
 
     let chunk_type = dec.get_chunk_type();
     let (cw, ch) = dec.chunk_dimensions();
+    // RowsPerStrip may be 2^32 - 1 ("the whole image is one strip"): a strip holds at
+    // most the image's rows.
+    let ch = if chunk_type == ChunkType::Strip {
+        ch.min(height)
+    } else {
+        ch
+    };
     if cw == 0 || ch == 0 {
         return Err(Error::corrupt(path, format!("chunk size {cw}x{ch}")));
     }
@@ -242,8 +251,18 @@ pub(super) fn open(path: &Path, limits: &Limits) -> Result<Opened> {
         predictor,
         big_endian: dec.byte_order() == tiff::tags::ByteOrder::BigEndian,
         compression,
+        sparse_fill: match nodata {
+            Some(v) if v.fract() == 0.0 && v >= 0.0 && v <= sample.max_value() => v as u16,
+            _ => 0,
+        },
     };
-    let chunk_bytes = u64::from(cw) * u64::from(ch) * u64::from(bands) * sample.bytes() as u64;
+    // Planar chunks hold one band each.
+    let chunk_spp = if layout == BandLayout::Planar {
+        1
+    } else {
+        u64::from(bands)
+    };
+    let chunk_bytes = u64::from(cw) * u64::from(ch) * chunk_spp * sample.bytes() as u64;
     Limits::check(
         || path.display().to_string(),
         "one strip/tile in bytes",
@@ -251,8 +270,12 @@ pub(super) fn open(path: &Path, limits: &Limits) -> Result<Opened> {
         limits.max_window_bytes,
     )?;
 
-    let (georef, mut geo_warnings) = geotiff::read(&mut dec, path)?;
+    let (mut georef, mut geo_warnings) = geotiff::read(&mut dec, path)?;
     warnings.append(&mut geo_warnings);
+    if georef.is_none() {
+        // A plain TIFF georeferenced by a world file (.tfw, .tifw, .wld) beside it.
+        georef = super::image_file::world_georef(path, &mut warnings)?;
+    }
 
     let kind = match chunk_type {
         ChunkType::Strip => format!("strips of {ch} rows"),
@@ -373,6 +396,9 @@ struct ChunkCodec {
     compression: u16,
     predictor: u16,
     big_endian: bool,
+    /// The sample value of a sparse chunk (offset and byte count 0, as GDAL writes for
+    /// empty blocks): the nodata value when it is a valid sample, else 0, as GDAL reads it.
+    sparse_fill: u16,
 }
 
 /// PackBits: a header byte n; 0..=127 copies n + 1 literal bytes, -127..=-1 repeats the
@@ -432,6 +458,20 @@ impl TiffSource {
         let out_len = row_samples * stored_h as usize * self.sample.bytes();
         let (off, count) = (codec.offsets[i], codec.byte_counts[i]);
         let bad = |detail: String| Error::corrupt(&self.path, format!("chunk {idx}: {detail}"));
+        if count == 0 {
+            // A sparse chunk: no data written, read as the fill value.
+            let n = row_samples * stored_h as usize;
+            let samples = match self.sample {
+                SampleType::U8 => Samples::U8(vec![codec.sparse_fill as u8; n]),
+                SampleType::U16 => Samples::U16(vec![codec.sparse_fill; n]),
+            };
+            return Ok(Chunk {
+                samples,
+                width,
+                height,
+                row_stride: row_samples,
+            });
+        }
         // A compressed chunk larger than a few times its decoded size is not believable.
         if count > (out_len as u64).saturating_mul(4).max(4096) {
             return Err(bad(format!(
