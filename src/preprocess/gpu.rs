@@ -164,8 +164,12 @@ fn gpu_err(what: impl std::fmt::Display) -> Error {
 /// DX12 (not GL: a compute-only library has no use for it).
 fn instance() -> wgpu::Instance {
     let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
-    desc.backends = wgpu::Backends::from_env().unwrap_or(wgpu::Backends::PRIMARY);
+    desc.backends = backends();
     wgpu::Instance::new(desc)
+}
+
+fn backends() -> wgpu::Backends {
+    wgpu::Backends::from_env().unwrap_or(wgpu::Backends::PRIMARY)
 }
 
 /// Every adapter wgpu can see, hardware first (discrete, integrated, virtual, then software).
@@ -214,10 +218,17 @@ impl GpuPreprocessor {
         });
         let Some(adapter) = pick else {
             return Err(gpu_err(if seen.is_empty() {
-                "no GPU adapter found (wgpu saw none on Vulkan, Metal or DX12). Install a GPU \
-                 driver with Vulkan support, or for a software adapter on Debian/Ubuntu: \
-                 apt-get install mesa-vulkan-drivers libvulkan1"
-                    .to_string()
+                format!(
+                    "no GPU adapter found (wgpu searched {:?}{}). Install a GPU driver with \
+                     Vulkan support, or for a software adapter on Debian/Ubuntu: apt-get \
+                     install mesa-vulkan-drivers libvulkan1",
+                    backends(),
+                    if std::env::var_os("WGPU_BACKEND").is_some() {
+                        ", as WGPU_BACKEND asks"
+                    } else {
+                        ""
+                    }
+                )
             } else {
                 format!(
                     "no hardware GPU adapter; wgpu saw only: {}",
