@@ -662,6 +662,23 @@ fn pre_stage(
     let mut tiles: Vec<(Tile, TileBuf)> = Vec::with_capacity(batch_cap);
     let mut skipped = 0usize;
     let mut rx_iter = rx.iter();
+    // A pipelined backend (the GPU) keeps one batch queued: batch N + 1 is queued before
+    // batch N is collected, so the device computes one while the host reads back the other.
+    let pipelined = pre.pipelined();
+    pre.cancel();
+    let mut queued: Option<Vec<Tile>> = None;
+    // Collects the queued batch into a free input buffer and sends it on; false when the
+    // inference stage has stopped.
+    let collect =
+        |pre: &mut dyn Preprocessor, meta: Vec<Tile>, busy: &mut Duration| -> Result<bool> {
+            let Ok(mut input) = done.recv() else {
+                return Ok(false);
+            };
+            let t = Instant::now();
+            pre.end(&mut input[..meta.len() * spec.input_len()])?;
+            *busy += t.elapsed();
+            Ok(tx.send(StageMsg::Batch { tiles: meta, input }).is_ok())
+        };
     loop {
         let msg = rx_iter.next();
         let end = msg.is_none();
@@ -672,28 +689,56 @@ fn pre_stage(
         }
         if skipped > 0 && (end || !tiles.is_empty() || skipped >= batch_cap) {
             if tx.send(StageMsg::Skipped(skipped)).is_err() {
+                pre.cancel();
                 return Ok(busy);
             }
             skipped = 0;
         }
         if tiles.len() == batch_cap || (end && !tiles.is_empty()) {
-            let Ok(mut input) = done.recv() else {
-                return Ok(busy);
-            };
-            let t = Instant::now();
             let bufs: Vec<&TileBuf> = tiles.iter().map(|(_, b)| b).collect();
             let n = bufs.len();
-            pre.run(spec, &bufs, scale, &mut input[..n * spec.input_len()])?;
-            busy += t.elapsed();
             let meta: Vec<Tile> = tiles.iter().map(|(t, _)| *t).collect();
-            for (_, b) in tiles.drain(..) {
-                let _ = free.send(b);
-            }
-            if tx.send(StageMsg::Batch { tiles: meta, input }).is_err() {
-                return Ok(busy);
+            if pipelined {
+                let t = Instant::now();
+                let r = pre.begin(spec, &bufs, scale);
+                busy += t.elapsed();
+                if let Err(e) = r {
+                    pre.cancel();
+                    return Err(e);
+                }
+                for (_, b) in tiles.drain(..) {
+                    let _ = free.send(b);
+                }
+                if let Some(prev) = queued.replace(meta) {
+                    match collect(pre, prev, &mut busy) {
+                        Ok(true) => {}
+                        other => {
+                            pre.cancel();
+                            return other.map(|_| busy);
+                        }
+                    }
+                }
+            } else {
+                let Ok(mut input) = done.recv() else {
+                    return Ok(busy);
+                };
+                let t = Instant::now();
+                pre.run(spec, &bufs, scale, &mut input[..n * spec.input_len()])?;
+                busy += t.elapsed();
+                for (_, b) in tiles.drain(..) {
+                    let _ = free.send(b);
+                }
+                if tx.send(StageMsg::Batch { tiles: meta, input }).is_err() {
+                    return Ok(busy);
+                }
             }
         }
         if end {
+            if let Some(prev) = queued.take() {
+                let r = collect(pre, prev, &mut busy);
+                pre.cancel();
+                r?;
+            }
             return Ok(busy);
         }
     }

@@ -118,6 +118,11 @@ pub(crate) fn check_batch(
             tiles.len() * spec.input_len()
         )));
     }
+    check_tiles(spec, tiles, scale)
+}
+
+/// Checks the tiles and scale of a batch.
+pub(crate) fn check_tiles(spec: &InputSpec, tiles: &[&TileBuf], scale: f32) -> Result<()> {
     if !(scale.is_finite() && scale > 0.0) {
         return Err(Error::Config(format!(
             "preprocess: scale {scale} must be finite and positive"

@@ -12,6 +12,7 @@
 use super::{InputSpec, Preprocessor};
 use crate::raster::{BandLayout, Samples, TileBuf};
 use crate::{Error, Result};
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use wgpu::util::DeviceExt;
@@ -118,12 +119,34 @@ pub enum AdapterPolicy {
     Any,
 }
 
+type MapStatus = Arc<Mutex<Option<std::result::Result<(), wgpu::BufferAsyncError>>>>;
+
+/// A batch queued by [`Preprocessor::begin`].
+struct InFlight {
+    /// `f32` values it produces.
+    len: usize,
+    result: Pending,
+}
+
+enum Pending {
+    /// On the device: copied to `readback` by submission `index`, mapping requested.
+    Device {
+        readback: wgpu::Buffer,
+        index: wgpu::SubmissionIndex,
+        status: MapStatus,
+    },
+    /// Already on the host (a batch over the binding limit runs in several dispatches,
+    /// synchronously).
+    Host(Vec<f32>),
+}
+
 /// Reusable device buffers, sized for `tile_cap` tiles, `raw_cap` and `out_cap` bytes.
 struct Buffers {
     tiles: wgpu::Buffer,
     raw: wgpu::Buffer,
     out: wgpu::Buffer,
-    readback: wgpu::Buffer,
+    /// Two read-back buffers: one batch can be read back while the next one runs.
+    readback: [wgpu::Buffer; 2],
     bind_group: wgpu::BindGroup,
     tile_cap: u64,
     raw_cap: u64,
@@ -144,6 +167,10 @@ pub struct GpuPreprocessor {
     host_tiles: Vec<TileDesc>,
     /// The largest storage binding and buffer the device allows, in bytes.
     max_binding: u64,
+    /// Batches queued by `begin` and not yet collected by `end` (at most two).
+    in_flight: VecDeque<InFlight>,
+    /// The read-back slot the next queued batch uses.
+    next_slot: usize,
     /// Set by wgpu's callbacks: a lost device or an uncaptured error.
     failure: Arc<Mutex<Option<String>>>,
 }
@@ -316,6 +343,8 @@ impl GpuPreprocessor {
             host_raw: Vec::new(),
             host_tiles: Vec::new(),
             max_binding,
+            in_flight: VecDeque::new(),
+            next_slot: 0,
             failure,
         };
         me.check_failure()?;
@@ -325,6 +354,16 @@ impl GpuPreprocessor {
     /// The adapter in use.
     pub fn adapter(&self) -> &AdapterSummary {
         &self.adapter
+    }
+
+    fn require_idle(&self) -> Result<()> {
+        if self.in_flight.is_empty() {
+            Ok(())
+        } else {
+            Err(gpu_err(
+                "internal: run() while batches queued with begin() are not collected",
+            ))
+        }
     }
 
     fn check_failure(&self) -> Result<()> {
@@ -381,7 +420,10 @@ impl GpuPreprocessor {
         );
         let raw_b = storage("satdet raw samples", rc, U::STORAGE | U::COPY_DST);
         let out_b = storage("satdet input tensor", oc, U::STORAGE | U::COPY_SRC);
-        let readback = storage("satdet readback", oc, U::MAP_READ | U::COPY_DST);
+        let readback = [
+            storage("satdet readback 0", oc, U::MAP_READ | U::COPY_DST),
+            storage("satdet readback 1", oc, U::MAP_READ | U::COPY_DST),
+        ];
         let bind_group = d.create_bind_group(&wgpu::BindGroupDescriptor {
             label: Some("satdet preprocess"),
             layout: &self.layout,
@@ -515,7 +557,12 @@ impl GpuPreprocessor {
 
     /// Records the dispatch (and, with `copy`, the copy of the result to the read-back
     /// buffer) and submits it.
-    fn dispatch(&self, spec: &InputSpec, n_tiles: usize, copy: bool) -> Result<()> {
+    fn dispatch(
+        &self,
+        spec: &InputSpec,
+        n_tiles: usize,
+        copy_to: Option<&wgpu::Buffer>,
+    ) -> Result<wgpu::SubmissionIndex> {
         let b = self.bufs()?;
         let mut enc = self
             .device
@@ -535,12 +582,11 @@ impl GpuPreprocessor {
                 n_tiles as u32,
             );
         }
-        if copy {
+        if let Some(rb) = copy_to {
             let bytes = n_tiles as u64 * spec.input_len() as u64 * 4;
-            enc.copy_buffer_to_buffer(&b.out, 0, &b.readback, 0, bytes);
+            enc.copy_buffer_to_buffer(&b.out, 0, rb, 0, bytes);
         }
-        self.queue.submit([enc.finish()]);
-        Ok(())
+        Ok(self.queue.submit([enc.finish()]))
     }
 
     fn copy_out_only(&self, spec: &InputSpec, n_tiles: usize) -> Result<()> {
@@ -551,16 +597,15 @@ impl GpuPreprocessor {
                 label: Some("satdet readback"),
             });
         let bytes = n_tiles as u64 * spec.input_len() as u64 * 4;
-        enc.copy_buffer_to_buffer(&b.out, 0, &b.readback, 0, bytes);
+        enc.copy_buffer_to_buffer(&b.out, 0, &b.readback[0], 0, bytes);
         self.queue.submit([enc.finish()]);
         Ok(())
     }
 
-    /// Maps the read-back buffer and copies `out.len()` values from it.
-    fn read_back(&self, out: &mut [f32]) -> Result<()> {
-        let b = self.bufs()?;
+    /// Maps `readback` and copies `out.len()` values from it (waits for all work).
+    fn read_back(&self, readback: &wgpu::Buffer, out: &mut [f32]) -> Result<()> {
         let bytes = out.len() as u64 * 4;
-        let slice = b.readback.slice(0..bytes);
+        let slice = readback.slice(0..bytes);
         let status: Arc<Mutex<Option<std::result::Result<(), wgpu::BufferAsyncError>>>> =
             Arc::new(Mutex::new(None));
         let s = Arc::clone(&status);
@@ -587,7 +632,7 @@ impl GpuPreprocessor {
                 .map_err(|e| gpu_err(format!("reading back from {}: {e}", self.adapter)))?;
             out.copy_from_slice(bytemuck::cast_slice(&view));
         }
-        b.readback.unmap();
+        readback.unmap();
         Ok(())
     }
 
@@ -601,6 +646,7 @@ impl GpuPreprocessor {
         out: &mut [f32],
     ) -> Result<GpuStageTimes> {
         super::cpu::check_batch(spec, tiles, scale, out)?;
+        self.require_idle()?;
         let mut times = GpuStageTimes::default();
         let per = spec.input_len();
         for r in self.chunks(spec, tiles)? {
@@ -609,11 +655,12 @@ impl GpuPreprocessor {
             self.queue.submit(std::iter::empty());
             self.wait()?;
             let t1 = Instant::now();
-            self.dispatch(spec, r.len(), false)?;
+            self.dispatch(spec, r.len(), None)?;
             self.wait()?;
             let t2 = Instant::now();
             self.copy_out_only(spec, r.len())?;
-            self.read_back(&mut out[r.start * per..r.end * per])?;
+            let rb = self.bufs()?.readback[0].clone();
+            self.read_back(&rb, &mut out[r.start * per..r.end * per])?;
             let t3 = Instant::now();
             times.upload += t1 - t0;
             times.compute += t2 - t1;
@@ -670,14 +717,141 @@ impl Preprocessor for GpuPreprocessor {
         out: &mut [f32],
     ) -> Result<()> {
         super::cpu::check_batch(spec, tiles, scale, out)?;
+        self.require_idle()?;
+        self.begin(spec, tiles, scale)?;
+        self.end(out)
+    }
+
+    fn pipelined(&self) -> bool {
+        true
+    }
+
+    fn begin(&mut self, spec: &InputSpec, tiles: &[&TileBuf], scale: f32) -> Result<()> {
+        super::cpu::check_tiles(spec, tiles, scale)?;
         self.check_failure()?;
+        if self.in_flight.len() >= 2 {
+            return Err(gpu_err(
+                "internal: a third batch queued before the first was collected",
+            ));
+        }
         let per = spec.input_len();
-        for r in self.chunks(spec, tiles)? {
-            self.upload(spec, &tiles[r.clone()], scale)?;
-            self.dispatch(spec, r.len(), true)?;
-            self.read_back(&mut out[r.start * per..r.end * per])?;
+        let len = tiles.len() * per;
+        // The free read-back slot: the other one may hold the batch still in flight.
+        let slot = self.next_slot;
+        self.next_slot ^= 1;
+        let chunks = self.chunks(spec, tiles)?;
+        if chunks.len() == 1 {
+            self.upload(spec, tiles, scale)?;
+            let readback = self.bufs()?.readback[slot].clone();
+            let index = self.dispatch(spec, tiles.len(), Some(&readback))?;
+            let status: MapStatus = Arc::new(Mutex::new(None));
+            let s = Arc::clone(&status);
+            readback
+                .slice(0..len as u64 * 4)
+                .map_async(wgpu::MapMode::Read, move |r| {
+                    *s.lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+                });
+            self.in_flight.push_back(InFlight {
+                len,
+                result: Pending::Device {
+                    readback,
+                    index,
+                    status,
+                },
+            });
+        } else {
+            // Over the binding limit: several dispatches, each read back at once.
+            let mut host = vec![0.0f32; len];
+            for r in chunks {
+                self.upload(spec, &tiles[r.clone()], scale)?;
+                let readback = self.bufs()?.readback[slot].clone();
+                self.dispatch(spec, r.len(), Some(&readback))?;
+                self.read_back(&readback, &mut host[r.start * per..r.end * per])?;
+            }
+            self.in_flight.push_back(InFlight {
+                len,
+                result: Pending::Host(host),
+            });
         }
         Ok(())
+    }
+
+    fn end(&mut self, out: &mut [f32]) -> Result<()> {
+        let Some(f) = self.in_flight.pop_front() else {
+            return Err(gpu_err("internal: end() without a queued batch"));
+        };
+        if out.len() != f.len {
+            return Err(Error::Config(format!(
+                "preprocess: output holds {} values, the queued batch has {}",
+                out.len(),
+                f.len
+            )));
+        }
+        match f.result {
+            Pending::Host(v) => out.copy_from_slice(&v),
+            Pending::Device {
+                readback,
+                index,
+                status,
+            } => {
+                // Wait for this batch only: the next one may still be running.
+                self.device
+                    .poll(wgpu::PollType::Wait {
+                        submission_index: Some(index),
+                        timeout: None,
+                    })
+                    .map_err(|e| {
+                        // A lost device or a failed submission explains the failed wait:
+                        // let wgpu run its callbacks, then prefer their report.
+                        let _ = self.device.poll(wgpu::PollType::Poll);
+                        self.check_failure().err().unwrap_or_else(|| {
+                            gpu_err(format!("waiting for {}: {e}", self.adapter))
+                        })
+                    })?;
+                self.check_failure()?;
+                let mapped = status.lock().unwrap_or_else(|p| p.into_inner()).take();
+                match mapped {
+                    Some(Ok(())) => {}
+                    Some(Err(e)) => {
+                        return Err(gpu_err(format!("reading back from {}: {e}", self.adapter)))
+                    }
+                    None => {
+                        return Err(gpu_err(format!(
+                            "reading back from {}: the buffer was not mapped after the wait",
+                            self.adapter
+                        )))
+                    }
+                }
+                {
+                    let view = readback
+                        .slice(0..out.len() as u64 * 4)
+                        .get_mapped_range()
+                        .map_err(|e| gpu_err(format!("reading back from {}: {e}", self.adapter)))?;
+                    out.copy_from_slice(bytemuck::cast_slice(&view));
+                }
+                readback.unmap();
+            }
+        }
+        Ok(())
+    }
+
+    fn cancel(&mut self) {
+        while let Some(f) = self.in_flight.pop_front() {
+            if let Pending::Device {
+                readback,
+                index,
+                status,
+            } = f.result
+            {
+                let _ = self.device.poll(wgpu::PollType::Wait {
+                    submission_index: Some(index),
+                    timeout: None,
+                });
+                if let Some(Ok(())) = status.lock().unwrap_or_else(|p| p.into_inner()).take() {
+                    readback.unmap();
+                }
+            }
+        }
     }
 }
 
@@ -718,6 +892,47 @@ mod tests {
                 .expect("tile")
             })
             .collect()
+    }
+
+    #[test]
+    fn queued_batches_come_back_in_order_and_equal_the_cpu() {
+        let mut g = GpuPreprocessor::new(AdapterPolicy::Any).expect("adapter (lavapipe in CI)");
+        let sp = spec();
+        let t = tiles(5);
+        let (a, b, c) = (vec![&t[0], &t[1]], vec![&t[2]], vec![&t[3], &t[4]]);
+        let cpu = |ts: &[&TileBuf]| {
+            let mut o = vec![0.0; ts.len() * sp.input_len()];
+            CpuPreprocessor::new()
+                .run(&sp, ts, 1.0, &mut o)
+                .expect("cpu");
+            o
+        };
+        let out = |n: usize| vec![f32::NAN; n * sp.input_len()];
+        // a and b in flight together; then c queued behind b.
+        g.begin(&sp, &a, 1.0).expect("begin a");
+        g.begin(&sp, &b, 1.0).expect("begin b");
+        assert!(
+            g.begin(&sp, &c, 1.0).is_err(),
+            "a third queued batch is refused"
+        );
+        let (mut oa, mut ob, mut oc) = (out(2), out(1), out(2));
+        g.end(&mut oa).expect("end a");
+        g.begin(&sp, &c, 1.0).expect("begin c");
+        g.end(&mut ob).expect("end b");
+        g.end(&mut oc).expect("end c");
+        assert_eq!(oa, cpu(&a));
+        assert_eq!(ob, cpu(&b));
+        assert_eq!(oc, cpu(&c));
+        assert!(g.end(&mut oc).is_err(), "nothing queued");
+        // A queued batch left behind is dropped by cancel, and run works again.
+        g.begin(&sp, &a, 1.0).expect("begin");
+        assert!(
+            g.run(&sp, &b, 1.0, &mut ob).is_err(),
+            "run while a batch is queued"
+        );
+        g.cancel();
+        g.run(&sp, &b, 1.0, &mut ob).expect("run after cancel");
+        assert_eq!(ob, cpu(&b));
     }
 
     #[test]

@@ -91,6 +91,37 @@ pub trait Preprocessor: Send {
         scale: f32,
         out: &mut [f32],
     ) -> Result<()>;
+
+    /// Whether this backend overlaps batches through [`Preprocessor::begin`] and
+    /// [`Preprocessor::end`]: the detector then queues batch N + 1 before it collects
+    /// batch N, so the device works on one while the host reads the other back. The
+    /// default (`false`) means only `run` is used.
+    fn pipelined(&self) -> bool {
+        false
+    }
+
+    /// Queues a batch and returns without waiting for it; the tiles may be reused at
+    /// once (their samples are copied). At most two batches are queued at a time; collect
+    /// them in order with [`Preprocessor::end`].
+    fn begin(&mut self, spec: &InputSpec, tiles: &[&TileBuf], scale: f32) -> Result<()> {
+        let _ = (spec, tiles, scale);
+        Err(crate::Error::Config(format!(
+            "the {} preprocessor does not queue batches; use run()",
+            self.describe()
+        )))
+    }
+
+    /// Writes the input of the oldest queued batch into `out` (NCHW, as `run` would).
+    fn end(&mut self, out: &mut [f32]) -> Result<()> {
+        let _ = out;
+        Err(crate::Error::Config(format!(
+            "the {} preprocessor does not queue batches; use run()",
+            self.describe()
+        )))
+    }
+
+    /// Drops every queued batch (a detection that stopped early leaves none behind).
+    fn cancel(&mut self) {}
 }
 
 /// The CPU preprocessor chosen by [`Preprocess::Auto`], with the reason it was chosen.
