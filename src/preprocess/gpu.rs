@@ -6,6 +6,12 @@
 //! per tile or per batch. A batch larger than the adapter's storage-binding limit is cut
 //! into dispatches that each fit.
 //!
+//! Batches overlap: [`Preprocessor::begin`] uploads a batch, queues its dispatch and its
+//! copy into one of two read-back buffers, and returns; [`Preprocessor::end`] waits for
+//! that submission only and copies the result out. The detector queues batch N + 1 before
+//! it collects batch N, so the device computes one batch while the host reads back the
+//! previous one and gathers the next.
+//!
 //! Errors from wgpu (shader validation, out of memory, a lost device) are caught and
 //! returned as [`Error::Gpu`]; wgpu's default handler, which panics, is replaced.
 
