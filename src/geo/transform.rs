@@ -18,15 +18,15 @@ pub enum RasterType {
 pub struct GeoTransform {
     /// Map x of pixel corner (0, 0).
     pub x_origin: f64,
-    /// Map x change per column (GDAL gt[1]).
+    /// Map x change per column (GDAL `gt[1]`).
     pub x_per_col: f64,
-    /// Map x change per row (GDAL gt[2], rotation/skew).
+    /// Map x change per row (GDAL `gt[2]`, rotation/skew).
     pub x_per_row: f64,
     /// Map y of pixel corner (0, 0).
     pub y_origin: f64,
-    /// Map y change per column (GDAL gt[4], rotation/skew).
+    /// Map y change per column (GDAL `gt[4]`, rotation/skew).
     pub y_per_col: f64,
-    /// Map y change per row (GDAL gt[5], negative for north-up).
+    /// Map y change per row (GDAL `gt[5]`, negative for north-up).
     pub y_per_row: f64,
 }
 
