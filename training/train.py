@@ -52,8 +52,8 @@ def main():
     ap.add_argument("--eval-out", default="training/eval.json")
     ap.add_argument("--work", default="/tmp/satdet-train")
     ap.add_argument("--steps", type=int, default=2200)
-    ap.add_argument("--stop-after", type=int, default=1200,
-                    help="stop after this many steps of the --steps schedule (the shipped model: 1200 of 2200)")
+    ap.add_argument("--stop-after", type=int, default=2200,
+                    help="stop after this many steps of the --steps schedule (the shipped model: all 2200)")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--size", type=int, default=192)
     ap.add_argument("--lr", type=float, default=3e-3)
