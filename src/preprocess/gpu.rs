@@ -207,13 +207,17 @@ fn backends() -> wgpu::Backends {
 
 /// Every adapter wgpu can see, hardware first (discrete, integrated, virtual, then software).
 pub fn adapters() -> Vec<AdapterSummary> {
-    let inst = instance();
-    let mut v: Vec<wgpu::Adapter> =
-        pollster::block_on(inst.enumerate_adapters(wgpu::Backends::all()));
-    v.sort_by_key(|a| rank(&a.get_info()));
-    v.iter()
+    sorted_adapters()
+        .iter()
         .map(|a| AdapterSummary::from_info(&a.get_info()))
         .collect()
+}
+
+/// The adapters of the searched backends, best first.
+fn sorted_adapters() -> Vec<wgpu::Adapter> {
+    let mut v = pollster::block_on(instance().enumerate_adapters(wgpu::Backends::all()));
+    v.sort_by_key(|a| rank(&a.get_info()));
+    v
 }
 
 fn rank(i: &wgpu::AdapterInfo) -> u8 {
@@ -237,10 +241,7 @@ impl GpuPreprocessor {
     }
 
     pub(crate) fn with_shader(policy: AdapterPolicy, shader: &str) -> Result<Self> {
-        let inst = instance();
-        let mut all: Vec<wgpu::Adapter> =
-            pollster::block_on(inst.enumerate_adapters(wgpu::Backends::all()));
-        all.sort_by_key(|a| rank(&a.get_info()));
+        let all = sorted_adapters();
         let seen: Vec<String> = all
             .iter()
             .map(|a| AdapterSummary::from_info(&a.get_info()).to_string())
@@ -380,11 +381,54 @@ impl GpuPreprocessor {
         }
     }
 
-    fn wait(&self) -> Result<()> {
+    /// Waits for submission `index` (all submitted work when `None`).
+    fn wait(&self, index: Option<wgpu::SubmissionIndex>) -> Result<()> {
         self.device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| gpu_err(format!("waiting for {}: {e}", self.adapter)))?;
+            .poll(wgpu::PollType::Wait {
+                submission_index: index,
+                timeout: None,
+            })
+            .map_err(|e| {
+                // A lost device or a failed submission explains the failed wait: let wgpu
+                // run its callbacks, then prefer their report.
+                let _ = self.device.poll(wgpu::PollType::Poll);
+                self.check_failure()
+                    .err()
+                    .unwrap_or_else(|| gpu_err(format!("waiting for {}: {e}", self.adapter)))
+            })?;
         self.check_failure()
+    }
+
+    /// Copies `out.len()` values out of `readback` once its mapping (requested with
+    /// [`request_map`], waited for by the caller) has completed, and unmaps it.
+    fn copy_mapped(
+        &self,
+        readback: &wgpu::Buffer,
+        status: &MapStatus,
+        out: &mut [f32],
+    ) -> Result<()> {
+        let mapped = status.lock().unwrap_or_else(|p| p.into_inner()).take();
+        match mapped {
+            Some(Ok(())) => {}
+            Some(Err(e)) => {
+                return Err(gpu_err(format!("reading back from {}: {e}", self.adapter)))
+            }
+            None => {
+                return Err(gpu_err(format!(
+                    "reading back from {}: the buffer was not mapped after the wait",
+                    self.adapter
+                )))
+            }
+        }
+        {
+            let view = readback
+                .slice(0..out.len() as u64 * 4)
+                .get_mapped_range()
+                .map_err(|e| gpu_err(format!("reading back from {}: {e}", self.adapter)))?;
+            out.copy_from_slice(bytemuck::cast_slice(&view));
+        }
+        readback.unmap();
+        Ok(())
     }
 
     fn bufs(&self) -> Result<&Buffers> {
@@ -610,36 +654,9 @@ impl GpuPreprocessor {
 
     /// Maps `readback` and copies `out.len()` values from it (waits for all work).
     fn read_back(&self, readback: &wgpu::Buffer, out: &mut [f32]) -> Result<()> {
-        let bytes = out.len() as u64 * 4;
-        let slice = readback.slice(0..bytes);
-        let status: Arc<Mutex<Option<std::result::Result<(), wgpu::BufferAsyncError>>>> =
-            Arc::new(Mutex::new(None));
-        let s = Arc::clone(&status);
-        slice.map_async(wgpu::MapMode::Read, move |r| {
-            *s.lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
-        });
-        self.wait()?;
-        let mapped = status.lock().unwrap_or_else(|p| p.into_inner()).take();
-        match mapped {
-            Some(Ok(())) => {}
-            Some(Err(e)) => {
-                return Err(gpu_err(format!("reading back from {}: {e}", self.adapter)))
-            }
-            None => {
-                return Err(gpu_err(format!(
-                    "reading back from {}: the buffer was not mapped after the wait",
-                    self.adapter
-                )))
-            }
-        }
-        {
-            let view = slice
-                .get_mapped_range()
-                .map_err(|e| gpu_err(format!("reading back from {}: {e}", self.adapter)))?;
-            out.copy_from_slice(bytemuck::cast_slice(&view));
-        }
-        readback.unmap();
-        Ok(())
+        let status = request_map(readback, out.len() as u64 * 4);
+        self.wait(None)?;
+        self.copy_mapped(readback, &status, out)
     }
 
     /// Like [`Preprocessor::run`], but waits for the device after each stage and returns
@@ -659,10 +676,10 @@ impl GpuPreprocessor {
             let t0 = Instant::now();
             self.upload(spec, &tiles[r.clone()], scale)?;
             self.queue.submit(std::iter::empty());
-            self.wait()?;
+            self.wait(None)?;
             let t1 = Instant::now();
             self.dispatch(spec, r.len(), None)?;
-            self.wait()?;
+            self.wait(None)?;
             let t2 = Instant::now();
             self.copy_out_only(spec, r.len())?;
             let rb = self.bufs()?.readback[0].clone();
@@ -680,6 +697,19 @@ impl GpuPreprocessor {
     pub(crate) fn destroy_device(&self) {
         self.device.destroy();
     }
+}
+
+/// Asks wgpu to map the first `bytes` of `readback` for reading once the work submitted
+/// so far is done; the returned status is filled by wgpu's callback during a wait.
+fn request_map(readback: &wgpu::Buffer, bytes: u64) -> MapStatus {
+    let status: MapStatus = Arc::new(Mutex::new(None));
+    let s = Arc::clone(&status);
+    readback
+        .slice(0..bytes)
+        .map_async(wgpu::MapMode::Read, move |r| {
+            *s.lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
+        });
+    status
 }
 
 fn packed_len(t: &TileBuf) -> u64 {
@@ -750,13 +780,7 @@ impl Preprocessor for GpuPreprocessor {
             self.upload(spec, tiles, scale)?;
             let readback = self.bufs()?.readback[slot].clone();
             let index = self.dispatch(spec, tiles.len(), Some(&readback))?;
-            let status: MapStatus = Arc::new(Mutex::new(None));
-            let s = Arc::clone(&status);
-            readback
-                .slice(0..len as u64 * 4)
-                .map_async(wgpu::MapMode::Read, move |r| {
-                    *s.lock().unwrap_or_else(|p| p.into_inner()) = Some(r);
-                });
+            let status = request_map(&readback, len as u64 * 4);
             self.in_flight.push_back(InFlight {
                 len,
                 result: Pending::Device {
@@ -801,41 +825,8 @@ impl Preprocessor for GpuPreprocessor {
                 status,
             } => {
                 // Wait for this batch only: the next one may still be running.
-                self.device
-                    .poll(wgpu::PollType::Wait {
-                        submission_index: Some(index),
-                        timeout: None,
-                    })
-                    .map_err(|e| {
-                        // A lost device or a failed submission explains the failed wait:
-                        // let wgpu run its callbacks, then prefer their report.
-                        let _ = self.device.poll(wgpu::PollType::Poll);
-                        self.check_failure().err().unwrap_or_else(|| {
-                            gpu_err(format!("waiting for {}: {e}", self.adapter))
-                        })
-                    })?;
-                self.check_failure()?;
-                let mapped = status.lock().unwrap_or_else(|p| p.into_inner()).take();
-                match mapped {
-                    Some(Ok(())) => {}
-                    Some(Err(e)) => {
-                        return Err(gpu_err(format!("reading back from {}: {e}", self.adapter)))
-                    }
-                    None => {
-                        return Err(gpu_err(format!(
-                            "reading back from {}: the buffer was not mapped after the wait",
-                            self.adapter
-                        )))
-                    }
-                }
-                {
-                    let view = readback
-                        .slice(0..out.len() as u64 * 4)
-                        .get_mapped_range()
-                        .map_err(|e| gpu_err(format!("reading back from {}: {e}", self.adapter)))?;
-                    out.copy_from_slice(bytemuck::cast_slice(&view));
-                }
-                readback.unmap();
+                self.wait(Some(index))?;
+                self.copy_mapped(&readback, &status, out)?;
             }
         }
         Ok(())
@@ -849,10 +840,7 @@ impl Preprocessor for GpuPreprocessor {
                 status,
             } = f.result
             {
-                let _ = self.device.poll(wgpu::PollType::Wait {
-                    submission_index: Some(index),
-                    timeout: None,
-                });
+                let _ = self.wait(Some(index));
                 if let Some(Ok(())) = status.lock().unwrap_or_else(|p| p.into_inner()).take() {
                     readback.unmap();
                 }

@@ -105,23 +105,23 @@ pub trait Preprocessor: Send {
     /// them in order with [`Preprocessor::end`].
     fn begin(&mut self, spec: &InputSpec, tiles: &[&TileBuf], scale: f32) -> Result<()> {
         let _ = (spec, tiles, scale);
-        Err(crate::Error::Config(format!(
-            "the {} preprocessor does not queue batches; use run()",
-            self.describe()
-        )))
+        Err(not_pipelined(&self.describe()))
     }
 
     /// Writes the input of the oldest queued batch into `out` (NCHW, as `run` would).
     fn end(&mut self, out: &mut [f32]) -> Result<()> {
         let _ = out;
-        Err(crate::Error::Config(format!(
-            "the {} preprocessor does not queue batches; use run()",
-            self.describe()
-        )))
+        Err(not_pipelined(&self.describe()))
     }
 
     /// Drops every queued batch (a detection that stopped early leaves none behind).
     fn cancel(&mut self) {}
+}
+
+fn not_pipelined(backend: &str) -> crate::Error {
+    crate::Error::Config(format!(
+        "the {backend} preprocessor does not queue batches; use run()"
+    ))
 }
 
 /// The CPU preprocessor chosen by [`Preprocess::Auto`], with the reason it was chosen.
