@@ -103,7 +103,7 @@ pub(crate) fn world_georef(path: &Path, warnings: &mut Vec<String>) -> Result<Op
     let transform = read_world_file(&wf)?;
     let crs = read_prj(path).unwrap_or_else(|| {
         warnings.push(format!(
-            "{}: world file {} gives no CRS and no .prj names an EPSG code; set one with Scene::with_crs",
+            "{}: world file {} gives no CRS and no .prj gives an EPSG code or a known ESRI CRS name; set one with Scene::with_crs",
             path.display(),
             wf.display()
         ));
@@ -169,22 +169,58 @@ fn read_world_file(wf: &Path) -> Result<GeoTransform> {
 }
 
 /// The EPSG code of the outermost authority in a `.prj` (WKT1 `AUTHORITY["EPSG","n"]` or
-/// WKT2 `ID["EPSG",n]`), or a bare `EPSG:n`.
+/// WKT2 `ID["EPSG",n]`), or a bare `EPSG:n`, or, for ESRI WKT (which carries no
+/// authority), the EPSG code of a few common CRS names (see [`esri_name_to_epsg`]).
 pub(crate) fn parse_prj(text: &str) -> Option<Crs> {
     let t = text.trim();
     if let Some(code) = t.strip_prefix("EPSG:") {
         return code.trim().parse().ok().map(Crs::Epsg);
     }
-    let pos = t
+    let Some(pos) = t
         .rfind("AUTHORITY[\"EPSG\",")
         .map(|p| p + 17)
-        .or_else(|| t.rfind("ID[\"EPSG\",").map(|p| p + 10))?;
+        .or_else(|| t.rfind("ID[\"EPSG\",").map(|p| p + 10))
+    else {
+        return esri_name_to_epsg(t).map(Crs::Epsg);
+    };
     let digits: String = t[pos..]
         .chars()
         .skip_while(|c| !c.is_ascii_digit())
         .take_while(|c| c.is_ascii_digit())
         .collect();
     digits.parse().ok().map(Crs::Epsg)
+}
+
+/// ESRI WKT (what ArcGIS writes into `.prj` files) names the CRS but has no EPSG
+/// authority. The names of the common cases map to EPSG codes by rule: WGS 84, ETRS89,
+/// NAD83 and NAD27 UTM zones, WGS 84 geographic and Web Mercator. Anything else is `None`
+/// (the caller warns and the user can call `Scene::with_crs`).
+fn esri_name_to_epsg(wkt: &str) -> Option<u16> {
+    let outer = if wkt.starts_with("PROJCS[") {
+        "PROJCS[\""
+    } else if wkt.starts_with("GEOGCS[") {
+        "GEOGCS[\""
+    } else {
+        return None;
+    };
+    let rest = &wkt[outer.len()..];
+    let name = &rest[..rest.find('"')?];
+    match name {
+        "GCS_WGS_1984" => return Some(4326),
+        "WGS_1984_Web_Mercator_Auxiliary_Sphere" | "WGS_1984_Web_Mercator" => return Some(3857),
+        _ => {}
+    }
+    let (datum, zone) = name.split_once("_UTM_Zone_")?;
+    let (digits, hemi) = zone.split_at(zone.len().checked_sub(1)?);
+    let zone: u16 = digits.parse().ok().filter(|z| (1..=60).contains(z))?;
+    match (datum, hemi) {
+        ("WGS_1984", "N") => Some(32600 + zone),
+        ("WGS_1984", "S") => Some(32700 + zone),
+        ("ETRS_1989", "N") if (28..=38).contains(&zone) => Some(25800 + zone),
+        ("NAD_1983", "N") if (1..=23).contains(&zone) => Some(26900 + zone),
+        ("NAD_1927", "N") if (1..=22).contains(&zone) => Some(26700 + zone),
+        _ => None,
+    }
 }
 
 fn read_prj(path: &Path) -> Option<Crs> {
@@ -278,5 +314,50 @@ mod tests {
         let wkt = r#"PROJCS["WGS 84 / UTM zone 33N",GEOGCS["WGS 84",AUTHORITY["EPSG","4326"]],AUTHORITY["EPSG","32633"]]"#;
         assert_eq!(parse_prj(wkt), Some(Crs::Epsg(32633)));
         assert_eq!(parse_prj("EPSG:3857"), Some(Crs::Epsg(3857)));
+    }
+
+    /// ESRI WKT as `gdalsrsinfo -o wkt_esri EPSG:n` (GDAL 3.6) writes it, abridged after
+    /// the names, which are all the parser reads.
+    #[test]
+    fn prj_esri_names() {
+        let cases = [
+            (
+                r#"PROJCS["WGS_1984_UTM_Zone_33N",GEOGCS["GCS_WGS_1984",DATUM["D_WGS_1984"]]]"#,
+                Some(32633),
+            ),
+            (
+                r#"PROJCS["WGS_1984_UTM_Zone_55S",GEOGCS["GCS_WGS_1984"]]"#,
+                Some(32755),
+            ),
+            (
+                r#"PROJCS["ETRS_1989_UTM_Zone_32N",GEOGCS["GCS_ETRS_1989"]]"#,
+                Some(25832),
+            ),
+            (
+                r#"PROJCS["NAD_1983_UTM_Zone_10N",GEOGCS["GCS_North_American_1983"]]"#,
+                Some(26910),
+            ),
+            (
+                r#"PROJCS["WGS_1984_Web_Mercator_Auxiliary_Sphere",GEOGCS["GCS_WGS_1984"]]"#,
+                Some(3857),
+            ),
+            (
+                r#"GEOGCS["GCS_WGS_1984",DATUM["D_WGS_1984",SPHEROID["WGS_1984",6378137.0,298.257223563]]]"#,
+                Some(4326),
+            ),
+            // not guessed: a name without a rule, a zone out of range, a southern ETRS zone
+            (r#"PROJCS["CH1903+_LV95",GEOGCS["GCS_CH1903+"]]"#, None),
+            (
+                r#"PROJCS["WGS_1984_UTM_Zone_61N",GEOGCS["GCS_WGS_1984"]]"#,
+                None,
+            ),
+            (
+                r#"PROJCS["ETRS_1989_UTM_Zone_32S",GEOGCS["GCS_ETRS_1989"]]"#,
+                None,
+            ),
+        ];
+        for (wkt, epsg) in cases {
+            assert_eq!(parse_prj(wkt), epsg.map(Crs::Epsg), "{wkt}");
+        }
     }
 }
