@@ -15,7 +15,10 @@ pub struct Limits {
     /// Most candidate detections held for one scene (after per-tile NMS, before the
     /// cross-tile merge): a model firing everywhere is stopped early, not run to the end.
     pub max_detections: u64,
-    /// Bytes of decoded strips/tiles kept to serve overlapping windows.
+    /// Bytes of decoded strips/tiles kept to serve overlapping windows. A reader raises
+    /// its own budget to the chunks one window touches when that is more (a wide stripped
+    /// scene: full-width strips times the window height), so that the next window of the
+    /// row does not decode the same strips again.
     pub chunk_cache_bytes: u64,
 }
 

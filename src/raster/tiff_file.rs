@@ -51,6 +51,18 @@ const SUPPORTED_COMPRESSION: &[(u16, &str)] = &[
 ];
 
 pub(super) fn open(path: &Path, limits: &Limits) -> Result<Opened> {
+    let (info, georef, warnings, source) = open_source(path, limits)?;
+    Ok(Opened {
+        info,
+        georef,
+        warnings,
+        source: Box::new(source),
+    })
+}
+
+type OpenedTiff = (RasterInfo, Option<crate::GeoRef>, Vec<String>, TiffSource);
+
+fn open_source(path: &Path, limits: &Limits) -> Result<OpenedTiff> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut tl = tiff::decoder::Limits::default();
     tl.decoding_buffer_size = usize::try_from(limits.max_window_bytes).unwrap_or(usize::MAX);
@@ -312,13 +324,9 @@ pub(super) fn open(path: &Path, limits: &Limits) -> Result<Opened> {
         tiled: chunk_type == ChunkType::Tile,
         width,
         height,
+        decoded: 0,
     };
-    Ok(Opened {
-        info,
-        georef,
-        warnings,
-        source: Box::new(source),
-    })
+    Ok((info, georef, warnings, source))
 }
 
 /// One decoded strip or tile.
@@ -357,6 +365,12 @@ impl ChunkCache {
             budget: usize::try_from(budget).unwrap_or(usize::MAX),
         }
     }
+    /// Raises the budget to `bytes` (never lowers it).
+    fn grow_to(&mut self, bytes: u64) {
+        self.budget = self
+            .budget
+            .max(usize::try_from(bytes).unwrap_or(usize::MAX));
+    }
     fn insert(&mut self, idx: u32, c: Chunk) {
         self.bytes += c.bytes();
         self.map.insert(idx, c);
@@ -387,6 +401,8 @@ struct TiffSource {
     tiled: bool,
     width: u32,
     height: u32,
+    /// Chunks decoded so far (cache misses).
+    decoded: u64,
 }
 
 /// Where each chunk lies in the file and how to decode it.
@@ -429,6 +445,7 @@ impl TiffSource {
             return Ok(());
         }
         let c = self.decode_chunk(idx)?;
+        self.decoded += 1;
         self.cache.insert(idx, c);
         Ok(())
     }
@@ -595,6 +612,19 @@ impl WindowSource for TiffSource {
         } else {
             usize::from(self.bands)
         };
+        // Keep every chunk this window touches: the next window of the row needs most of
+        // them again. With strips that is the full scene width times the window height,
+        // which for a wide 16-bit multi-band scene can exceed the configured budget; below
+        // it, each window would decode all its strips again.
+        let chunk_bytes = if self.tiled {
+            u64::from(self.chunk_w)
+        } else {
+            u64::from(self.width)
+        } * u64::from(self.chunk_h)
+            * spp as u64
+            * self.sample.bytes() as u64;
+        let touched = u64::from(planes) * u64::from(cy1 - cy0 + 1) * u64::from(cx1 - cx0 + 1);
+        self.cache.grow_to(touched.saturating_mul(chunk_bytes));
         let win_w = win.width as usize;
         let plane_len = win.pixels() as usize;
         for plane in 0..planes {
@@ -649,7 +679,50 @@ impl WindowSource for TiffSource {
 
 #[cfg(test)]
 mod tests {
-    use super::unpack_bits;
+    use super::{open_source, unpack_bits, WindowSource};
+    use crate::raster::{TileBuf, Window};
+    use crate::Limits;
+
+    /// A scene much wider than tall, in strips of 8 rows, read window by window along a
+    /// row with a cache budget far below one window's strips: every strip is decoded once.
+    #[test]
+    fn wide_strips_are_decoded_once_per_row_of_windows() {
+        use tiff::encoder::{colortype, TiffEncoder};
+        let (w, h) = (4096u32, 64u32);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wide.tif");
+        let data: Vec<u16> = (0..w * h * 3).map(|i| (i % 65521) as u16).collect();
+        {
+            let f = std::fs::File::create(&path).unwrap();
+            let mut enc = TiffEncoder::new(f).unwrap();
+            let mut img = enc.new_image::<colortype::RGB16>(w, h).unwrap();
+            img.rows_per_strip(8).unwrap();
+            img.write_data(&data).unwrap();
+        }
+        let limits = Limits {
+            chunk_cache_bytes: 1,
+            ..Limits::default()
+        };
+        let (info, _, _, mut src) = open_source(&path, &limits).unwrap();
+        assert_eq!(info.storage, "GeoTIFF, strips of 8 rows, none, interleaved");
+        let strips = u64::from(h / 8);
+        for x in (0..w - 256).step_by(192) {
+            let win = Window::new(x, 0, 256, h);
+            let mut buf = TileBuf::new();
+            buf.reset(win, info.bands, info.sample, info.layout);
+            src.read_window(win, &mut buf).unwrap();
+            if x == 0 {
+                let crate::raster::Samples::U16(s) = buf.samples() else {
+                    panic!("u16")
+                };
+                assert_eq!(&s[..6], &data[..6]);
+            }
+        }
+        assert_eq!(
+            src.decoded, strips,
+            "each strip decoded once, not once per window"
+        );
+    }
 
     #[test]
     fn packbits_literal_run_and_noop() {
