@@ -186,6 +186,29 @@ fn scene_without_georeferencing_gives_pixel_boxes_only() {
 }
 
 #[test]
+fn boxes_that_cannot_be_reprojected_keep_map_polygons_and_are_reported() {
+    // The detection scene at easting 1e12 m in UTM 33N: proj cannot invert that.
+    let scene = Scene::open(common::fixture("utm_rgb_unprojectable.tif")).expect("open");
+    let dets = detector(8)
+        .detect(&scene)
+        .expect("detect: one bad box must not fail the scene");
+    assert_eq!(dets.len(), expected().len(), "every square still found");
+    for d in dets.iter() {
+        let m = d.map_polygon.expect("map polygon kept");
+        assert!(m[0][0] >= 1e12, "{m:?}");
+        assert!(d.lonlat_polygon.is_none(), "{d:?}");
+    }
+    let n = expected().len();
+    assert!(
+        dets.report.warnings.iter().any(|w| w.contains(&format!(
+            "{n} detection(s) could not be reprojected to WGS84"
+        ))),
+        "{:?}",
+        dets.report.warnings
+    );
+}
+
+#[test]
 fn non_detector_model_is_a_model_error() {
     let e = Detector::builder()
         .model(common::fixture("not_a_detector.onnx"))
