@@ -16,7 +16,7 @@
 //! returned as [`Error::Gpu`]; wgpu's default handler, which panics, is replaced.
 
 use super::{InputSpec, Preprocessor};
-use crate::raster::{BandLayout, Samples, TileBuf};
+use crate::raster::{BandLayout, SampleType, Samples, TileBuf};
 use crate::{Error, Result};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -569,12 +569,12 @@ impl GpuPreprocessor {
         if self.host_raw.is_empty() {
             self.host_raw.resize(4, 0);
         }
-        let nodata = spec.mask.nodata.map(|nd| {
-            if nd.fract() == 0.0 && (0.0..=65535.0).contains(&nd) {
-                nd as u32
-            } else {
-                u32::MAX // matches no sample, as on the CPU
-            }
+        // A nodata value that is no sample value (-9999, 0.5) matches no pixel, as on the
+        // CPU: u32::MAX is no sample. U16's range covers every 8-bit tile as well.
+        let nodata = spec.mask.nodata.map(|_| {
+            spec.mask
+                .nodata_sample(SampleType::U16)
+                .map_or(u32::MAX, u32::from)
         });
         let mut params = Params {
             channels: [0; 4],

@@ -94,6 +94,17 @@ pub struct MaskSpec {
     pub nodata: Option<f64>,
 }
 
+impl MaskSpec {
+    /// The nodata value as a `sample`-typed value, when it is one (an integer in the
+    /// sample's range); `None` when there is no nodata value or it matches no sample
+    /// (e.g. -9999 or 0.5), in which case no pixel is nodata.
+    pub fn nodata_sample(&self, sample: SampleType) -> Option<u16> {
+        self.nodata
+            .filter(|v| v.fract() == 0.0 && (0.0..=sample.max_value()).contains(v))
+            .map(|v| v as u16)
+    }
+}
+
 /// What `Scene::open` learnt from the header.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RasterInfo {
@@ -475,4 +486,26 @@ struct Opened {
     georef: Option<GeoRef>,
     warnings: Vec<String>,
     source: Box<dyn WindowSource>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MaskSpec, SampleType};
+
+    #[test]
+    fn nodata_sample_only_for_values_a_sample_can_hold() {
+        let m = |nodata| MaskSpec {
+            alpha_band: None,
+            nodata,
+        };
+        assert_eq!(m(Some(0.0)).nodata_sample(SampleType::U8), Some(0));
+        assert_eq!(m(Some(255.0)).nodata_sample(SampleType::U8), Some(255));
+        assert_eq!(m(Some(256.0)).nodata_sample(SampleType::U8), None);
+        assert_eq!(m(Some(256.0)).nodata_sample(SampleType::U16), Some(256));
+        assert_eq!(m(Some(65535.0)).nodata_sample(SampleType::U16), Some(65535));
+        assert_eq!(m(Some(65536.0)).nodata_sample(SampleType::U16), None);
+        assert_eq!(m(Some(-9999.0)).nodata_sample(SampleType::U16), None);
+        assert_eq!(m(Some(0.5)).nodata_sample(SampleType::U8), None);
+        assert_eq!(m(None).nodata_sample(SampleType::U8), None);
+    }
 }

@@ -263,10 +263,12 @@ fn open_source(path: &Path, limits: &Limits) -> Result<OpenedTiff> {
         predictor,
         big_endian: dec.byte_order() == tiff::tags::ByteOrder::BigEndian,
         compression,
-        sparse_fill: match nodata {
-            Some(v) if v.fract() == 0.0 && v >= 0.0 && v <= sample.max_value() => v as u16,
-            _ => 0,
-        },
+        sparse_fill: MaskSpec {
+            alpha_band: None,
+            nodata,
+        }
+        .nodata_sample(sample)
+        .unwrap_or(0),
     };
     // Planar chunks hold one band each.
     let chunk_spp = if layout == BandLayout::Planar {
