@@ -216,7 +216,6 @@ class Sampler:
             add(b + np.array([x, y, x, y], np.float32), c, nid)
             nid += 1
 
-        sun = (rng.uniform(0, 2 * math.pi), math.tan(math.radians(rng.uniform(30, 70))), rng.uniform(0.25, 0.6))
         water = None
         if mode == "synthetic" and rng.random() < 0.35:
             wm = synth.water_mask(rng, S, S)
@@ -224,6 +223,24 @@ class Sampler:
             canvas[wm] = wbg[wm]
             owner[wm] = -3
             water = (wm, synth.TERRAIN[wk][0])
+        sun = (rng.uniform(0, 2 * math.pi), math.tan(math.radians(rng.uniform(30, 70))), rng.uniform(0.25, 0.6))
+        # unlabelled hard negatives (shrubs, grids of small rectangles, road markings)
+        clutter = []
+        if rng.random() < 0.45:
+            clutter += ["shrub"] * int(rng.integers(2, 14))
+        if rng.random() < 0.2:
+            clutter.append("grid")
+        if rng.random() < 0.2:
+            clutter.append("markings")
+        for kind in clutter:
+            spr = {"shrub": synth.render_shrub, "grid": synth.render_grid,
+                   "markings": synth.render_markings}[kind](rng, gsd)
+            k = spr[1].shape[0]
+            x, y = int(rng.integers(-k // 3, S - 2 * k // 3)), int(rng.integers(-k // 3, S - 2 * k // 3))
+            before = canvas.copy()
+            synth.paste(canvas, spr, x, y, rng, sun=sun if kind == "shrub" else None)
+            owner[np.abs(canvas - before).sum(-1) > 8] = -4
+
         n_exc = int(rng.integers(1, 5)) if mode == "synthetic" else int(rng.random() < 0.3) * int(rng.integers(1, 3))
         n_trk = int(rng.integers(0, 3)) if mode == "synthetic" else int(rng.random() < 0.25) * int(rng.integers(1, 3))
         n_car = int(rng.integers(0, 4)) if mode == "synthetic" else 0

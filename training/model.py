@@ -38,7 +38,7 @@ class DWBlock(nn.Module):
 
 
 class SatDet(nn.Module):
-    def __init__(self, num_classes=NUM_CLASSES, width=(16, 32, 64, 96)):
+    def __init__(self, num_classes=NUM_CLASSES, width=(24, 48, 80, 128)):
         super().__init__()
         c1, c2, c3, c4 = width
         self.num_classes = num_classes

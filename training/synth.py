@@ -316,3 +316,63 @@ def _blend(canvas, rgb, a, x, y):
     else:
         src = rgb[y0 - y:y1 - y, x0 - x:x1 - x]
         dst[:] = dst * (1 - sa) + src * sa
+
+
+# ----------------------------------------------------------------------------- hard negatives
+# Things that are not vehicles but fooled earlier models: dark shrubs on bare ground (the
+# WorldView-3 desert scene), grids of small rectangles (windows, solar panels, roof
+# units) and zebra crossings / stop lines. Pasted without a label.
+
+SHRUB_COLOURS = [(60, 70, 40), (80, 85, 50), (50, 55, 35), (95, 90, 60), (70, 60, 45), (40, 45, 40)]
+
+
+def render_shrub(rng, gsd):
+    d = rng.uniform(1.2, 5.5)  # crown diameter, metres
+    cv = Canvas(d * 1.6 + 1, gsd)
+    col = _jit(rng, SHRUB_COLOURS[rng.integers(len(SHRUB_COLOURS))], 12)
+    height = rng.uniform(0.6, 3.0)
+    for _ in range(int(rng.integers(1, 5))):  # a few overlapping lobes: irregular outline
+        c = rng.normal(0, d * 0.15, 2)
+        r = d / 2 * rng.uniform(0.55, 1.0)
+        ang = np.linspace(0, 2 * math.pi, 14, endpoint=False)
+        rad = r * rng.uniform(0.75, 1.15, len(ang))
+        pts = np.stack([c[0] + rad * np.cos(ang), c[1] + rad * np.sin(ang)], 1)
+        cv.poly(pts, _jit(rng, col, 8), height)
+    cv.shade(rng, 0.35)
+    return cv.finish()
+
+
+def render_grid(rng, gsd):
+    """A facade, roof or solar field: a plain rectangle with a grid of small cells."""
+    L, W = rng.uniform(8, 30), rng.uniform(6, 20)
+    cv = Canvas(max(L, W) * 1.5 + 1, gsd)
+    ang = rng.choice([0.0, math.pi / 2]) + (rng.uniform(-0.3, 0.3) if rng.random() < 0.5 else 0.0)
+    base = _jit(rng, VEH_COLOURS[rng.integers(len(VEH_COLOURS))] if rng.random() < 0.4 else (175, 170, 160), 25)
+    cv.poly(_rect(0, 0, L, W, ang), base, 0.0)
+    cw, ch = rng.uniform(0.8, 2.2), rng.uniform(0.8, 2.6)
+    sx, sy = cw + rng.uniform(0.6, 2.0), ch + rng.uniform(0.6, 2.0)
+    cell = _jit(rng, (40, 45, 55) if rng.random() < 0.7 else (225, 225, 225), 15)
+    fwd = np.array([math.cos(ang), math.sin(ang)])
+    lat = np.array([-math.sin(ang), math.cos(ang)])
+    for u in np.arange(-L / 2 + sx / 2, L / 2 - cw / 2, sx):
+        for v in np.arange(-W / 2 + sy / 2, W / 2 - ch / 2, sy):
+            p = fwd * u + lat * v
+            cv.poly(_rect(p[0], p[1], cw, ch, ang), _jit(rng, cell, 6), 0.0)
+    cv.shade(rng, 0.2)
+    return cv.finish()
+
+
+def render_markings(rng, gsd):
+    """Zebra crossing or a row of parking / stop lines: white bars on the road."""
+    n = int(rng.integers(3, 10))
+    bar_l, bar_w = rng.uniform(2.5, 5.0), rng.uniform(0.35, 0.6)
+    gap = rng.uniform(0.4, 1.0) if rng.random() < 0.6 else rng.uniform(1.8, 2.8)
+    span = n * (bar_w + gap)
+    cv = Canvas(max(span, bar_l) * 1.5 + 1, gsd)
+    ang = rng.uniform(0, math.pi)
+    fwd = np.array([math.cos(ang), math.sin(ang)])
+    col = _jit(rng, (235, 235, 230), 12)
+    for k in range(n):
+        p = fwd * (k * (bar_w + gap) - span / 2)
+        cv.poly(_rect(p[0], p[1], bar_w, bar_l, ang), col, 0.0)
+    return cv.finish()
