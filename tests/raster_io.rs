@@ -283,3 +283,49 @@ fn with_crs_sets_a_missing_crs() {
         .with_crs(32633);
     assert!(matches!(nogeo, Err(satdet::Error::Config(_))), "{nogeo:?}");
 }
+
+#[test]
+fn with_crs_also_clears_the_warning_of_model_tags_without_geokeys() {
+    // GeoTIFF model tags (tie point + pixel scale) but no GeoKey directory: the transform
+    // is known, the CRS is not; one warning says so and with_crs removes it.
+    use tiff::encoder::{colortype, TiffEncoder};
+    use tiff::tags::Tag;
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("no_geokeys.tif");
+    let (w, h) = (20u32, 10u32);
+    let data = vec![7u8; (w * h) as usize];
+    {
+        let f = std::fs::File::create(&path).expect("create");
+        let mut enc = TiffEncoder::new(f).expect("encoder");
+        let mut img = enc.new_image::<colortype::Gray8>(w, h).expect("image");
+        img.encoder()
+            .write_tag(Tag::ModelPixelScaleTag, &[0.5f64, 0.5, 0.0][..])
+            .expect("scale");
+        img.encoder()
+            .write_tag(
+                Tag::ModelTiepointTag,
+                &[0.0f64, 0.0, 0.0, 500_000.0, 5_000_000.0, 0.0][..],
+            )
+            .expect("tiepoint");
+        img.write_data(&data).expect("write");
+    }
+    let scene = Scene::open(&path).expect("open");
+    let g = scene.georef().expect("transform from the model tags");
+    assert!(
+        matches!(&g.crs, satdet::Crs::Unknown(why) if why.contains("GeoKey")),
+        "{:?}",
+        g.crs
+    );
+    assert_eq!(scene.warnings().len(), 1, "{:?}", scene.warnings());
+    assert!(
+        scene.warnings()[0].contains("Scene::with_crs"),
+        "{:?}",
+        scene.warnings()
+    );
+    let scene = scene.with_crs(32633).expect("with_crs");
+    assert_eq!(
+        scene.georef().expect("georef").crs,
+        satdet::Crs::Epsg(32633)
+    );
+    assert!(scene.warnings().is_empty(), "{:?}", scene.warnings());
+}

@@ -131,11 +131,9 @@ pub(crate) fn transform_from_tags(
     }
 }
 
-/// Reads the georeferencing of the current IFD: `(None, warnings)` when it has none.
-pub(super) fn read<R: Read + Seek>(
-    dec: &mut Decoder<R>,
-    path: &Path,
-) -> Result<(Option<GeoRef>, Vec<String>)> {
+/// Reads the georeferencing of the current IFD: `None` when it has none. A CRS that
+/// cannot be used is `Crs::Unknown` with the reason (`Scene::open` warns about it).
+pub(super) fn read<R: Read + Seek>(dec: &mut Decoder<R>, path: &Path) -> Result<Option<GeoRef>> {
     let mut f64s = |tag: Tag, name: &str| -> Result<Option<Vec<f64>>> {
         match dec.find_tag(tag).map_err(|e| tiff_error(path, name, e))? {
             None => Ok(None),
@@ -156,21 +154,14 @@ pub(super) fn read<R: Read + Seek>(
         transform_from_tags(tiepoints.as_deref(), scale.as_deref(), matrix.as_deref())
             .map_err(bad)?
     else {
-        return Ok((None, Vec::new()));
+        return Ok(None);
     };
     let dir: Option<Vec<u16>> = dec
         .find_tag_unsigned_vec(Tag::GeoKeyDirectoryTag)
         .map_err(|e| tiff_error(path, "GeoKeyDirectory", e))?;
-    let mut warnings = Vec::new();
-    let keys = match dir {
-        Some(d) => parse_geokeys(&d).map_err(bad)?,
-        None => {
-            warnings.push(format!(
-                "{}: model tags without a GeoKey directory; CRS unknown",
-                path.display()
-            ));
-            GeoKeys::default()
-        }
+    let keys = match &dir {
+        Some(d) => parse_geokeys(d).map_err(bad)?,
+        None => GeoKeys::default(),
     };
     let raster_type = match keys.raster_type {
         Some(2) => RasterType::PixelIsPoint,
@@ -183,14 +174,12 @@ pub(super) fn read<R: Read + Seek>(
             transform.to_gdal()
         )));
     }
-    let crs = crs_from_keys(&keys);
-    if let Crs::Unknown(why) = &crs {
-        warnings.push(format!(
-            "{}: CRS not usable ({why}); map coordinates are reported, WGS84 ones are not",
-            path.display()
-        ));
-    }
-    Ok((Some(GeoRef { transform, crs }), warnings))
+    // An unusable CRS is reported by Scene::open, once, from the reason given here.
+    let crs = match dir {
+        Some(_) => crs_from_keys(&keys),
+        None => Crs::Unknown("model tags without a GeoKey directory".into()),
+    };
+    Ok(Some(GeoRef { transform, crs }))
 }
 
 #[cfg(test)]

@@ -69,8 +69,8 @@ pub(super) fn open(path: &Path, limits: &Limits) -> Result<Opened> {
         bytes,
         limits.max_window_bytes,
     )?;
-    let mut warnings = Vec::new();
-    let georef = world_georef(path, &mut warnings)?;
+    let warnings = Vec::new();
+    let georef = world_georef(path)?;
     let info = RasterInfo {
         width,
         height,
@@ -96,18 +96,17 @@ pub(super) fn open(path: &Path, limits: &Limits) -> Result<Opened> {
 
 /// Candidate world-file names for an image, in the order GDAL tries them.
 /// The georeferencing from a world file beside `path` (and its `.prj`), if there is one.
-pub(crate) fn world_georef(path: &Path, warnings: &mut Vec<String>) -> Result<Option<GeoRef>> {
+/// A missing or unreadable CRS is `Crs::Unknown` with the reason; `Scene::open` warns.
+pub(crate) fn world_georef(path: &Path) -> Result<Option<GeoRef>> {
     let Some(wf) = find_world_file(path) else {
         return Ok(None);
     };
     let transform = read_world_file(&wf)?;
     let crs = read_prj(path).unwrap_or_else(|| {
-        warnings.push(format!(
-            "{}: world file {} gives no CRS and no .prj gives an EPSG code or a known ESRI CRS name; set one with Scene::with_crs",
-            path.display(),
+        Crs::Unknown(format!(
+            "world file {} and no .prj giving an EPSG code or a known ESRI CRS name",
             wf.display()
-        ));
-        Crs::Unknown("world file without .prj".into())
+        ))
     });
     Ok(Some(GeoRef { transform, crs }))
 }

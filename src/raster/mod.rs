@@ -307,6 +307,8 @@ pub struct Scene {
     info: RasterInfo,
     georef: Option<GeoRef>,
     warnings: Vec<String>,
+    /// Index in `warnings` of the "CRS not usable" warning, which `with_crs` removes.
+    crs_warning: Option<usize>,
     source: Mutex<Box<dyn WindowSource>>,
 }
 
@@ -358,11 +360,23 @@ impl Scene {
             }
         };
         let mut warnings = opened.warnings;
-        if opened.georef.is_none() {
-            warnings.push(format!(
+        let mut crs_warning = None;
+        match &opened.georef {
+            None => warnings.push(format!(
                 "{}: no georeferencing; detections will be in pixel coordinates only",
                 path.display()
-            ));
+            )),
+            Some(GeoRef {
+                crs: crate::geo::Crs::Unknown(why),
+                ..
+            }) => {
+                crs_warning = Some(warnings.len());
+                warnings.push(format!(
+                    "{}: CRS not usable ({why}); map coordinates are reported, WGS84 ones are not; set the CRS with Scene::with_crs",
+                    path.display()
+                ));
+            }
+            Some(_) => {}
         }
         for w in &warnings {
             log::warn!("{w}");
@@ -372,6 +386,7 @@ impl Scene {
             info: opened.info,
             georef: opened.georef,
             warnings,
+            crs_warning,
             source: Mutex::new(opened.source),
         })
     }
@@ -422,8 +437,9 @@ impl Scene {
             )));
         };
         g.crs = crate::geo::Crs::Epsg(epsg);
-        self.warnings
-            .retain(|w| !(w.contains("CRS not usable") || w.contains("gives no CRS")));
+        if let Some(i) = self.crs_warning.take() {
+            self.warnings.remove(i);
+        }
         Ok(self)
     }
 

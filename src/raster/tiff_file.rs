@@ -284,11 +284,10 @@ fn open_source(path: &Path, limits: &Limits) -> Result<OpenedTiff> {
         limits.max_window_bytes,
     )?;
 
-    let (mut georef, mut geo_warnings) = geotiff::read(&mut dec, path)?;
-    warnings.append(&mut geo_warnings);
+    let mut georef = geotiff::read(&mut dec, path)?;
     if georef.is_none() {
         // A plain TIFF georeferenced by a world file (.tfw, .tifw, .wld) beside it.
-        georef = super::image_file::world_georef(path, &mut warnings)?;
+        georef = super::image_file::world_georef(path)?;
     }
 
     let kind = match chunk_type {
