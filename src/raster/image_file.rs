@@ -206,18 +206,21 @@ fn esri_name_to_epsg(wkt: &str) -> Option<u16> {
     let name = &rest[..rest.find('"')?];
     match name {
         "GCS_WGS_1984" => return Some(4326),
-        "WGS_1984_Web_Mercator_Auxiliary_Sphere" | "WGS_1984_Web_Mercator" => return Some(3857),
+        "WGS_1984_Web_Mercator_Auxiliary_Sphere" => return Some(3857),
         _ => {}
     }
     let (datum, zone) = name.split_once("_UTM_Zone_")?;
-    let (digits, hemi) = zone.split_at(zone.len().checked_sub(1)?);
+    let (digits, north) = match zone.strip_suffix('N') {
+        Some(d) => (d, true),
+        None => (zone.strip_suffix('S')?, false),
+    };
     let zone: u16 = digits.parse().ok().filter(|z| (1..=60).contains(z))?;
-    match (datum, hemi) {
-        ("WGS_1984", "N") => Some(32600 + zone),
-        ("WGS_1984", "S") => Some(32700 + zone),
-        ("ETRS_1989", "N") if (28..=38).contains(&zone) => Some(25800 + zone),
-        ("NAD_1983", "N") if (1..=23).contains(&zone) => Some(26900 + zone),
-        ("NAD_1927", "N") if (1..=22).contains(&zone) => Some(26700 + zone),
+    match (datum, north) {
+        ("WGS_1984", true) => Some(32600 + zone),
+        ("WGS_1984", false) => Some(32700 + zone),
+        ("ETRS_1989", true) if (28..=38).contains(&zone) => Some(25800 + zone),
+        ("NAD_1983", true) if (1..=23).contains(&zone) => Some(26900 + zone),
+        ("NAD_1927", true) if (1..=22).contains(&zone) => Some(26700 + zone),
         _ => None,
     }
 }
@@ -353,6 +356,36 @@ mod tests {
             (
                 r#"PROJCS["ETRS_1989_UTM_Zone_32S",GEOGCS["GCS_ETRS_1989"]]"#,
                 None,
+            ),
+            // malformed: no hemisphere, a non-ASCII last character, no digits
+            (
+                r#"PROJCS["WGS_1984_UTM_Zone_33",GEOGCS["GCS_WGS_1984"]]"#,
+                None,
+            ),
+            (
+                r#"PROJCS["WGS_1984_UTM_Zone_33Ñ",GEOGCS["GCS_WGS_1984"]]"#,
+                None,
+            ),
+            (
+                r#"PROJCS["WGS_1984_UTM_Zone_N",GEOGCS["GCS_WGS_1984"]]"#,
+                None,
+            ),
+            (
+                r#"PROJCS["WGS_1984_UTM_Zone_",GEOGCS["GCS_WGS_1984"]]"#,
+                None,
+            ),
+            // the other datums' edges (names as gdalsrsinfo prints them)
+            (
+                r#"PROJCS["NAD_1927_UTM_Zone_17N",GEOGCS["GCS_North_American_1927"]]"#,
+                Some(26717),
+            ),
+            (
+                r#"PROJCS["ETRS_1989_UTM_Zone_38N",GEOGCS["GCS_ETRS_1989"]]"#,
+                Some(25838),
+            ),
+            (
+                r#"PROJCS["NAD_1983_UTM_Zone_23N",GEOGCS["GCS_North_American_1983"]]"#,
+                Some(26923),
             ),
         ];
         for (wkt, epsg) in cases {
