@@ -18,7 +18,7 @@ pub struct Limits {
     /// Bytes of decoded strips/tiles kept to serve overlapping windows. A reader raises
     /// its own budget to the chunks one window touches when that is more (a wide stripped
     /// scene: full-width strips times the window height), so that the next window of the
-    /// row does not decode the same strips again.
+    /// row does not decode the same strips again, but never above `max_window_bytes`.
     pub chunk_cache_bytes: u64,
 }
 

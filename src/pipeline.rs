@@ -8,7 +8,8 @@
 //! Reading, preprocessing and inference overlap on bounded channels, so the image buffers
 //! depend on tile size × batch × queue depth, never on the scene size; what grows with
 //! the scene is the list of candidate boxes (bounded by `Limits::max_detections`) and the
-//! strip/tile cache (`Limits::chunk_cache_bytes`). Results do not depend on
+//! strip/tile cache (`Limits::chunk_cache_bytes`, growing to one window's strips for wide
+//! stripped scenes, at most `Limits::max_window_bytes`). Results do not depend on
 //! timing: candidates are ranked deterministically before merging.
 
 use crate::detection::{Detection, Detections, Progress, Report, StageTimes};

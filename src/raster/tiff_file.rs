@@ -321,6 +321,7 @@ fn open_source(path: &Path, limits: &Limits) -> Result<OpenedTiff> {
         across,
         down,
         cache: ChunkCache::new(limits.chunk_cache_bytes),
+        cache_cap: limits.chunk_cache_bytes.max(limits.max_window_bytes),
         codec,
         tiled: chunk_type == ChunkType::Tile,
         width,
@@ -404,6 +405,8 @@ struct TiffSource {
     height: u32,
     /// Chunks decoded so far (cache misses).
     decoded: u64,
+    /// The most the cache may grow to: `max(chunk_cache_bytes, max_window_bytes)`.
+    cache_cap: u64,
 }
 
 /// Where each chunk lies in the file and how to decode it.
@@ -616,7 +619,8 @@ impl WindowSource for TiffSource {
         // Keep every chunk this window touches: the next window of the row needs most of
         // them again. With strips that is the full scene width times the window height,
         // which for a wide 16-bit multi-band scene can exceed the configured budget; below
-        // it, each window would decode all its strips again.
+        // it, each window would decode all its strips again. The growth stops at
+        // `cache_cap` (past it, reading is slower, never unbounded in memory).
         let chunk_bytes = if self.tiled {
             u64::from(self.chunk_w)
         } else {
@@ -625,7 +629,8 @@ impl WindowSource for TiffSource {
             * spp as u64
             * self.sample.bytes() as u64;
         let touched = u64::from(planes) * u64::from(cy1 - cy0 + 1) * u64::from(cx1 - cx0 + 1);
-        self.cache.grow_to(touched.saturating_mul(chunk_bytes));
+        self.cache
+            .grow_to(touched.saturating_mul(chunk_bytes).min(self.cache_cap));
         let win_w = win.width as usize;
         let plane_len = win.pixels() as usize;
         for plane in 0..planes {
@@ -723,6 +728,29 @@ mod tests {
             src.decoded, strips,
             "each strip decoded once, not once per window"
         );
+        let strip_bytes = (w * 8 * 3 * 2) as usize;
+        assert_eq!(
+            src.cache.budget,
+            8 * strip_bytes,
+            "grown to one window's strips"
+        );
+
+        // The growth stops at max_window_bytes: with room for 3 strips, windows of 8
+        // strips cannot all stay cached, and nothing grows past the cap.
+        let limits = Limits {
+            chunk_cache_bytes: 1,
+            max_window_bytes: 3 * strip_bytes as u64,
+            ..Limits::default()
+        };
+        let (info, _, _, mut src) = open_source(&path, &limits).unwrap();
+        let win = Window::new(0, 0, 256, h);
+        let mut buf = TileBuf::new();
+        buf.reset(win, info.bands, info.sample, info.layout);
+        src.read_window(win, &mut buf).unwrap();
+        src.read_window(win, &mut buf).unwrap();
+        assert_eq!(src.cache.budget, 3 * strip_bytes);
+        assert!(src.cache.bytes <= 3 * strip_bytes);
+        assert_eq!(src.decoded, 2 * strips);
     }
 
     #[test]
