@@ -320,8 +320,9 @@ fn open_source(path: &Path, limits: &Limits) -> Result<OpenedTiff> {
         chunk_h: ch,
         across,
         down,
-        cache: ChunkCache::new(limits.chunk_cache_bytes),
-        cache_cap: limits.chunk_cache_bytes.max(limits.max_window_bytes),
+        // Growing to one window's strips stops at max_window_bytes (see read_window).
+        cache: ChunkCache::new(limits.chunk_cache_bytes, limits.max_window_bytes),
+        chunk_bytes,
         codec,
         tiled: chunk_type == ChunkType::Tile,
         width,
@@ -356,22 +357,25 @@ struct ChunkCache {
     order: VecDeque<u32>,
     bytes: usize,
     budget: usize,
+    /// The most `grow_to` may raise the budget to.
+    cap: usize,
 }
 
 impl ChunkCache {
-    fn new(budget: u64) -> Self {
+    fn new(budget: u64, cap: u64) -> Self {
+        let size = |b: u64| usize::try_from(b).unwrap_or(usize::MAX);
         ChunkCache {
             map: HashMap::new(),
             order: VecDeque::new(),
             bytes: 0,
-            budget: usize::try_from(budget).unwrap_or(usize::MAX),
+            budget: size(budget),
+            cap: size(cap.max(budget)),
         }
     }
-    /// Raises the budget to `bytes` (never lowers it).
+    /// Raises the budget to `bytes`, at most to the cap (never lowers it).
     fn grow_to(&mut self, bytes: u64) {
-        self.budget = self
-            .budget
-            .max(usize::try_from(bytes).unwrap_or(usize::MAX));
+        let want = usize::try_from(bytes).unwrap_or(usize::MAX).min(self.cap);
+        self.budget = self.budget.max(want);
     }
     fn insert(&mut self, idx: u32, c: Chunk) {
         self.bytes += c.bytes();
@@ -405,8 +409,8 @@ struct TiffSource {
     height: u32,
     /// Chunks decoded so far (cache misses).
     decoded: u64,
-    /// The most the cache may grow to: `max(chunk_cache_bytes, max_window_bytes)`.
-    cache_cap: u64,
+    /// Bytes of one decoded strip/tile (of one plane when planar).
+    chunk_bytes: u64,
 }
 
 /// Where each chunk lies in the file and how to decode it.
@@ -619,18 +623,10 @@ impl WindowSource for TiffSource {
         // Keep every chunk this window touches: the next window of the row needs most of
         // them again. With strips that is the full scene width times the window height,
         // which for a wide 16-bit multi-band scene can exceed the configured budget; below
-        // it, each window would decode all its strips again. The growth stops at
-        // `cache_cap` (past it, reading is slower, never unbounded in memory).
-        let chunk_bytes = if self.tiled {
-            u64::from(self.chunk_w)
-        } else {
-            u64::from(self.width)
-        } * u64::from(self.chunk_h)
-            * spp as u64
-            * self.sample.bytes() as u64;
+        // it, each window would decode all its strips again. The growth stops at the
+        // cache's cap (past it, reading is slower, never unbounded in memory).
         let touched = u64::from(planes) * u64::from(cy1 - cy0 + 1) * u64::from(cx1 - cx0 + 1);
-        self.cache
-            .grow_to(touched.saturating_mul(chunk_bytes).min(self.cache_cap));
+        self.cache.grow_to(touched.saturating_mul(self.chunk_bytes));
         let win_w = win.width as usize;
         let plane_len = win.pixels() as usize;
         for plane in 0..planes {
