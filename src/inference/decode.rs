@@ -160,7 +160,7 @@ pub fn decode_batch(
                 return Err(Error::model(
                     "",
                     format!(
-                        "the output v8 layout with {classes} classes, output rows {}",
+                        "v8 layout with {classes} classes, but the output has {} rows",
                         shape[1]
                     ),
                 ));
@@ -187,7 +187,7 @@ pub fn decode_batch(
             if k != 5 + classes {
                 return Err(Error::model(
                     "",
-                    format!("the output v5 layout with {classes} classes, output columns {k}"),
+                    format!("v5 layout with {classes} classes, but the output has {k} columns"),
                 ));
             }
             for r in img.chunks_exact(k) {
@@ -218,7 +218,7 @@ pub fn decode_batch(
                 if !(c >= 0.0 && c.fract() == 0.0 && c < u32::MAX as f32) {
                     return Err(Error::model(
                         "",
-                        format!("the output end-to-end output has class index {c}"),
+                        format!("the end-to-end output has class index {c}"),
                     ));
                 }
                 push(

@@ -94,7 +94,6 @@ pub(super) fn open(path: &Path, limits: &Limits) -> Result<Opened> {
     })
 }
 
-/// Candidate world-file names for an image, in the order GDAL tries them.
 /// The georeferencing from a world file beside `path` (and its `.prj`), if there is one.
 /// A missing or unreadable CRS is `Crs::Unknown` with the reason; `Scene::open` warns.
 pub(crate) fn world_georef(path: &Path) -> Result<Option<GeoRef>> {
@@ -111,6 +110,7 @@ pub(crate) fn world_georef(path: &Path) -> Result<Option<GeoRef>> {
     Ok(Some(GeoRef { transform, crs }))
 }
 
+/// The world file beside an image, trying the candidate names in the order GDAL does.
 fn find_world_file(path: &Path) -> Option<PathBuf> {
     let ext = path.extension()?.to_str()?.to_ascii_lowercase();
     let mut cands = Vec::new();
