@@ -6,7 +6,8 @@
 
 use crate::detection::{Detection, Detections};
 use crate::{Error, Result};
-use geojson::{Feature, FeatureCollection, Geometry, JsonObject, JsonValue};
+use geojson::{Feature, Geometry, JsonObject, JsonValue};
+use std::io::Write;
 use std::path::Path;
 
 fn ring(poly: &[[f64; 2]; 4]) -> Vec<Vec<f64>> {
@@ -59,25 +60,64 @@ fn feature(d: &Detection, crs: Option<&str>) -> Feature {
 
 /// The detections as a GeoJSON FeatureCollection string.
 pub fn to_string(dets: &Detections) -> String {
-    let crs = dets.crs.as_ref().map(|c| c.to_string());
-    let fc = FeatureCollection {
-        bbox: None,
-        features: dets
-            .items
-            .iter()
-            .map(|d| feature(d, crs.as_deref()))
-            .collect(),
-        foreign_members: None,
-    };
-    fc.to_string()
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail, and serde_json writes valid UTF-8.
+    let _ = write_to(&mut out, dets);
+    String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Writes the detections to `path` as GeoJSON.
+/// Streams the detections as a GeoJSON FeatureCollection into `w`, one feature at a time
+/// (memory does not grow with the number of detections beyond one feature).
+pub fn write_to(w: &mut impl Write, dets: &Detections) -> std::io::Result<()> {
+    let crs = dets.crs.as_ref().map(|c| c.to_string());
+    w.write_all(br#"{"type":"FeatureCollection","features":["#)?;
+    for (i, d) in dets.items.iter().enumerate() {
+        if i > 0 {
+            w.write_all(b",")?;
+        }
+        serde_json::to_writer(&mut *w, &feature(d, crs.as_deref()))?;
+    }
+    w.write_all(b"]}")
+}
+
+/// Refuses values GeoJSON cannot hold: a non-finite score or coordinate, a latitude
+/// outside ±90°. (serde_json would write them as `null`, or as numbers no GIS accepts.)
+pub(crate) fn check_values(path: &Path, dets: &Detections) -> Result<()> {
+    for (i, d) in dets.items.iter().enumerate() {
+        let bad = |what: String| {
+            Err(Error::Output {
+                path: path.to_path_buf(),
+                detail: format!("detection {i} ({}): {what}", d.class_name),
+            })
+        };
+        if !d.score.is_finite() {
+            return bad(format!("score {} is not finite", d.score));
+        }
+        let pix = d.pixel_box.to_array();
+        let map = d.map_polygon.iter().flatten().flatten();
+        if pix.iter().chain(map).any(|v| !v.is_finite()) {
+            return bad("a pixel or map coordinate is not finite".into());
+        }
+        for p in d.lonlat_polygon.iter().flatten() {
+            if !(p[0].is_finite() && p[1].is_finite() && p[1].abs() <= 90.0) {
+                return bad(format!(
+                    "lon/lat ({}, {}) is not a valid WGS84 position",
+                    p[0], p[1]
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Writes the detections to `path` as GeoJSON, atomically ([`super::write_atomic`]); an
+/// output that is the scene or the model is refused before anything is opened.
 pub fn write(path: impl AsRef<Path>, dets: &Detections) -> Result<()> {
     let path = path.as_ref();
-    std::fs::write(path, to_string(dets)).map_err(|e| Error::Output {
-        path: path.to_path_buf(),
-        detail: e.to_string(),
+    super::check_outputs(&[&dets.scene, &dets.report.model], &[path])?;
+    check_values(path, dets)?;
+    super::write_atomic(path, |w| {
+        write_to(w, dets).map_err(super::atomic::io_err(path))
     })
 }
 

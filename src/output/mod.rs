@@ -1,5 +1,9 @@
-//! Writers for detections: GeoJSON, and a PNG quick-look. The result types stay plain
-//! data; formatting and drawing live here.
+//! Writers for detections: GeoJSON, and a PNG/JPEG quick-look. The result types stay
+//! plain data; formatting and drawing live here. Every file is written atomically
+//! ([`write_atomic`]) and never over an input ([`check_outputs`]).
 
+mod atomic;
 pub mod geojson;
 pub mod quicklook;
+
+pub use atomic::{check_outputs, write_atomic};

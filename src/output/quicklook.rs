@@ -16,9 +16,27 @@ const COLOURS: [[u8; 3]; 6] = [
     [255, 255, 255],
 ];
 
+/// The image format of a quick-look at `path`, from its extension: `.png`, `.jpg` or
+/// `.jpeg`. Anything else is an error, before any file is opened.
+pub fn format_for(path: &Path) -> Result<image::ImageFormat> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match ext.as_deref() {
+        Some("png") => Ok(image::ImageFormat::Png),
+        Some("jpg" | "jpeg") => Ok(image::ImageFormat::Jpeg),
+        _ => Err(Error::Config(format!(
+            "quick-look {}: unsupported extension (use .png, .jpg or .jpeg)",
+            path.display()
+        ))),
+    }
+}
+
 /// Writes a quick-look of `scene` at most `max_side` pixels on its long side, with the
 /// boxes of `dets` drawn on it. `scaling` maps samples to [0, 1] (the run's
-/// [`crate::Report::scaling`]).
+/// [`crate::Report::scaling`]). The format follows the extension ([`format_for`]); the
+/// file is written atomically and never over the scene or the model.
 pub fn write(
     path: impl AsRef<Path>,
     scene: &Scene,
@@ -27,6 +45,14 @@ pub fn write(
     max_side: u32,
 ) -> Result<()> {
     let path = path.as_ref();
+    let format = format_for(path)?;
+    const MAX_SIDE: u32 = 16_384;
+    if max_side > MAX_SIDE {
+        return Err(Error::Config(format!(
+            "quick-look side {max_side} px is over {MAX_SIDE}"
+        )));
+    }
+    crate::output::check_outputs(&[scene.path(), &dets.scene, &dets.report.model], &[path])?;
     let (w, h) = (scene.width(), scene.height());
     let f = (f64::from(w.max(h)) / f64::from(max_side.max(16))).max(1.0);
     let (ow, oh) = (
@@ -75,9 +101,11 @@ pub fn write(
         let hh = (b.height() / f / 2.0).max(1.5);
         rect(&mut img, cx - hw, cy - hh, cx + hw, cy + hh, c);
     }
-    img.save(path).map_err(|e| Error::Output {
-        path: path.to_path_buf(),
-        detail: e.to_string(),
+    crate::output::write_atomic(path, |w| {
+        img.write_to(w, format).map_err(|e| Error::Output {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        })
     })
 }
 

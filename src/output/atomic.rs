@@ -1,0 +1,291 @@
+//! How every output is written: never over an input, never half-written.
+//!
+//! [`write_atomic`] writes to a temporary file in the target's folder, flushes and syncs
+//! it, and renames it over the target only when the whole content is written, so a run
+//! that fails or is killed leaves the previous output byte-identical (and at worst a
+//! `.satdet-tmp` file behind after a kill, never a truncated target). [`check_outputs`]
+//! refuses, before anything is opened for writing, an output that resolves (through
+//! symlinks, hard links, `..`) to an input or to another output.
+
+use crate::{Error, Result};
+use std::fs::{File, OpenOptions};
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+fn out_err(path: &Path, detail: impl Into<String>) -> Error {
+    Error::Output {
+        path: path.to_path_buf(),
+        detail: detail.into(),
+    }
+}
+
+/// The file a write to `path` really replaces: the target of a symlink (so the link keeps
+/// pointing at the new content), else `path` itself.
+fn resolve_target(path: &Path) -> Result<PathBuf> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => match std::fs::canonicalize(path) {
+            Ok(p) => Ok(p),
+            // A dangling link: write where it points.
+            Err(_) => {
+                let target = std::fs::read_link(path).map_err(|e| out_err(path, e.to_string()))?;
+                Ok(match path.parent() {
+                    Some(dir) if target.is_relative() => dir.join(target),
+                    _ => target,
+                })
+            }
+        },
+        Ok(m) if m.is_dir() => Err(out_err(path, "is a folder, not a file")),
+        _ => Ok(path.to_path_buf()),
+    }
+}
+
+/// Removes the temporary file unless the write completed.
+struct TempGuard {
+    path: PathBuf,
+    done: bool,
+}
+
+impl Drop for TempGuard {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Writes `path` atomically: `fill` writes the whole content into a buffered temporary
+/// file in the same folder, which is then flushed, synced and renamed over `path`. If
+/// `fill` (or any step) fails, `path` is left exactly as it was and the temporary file is
+/// removed.
+///
+/// ```
+/// # fn main() -> satdet::Result<()> {
+/// # let dir = std::env::temp_dir().join(format!("satdet-doc-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir).unwrap();
+/// let path = dir.join("hello.txt");
+/// satdet::output::write_atomic(&path, |w| {
+///     w.write_all(b"hello").map_err(|e| satdet::Error::Config(e.to_string()))
+/// })?;
+/// assert_eq!(std::fs::read(&path).unwrap(), b"hello");
+/// # Ok(())
+/// # }
+/// ```
+pub fn write_atomic(
+    path: impl AsRef<Path>,
+    fill: impl FnOnce(&mut BufWriter<File>) -> Result<()>,
+) -> Result<()> {
+    let path = path.as_ref();
+    let target = resolve_target(path)?;
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = target
+        .file_name()
+        .ok_or_else(|| out_err(path, "has no file name"))?
+        .to_string_lossy()
+        .into_owned();
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let (tmp, file) = {
+        let mut attempt = 0u32;
+        loop {
+            let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+            let tmp = dir.join(format!(".{name}.{}-{n}.satdet-tmp", std::process::id()));
+            match OpenOptions::new().write(true).create_new(true).open(&tmp) {
+                Ok(f) => break (tmp, f),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 => {
+                    attempt += 1;
+                }
+                Err(e) => {
+                    return Err(out_err(
+                        path,
+                        format!("cannot create a temporary file in {}: {e}", dir.display()),
+                    ))
+                }
+            }
+        }
+    };
+    let mut guard = TempGuard {
+        path: tmp.clone(),
+        done: false,
+    };
+    // An existing target keeps its permissions.
+    if let Ok(m) = std::fs::metadata(&target) {
+        let _ = std::fs::set_permissions(&tmp, m.permissions());
+    }
+    let mut w = BufWriter::new(file);
+    fill(&mut w)?;
+    let file = w
+        .into_inner()
+        .map_err(|e| out_err(path, format!("writing: {}", e.error())))?;
+    file.sync_all()
+        .map_err(|e| out_err(path, format!("syncing: {e}")))?;
+    drop(file);
+    std::fs::rename(&tmp, &target).map_err(|e| {
+        out_err(
+            path,
+            format!("renaming the finished temporary file into place: {e}"),
+        )
+    })?;
+    guard.done = true;
+    // Make the rename itself durable (best effort: not every platform syncs folders).
+    if let Ok(d) = File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// An I/O error while writing `path`, as [`Error::Output`].
+pub(crate) fn io_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
+    move |e| out_err(path, format!("writing: {e}"))
+}
+
+/// What identifies a file: its (device, inode) where the platform has them, else its
+/// canonical path; for a file that does not exist yet, its canonical folder + name.
+#[derive(Debug, PartialEq, Eq)]
+enum Identity {
+    #[cfg(unix)]
+    Inode(u64, u64),
+    Path(PathBuf),
+}
+
+fn identity(path: &Path) -> Option<Identity> {
+    if let Ok(m) = std::fs::metadata(path) {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            return Some(Identity::Inode(m.dev(), m.ino()));
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = m;
+            return std::fs::canonicalize(path).ok().map(Identity::Path);
+        }
+    }
+    // Not there (yet): the canonical folder and the name. A dangling symlink resolves
+    // to where it points.
+    let path = resolve_target(path).ok()?;
+    let name = path.file_name()?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let dir = std::fs::canonicalize(dir).ok()?;
+    Some(Identity::Path(dir.join(name)))
+}
+
+/// Refuses, before anything is written, an output that is (through symlinks, hard links
+/// or `..`) one of the `inputs` or another output. Every satdet writer calls it with the
+/// files it knows; programs writing several outputs call it once with all of them.
+pub fn check_outputs(inputs: &[&Path], outputs: &[&Path]) -> Result<()> {
+    let ins: Vec<(&Path, Identity)> = inputs
+        .iter()
+        .filter_map(|p| identity(p).map(|i| (*p, i)))
+        .collect();
+    let mut outs: Vec<(&Path, Identity)> = Vec::new();
+    for &o in outputs {
+        if std::fs::metadata(o).is_ok_and(|m| m.is_dir()) {
+            return Err(out_err(o, "is a folder, not a file"));
+        }
+        let Some(id) = identity(o) else {
+            return Err(out_err(o, "its folder does not exist or cannot be read"));
+        };
+        if let Some((inp, _)) = ins.iter().find(|(_, i)| *i == id) {
+            return Err(out_err(
+                o,
+                format!(
+                    "is the input {}: refusing to overwrite an input",
+                    inp.display()
+                ),
+            ));
+        }
+        if let Some((other, _)) = outs.iter().find(|(_, i)| *i == id) {
+            return Err(out_err(
+                o,
+                format!(
+                    "is also the output {}: give each output its own file",
+                    other.display()
+                ),
+            ));
+        }
+        outs.push((o, id));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn tmpdir() -> tempfile::TempDir {
+        tempfile::tempdir().expect("tempdir")
+    }
+
+    #[test]
+    fn a_failure_midway_leaves_the_previous_output_untouched() {
+        let d = tmpdir();
+        let p = d.path().join("out.geojson");
+        std::fs::write(&p, b"previous").expect("write");
+        let r = write_atomic(&p, |w| {
+            w.write_all(&[b'x'; 100_000]).map_err(io_err(&p))?;
+            Err(Error::Config("injected failure".into()))
+        });
+        assert!(matches!(r, Err(Error::Config(_))), "{r:?}");
+        assert_eq!(std::fs::read(&p).expect("read"), b"previous");
+        let left: Vec<_> = std::fs::read_dir(d.path()).expect("dir").collect();
+        assert_eq!(left.len(), 1, "temporary file removed: {left:?}");
+        write_atomic(&p, |w| w.write_all(b"new").map_err(io_err(&p))).expect("write");
+        assert_eq!(std::fs::read(&p).expect("read"), b"new");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn writing_through_a_symlink_replaces_the_target_and_keeps_the_link() {
+        let d = tmpdir();
+        let real = d.path().join("real.json");
+        let link = d.path().join("link.json");
+        std::fs::write(&real, b"old").expect("write");
+        std::os::unix::fs::symlink(&real, &link).expect("symlink");
+        write_atomic(&link, |w| w.write_all(b"new").map_err(io_err(&link))).expect("write");
+        assert!(std::fs::symlink_metadata(&link)
+            .expect("meta")
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read(&real).expect("read"), b"new");
+    }
+
+    #[test]
+    fn outputs_resolving_to_inputs_or_each_other_are_refused() {
+        let d = tmpdir();
+        let scene = d.path().join("scene.tif");
+        std::fs::write(&scene, b"II*\0").expect("write");
+        std::fs::create_dir(d.path().join("sub")).expect("mkdir");
+        let dotdot = d.path().join("sub/../scene.tif");
+        let r = check_outputs(&[&scene], &[&dotdot]);
+        assert!(
+            matches!(&r, Err(Error::Output { detail, .. }) if detail.contains("input")),
+            "{r:?}"
+        );
+        #[cfg(unix)]
+        {
+            let link = d.path().join("link.geojson");
+            std::os::unix::fs::symlink(&scene, &link).expect("symlink");
+            assert!(check_outputs(&[&scene], &[&link]).is_err());
+            let hard = d.path().join("hard.geojson");
+            std::fs::hard_link(&scene, &hard).expect("hard link");
+            assert!(check_outputs(&[&scene], &[&hard]).is_err());
+        }
+        let a = d.path().join("a.geojson");
+        let a2 = d.path().join("sub/../a.geojson");
+        let r = check_outputs(&[&scene], &[&a, &a2]);
+        assert!(
+            matches!(&r, Err(Error::Output { detail, .. }) if detail.contains("also the output")),
+            "{r:?}"
+        );
+        check_outputs(&[&scene], &[&a, &d.path().join("b.png")]).expect("distinct");
+        assert!(check_outputs(&[], &[d.path()]).is_err(), "a folder");
+        assert!(check_outputs(&[], &[&d.path().join("nope/x.geojson")]).is_err());
+    }
+}
