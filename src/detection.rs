@@ -53,7 +53,7 @@ pub struct StageTimes {
 }
 
 /// What a detect call did.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Report {
     /// Tiles in the grid.
     pub tiles_total: usize,
@@ -71,13 +71,21 @@ pub struct Report {
     pub provider: &'static str,
     /// The onnxruntime library used.
     pub runtime: PathBuf,
+    /// The model file that ran.
+    pub model: PathBuf,
+    /// Candidate boxes dropped by the per-tile cap ([`crate::Limits::max_candidates_per_tile`])
+    /// before NMS; non-zero means the model fired on more boxes than the cap in some tile
+    /// (a warning says how many tiles).
+    pub candidates_capped: u64,
     /// The sample scaling used.
     pub scaling: Scaling,
     /// Ground area of the scene in km², when known.
     pub area_km2: Option<f64>,
     /// Stage timings.
     pub times: StageTimes,
-    /// Things the user should know (no georeferencing, CRS not reprojectable…).
+    /// Things the user should know (no georeferencing, CRS not reprojectable, ignored
+    /// model metadata, extreme resampling…), each once: the scene's, the model's and the
+    /// run's own.
     pub warnings: Vec<String>,
 }
 

@@ -12,9 +12,22 @@ pub struct Limits {
     pub max_scene_pixels: u64,
     /// Largest single window or decoded chunk (strip/tile), in bytes.
     pub max_window_bytes: u64,
-    /// Most candidate detections held for one scene (after per-tile NMS, before the
-    /// cross-tile merge): a model firing everywhere is stopped early, not run to the end.
-    pub max_detections: u64,
+    /// Bytes held for the detections of one scene: candidates after per-tile NMS, then
+    /// the merged and georeferenced detections, counted as
+    /// [`Limits::BYTES_PER_DETECTION`] per candidate (the measured peak, see that
+    /// constant). A model firing everywhere is stopped early with [`crate::Error::Limits`],
+    /// not run to the end.
+    pub max_detection_bytes: u64,
+    /// Most candidate boxes of one tile kept after the confidence threshold and before
+    /// NMS: the best `max_candidates_per_tile` by score (ties by class and position).
+    /// What the cap drops is counted in [`crate::Report::candidates_capped`] and warned
+    /// about, never dropped silently.
+    pub max_candidates_per_tile: u64,
+    /// Bytes of one batch in flight: the model's input and output tensors for the batch
+    /// plus the raw tile windows it is made from. The detector lowers its batch size to fit
+    /// (and says so in the report), and refuses a model or tile size for which even one
+    /// tile does not fit. The pipeline holds at most three batches' worth of this.
+    pub max_batch_bytes: u64,
     /// Bytes of decoded strips/tiles kept to serve overlapping windows. A reader raises
     /// its own budget to the chunks one window touches when that is more (a wide stripped
     /// scene: full-width strips times the window height), so that the next window of the
@@ -27,7 +40,9 @@ impl Default for Limits {
         Limits {
             max_scene_pixels: 100_000 * 100_000,
             max_window_bytes: 512 << 20,
-            max_detections: 10_000_000,
+            max_detection_bytes: 1 << 30,
+            max_candidates_per_tile: 30_000,
+            max_batch_bytes: 512 << 20,
             chunk_cache_bytes: 256 << 20,
         }
     }
@@ -39,10 +54,19 @@ impl Limits {
         Limits {
             max_scene_pixels: u64::MAX,
             max_window_bytes: u64::MAX,
-            max_detections: u64::MAX,
+            max_detection_bytes: u64::MAX,
+            max_candidates_per_tile: u64::MAX,
+            max_batch_bytes: u64::MAX,
             chunk_cache_bytes: 256 << 20,
         }
     }
+
+    /// Heap bytes one detection costs from the per-tile candidate to the written result:
+    /// the candidate list (with its growth slack), the seam merge's R-tree and order, and
+    /// the georeferenced [`crate::Detection`]. Measured by the `memory` integration test
+    /// with a counting allocator: 257 bytes per candidate at the peak for 100,000
+    /// candidates of which none merge (the worst case); this adds 25 % headroom.
+    pub const BYTES_PER_DETECTION: u64 = 320;
 
     /// Checks `found <= limit`, naming the quantity and its context in the error.
     pub(crate) fn check(

@@ -6,15 +6,18 @@
 //!      └────────────── recycled TileBufs ────────┘      └─── recycled batch buffers ┘
 //! ```
 //! Reading, preprocessing and inference overlap on bounded channels, so the image buffers
-//! depend on tile size × batch × queue depth, never on the scene size; what grows with
-//! the scene is the list of candidate boxes (bounded by `Limits::max_detections`) and the
+//! depend on tile size × batch × queue depth (bounded by `Limits::max_batch_bytes`), never
+//! on the scene size; what grows with the scene is the list of candidate boxes (bounded by
+//! `Limits::max_detection_bytes`, each tile by `Limits::max_candidates_per_tile`) and the
 //! strip/tile cache (`Limits::chunk_cache_bytes`, growing to one window's strips for wide
 //! stripped scenes, at most `Limits::max_window_bytes`). Results do not depend on
 //! timing: candidates are ranked deterministically before merging.
 
 use crate::detection::{Detection, Detections, Progress, Report, StageTimes};
 use crate::geo::{PixelBox, ToWgs84};
-use crate::inference::{decode_batch, Device, Model, ModelInfo, RawBox};
+use crate::inference::{
+    decode_batch, input_tensor_bytes, keep_best, Device, Model, ModelInfo, RawBox, MAX_BATCH,
+};
 use crate::postprocess::{merge_tiles, nms, Candidate};
 use crate::preprocess::{percentile_stretch, InputSpec, Preprocess, Preprocessor, Scaling};
 use crate::raster::{SampleType, Scene, TileBuf, Window};
@@ -108,8 +111,9 @@ impl DetectorBuilder {
         self.runtime = Some(path.into());
         self
     }
-    /// Tile side in scene pixels (default: the model's input size). A different size is
-    /// resampled bilinearly to the input size.
+    /// Tile side in scene pixels (default: the model's input size; 8 to 16384). A different
+    /// size is resampled bilinearly to the input size; more than 4× either way is warned
+    /// about ([`Detector::warnings`]).
     pub fn tile_size(mut self, px: u32) -> Self {
         self.tile_px = Some(px);
         self
@@ -136,7 +140,9 @@ impl DetectorBuilder {
         self.merge_ios = ios;
         self
     }
-    /// Tiles per inference batch (default 8; a model with a fixed batch axis sets it).
+    /// Tiles per inference batch (default 8, at most 1024; a model with a fixed batch axis
+    /// sets it). Lowered, with a warning in the report, when a batch would not fit
+    /// [`Limits::max_batch_bytes`].
     pub fn batch_size(mut self, n: usize) -> Self {
         self.batch = n;
         self
@@ -179,8 +185,11 @@ impl DetectorBuilder {
                 }
             }
         }
-        if self.batch == 0 {
-            return cfg("batch size must be at least 1".into());
+        if self.batch == 0 || self.batch > MAX_BATCH {
+            return cfg(format!(
+                "batch size {} must be in 1..={MAX_BATCH}",
+                self.batch
+            ));
         }
         let (lo, hi) = self.stretch_pct;
         if !((0.0..100.0).contains(&lo) && lo < hi && hi <= 100.0) {
@@ -189,8 +198,10 @@ impl DetectorBuilder {
             ));
         }
         if let Some(t) = self.tile_px {
-            if t < 8 {
-                return cfg(format!("tile size {t} px is too small (8 at least)"));
+            if !(MIN_TILE_PX..=MAX_TILE_PX).contains(&t) {
+                return cfg(format!(
+                    "tile size {t} px must be in {MIN_TILE_PX}..={MAX_TILE_PX}"
+                ));
             }
         }
         let model_path = self.model.clone().unwrap_or_else(bundled_model_path);
@@ -205,21 +216,62 @@ impl DetectorBuilder {
             self.device,
             self.runtime.as_deref(),
             self.threads,
+            self.limits.max_batch_bytes,
         )?;
         let info = model.info().clone();
         let batch = info.fixed_batch.unwrap_or(self.batch);
+        let tile_px = self.tile_px.unwrap_or(info.width.min(info.height));
+        let mut warnings = info.warnings.clone();
+        let model_side = info.width.min(info.height);
+        let factor = f64::from(model_side) / f64::from(tile_px);
+        if !(1.0 / MAX_RESAMPLING..=MAX_RESAMPLING).contains(&factor) {
+            warnings.push(format!(
+                "tile {tile_px} px is resampled {} {:.1}x to the model's {model_side} px input: objects reach the model {:.1}x {} than the scene shows them, far from the scale it was made for, and results will be poor (use a tile size near {model_side} px)",
+                if factor > 1.0 { "up" } else { "down" },
+                if factor > 1.0 { factor } else { 1.0 / factor },
+                if factor > 1.0 { factor } else { 1.0 / factor },
+                if factor > 1.0 { "larger" } else { "smaller" },
+            ));
+        }
         let preprocessor = make_preprocessor(self.preprocess)?;
         Ok(Detector {
             confidence: self.confidence.or(info.default_conf).unwrap_or(0.25),
             iou: self.iou.or(info.default_iou).unwrap_or(0.5),
-            tile_px: self.tile_px.unwrap_or(info.width.min(info.height)),
+            tile_px,
             batch,
+            warnings,
             model: Mutex::new(model),
             info,
             preprocessor: Mutex::new(preprocessor),
             opts: self,
         })
     }
+}
+
+/// Smallest and largest tile side accepted, in scene pixels.
+pub const MIN_TILE_PX: u32 = 8;
+/// Largest tile side accepted, in scene pixels.
+pub const MAX_TILE_PX: u32 = 16_384;
+/// Resampling between tile and model input beyond this factor (either way) is warned
+/// about.
+const MAX_RESAMPLING: f64 = 4.0;
+/// A grid of more tiles than this is warned about (usually a tile size far too small).
+const MANY_TILES: usize = 100_000;
+
+/// What [`Detector::plan`] works out for a scene before reading it.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Plan {
+    /// The tile grid.
+    pub grid: TileGrid,
+    /// Tiles per batch actually used (the requested size, lowered to fit
+    /// [`Limits::max_batch_bytes`]).
+    pub batch: usize,
+    /// Bytes of one batch in flight (input and output tensors and raw windows).
+    pub batch_bytes: u64,
+    /// Things to know before the run: the detector's warnings, then the scene's, then the
+    /// plan's own (batch lowered, a very large number of tiles).
+    pub warnings: Vec<String>,
 }
 
 fn make_preprocessor(p: Preprocess) -> Result<Box<dyn Preprocessor>> {
@@ -235,6 +287,7 @@ pub struct Detector {
     iou: f32,
     tile_px: u32,
     batch: usize,
+    warnings: Vec<String>,
     model: Mutex<Model>,
     preprocessor: Mutex<Box<dyn Preprocessor>>,
 }
@@ -280,6 +333,91 @@ impl Detector {
             .lock()
             .map(|p| p.describe())
             .unwrap_or_else(|_| "unavailable".into())
+    }
+
+    /// What to know about this detector before running it: ignored model metadata, a tile
+    /// size far from the model's input. Every report repeats them.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// The tile grid, batch size and warnings for `scene`, checked against the limits,
+    /// without reading any pixel. [`Detector::detect`] runs exactly this plan.
+    pub fn plan(&self, scene: &Scene) -> Result<Plan> {
+        let ctx = || scene.path().display().to_string();
+        let overlap_px = (f64::from(self.tile_px) * self.opts.overlap).round() as u32;
+        let grid = TileGrid::new(scene.width(), scene.height(), self.tile_px, overlap_px)?;
+        // Raw samples of one tile window; every factor is bounded, the product is checked.
+        let window_bytes = [
+            u64::from(self.tile_px),
+            u64::from(scene.info().bands),
+            scene.info().sample.bytes() as u64,
+        ]
+        .into_iter()
+        .fold(u64::from(self.tile_px), u64::saturating_mul);
+        let limits = &self.opts.limits;
+        Limits::check(
+            ctx,
+            "one tile window in bytes",
+            window_bytes,
+            limits.max_window_bytes,
+        )?;
+        let per_tile = input_tensor_bytes(1, self.info.width, self.info.height)
+            .saturating_add((self.info.output_floats_per_image as u64).saturating_mul(4))
+            .saturating_add(window_bytes);
+        let fits = (limits.max_batch_bytes / per_tile.max(1)) as usize;
+        let mut warnings = self.warnings.clone();
+        warnings.extend(scene.warnings().iter().cloned());
+        let batch = match self.info.fixed_batch {
+            Some(fixed) => {
+                Limits::check(
+                    || format!("{} with the model's fixed batch of {fixed}", ctx()),
+                    "batch bytes (Limits::max_batch_bytes)",
+                    per_tile.saturating_mul(fixed as u64),
+                    limits.max_batch_bytes,
+                )?;
+                fixed
+            }
+            None if fits == 0 => {
+                return Err(Error::Limits {
+                    context: format!(
+                        "{}: one {}x{} model input, its output and one {} px tile window",
+                        ctx(),
+                        self.info.width,
+                        self.info.height,
+                        self.tile_px
+                    ),
+                    what: "batch bytes (Limits::max_batch_bytes)",
+                    found: per_tile,
+                    limit: limits.max_batch_bytes,
+                })
+            }
+            None if fits < self.batch => {
+                warnings.push(format!(
+                    "batch lowered from {} to {fits} tiles: {} bytes per tile (model input, output and window) and Limits::max_batch_bytes = {}",
+                    self.batch, per_tile, limits.max_batch_bytes
+                ));
+                fits
+            }
+            None => self.batch,
+        };
+        if grid.len() > MANY_TILES {
+            warnings.push(format!(
+                "{}: {} tiles of {} px ({}x{} scene): a long run; a tile size near the model's {} px input needs fewer",
+                ctx(),
+                grid.len(),
+                self.tile_px,
+                scene.width(),
+                scene.height(),
+                self.info.width.min(self.info.height)
+            ));
+        }
+        Ok(Plan {
+            grid,
+            batch,
+            batch_bytes: per_tile.saturating_mul(batch as u64),
+            warnings,
+        })
     }
 
     /// The confidence threshold in use.
@@ -345,18 +483,19 @@ impl Detector {
     pub fn detect(&self, scene: &Scene) -> Result<Detections> {
         let t0 = Instant::now();
         let mut times = StageTimes::default();
-        let overlap_px = (f64::from(self.tile_px) * self.opts.overlap).round() as u32;
-        let grid = TileGrid::new(scene.width(), scene.height(), self.tile_px, overlap_px)?;
+        let Plan {
+            grid,
+            batch: batch_cap,
+            mut warnings,
+            ..
+        } = self.plan(scene)?;
+        let overlap_px = grid.overlap_px();
         let scene_size = (scene.width(), scene.height());
-        let tile_bytes = u64::from(self.tile_px).pow(2)
-            * u64::from(scene.info().bands)
-            * scene.info().sample.bytes() as u64;
-        Limits::check(
-            || scene.path().display().to_string(),
-            "one tile window in bytes",
-            tile_bytes,
-            self.opts.limits.max_window_bytes,
-        )?;
+        let limits = &self.opts.limits;
+        let per_tile_cap = usize::try_from(limits.max_candidates_per_tile).unwrap_or(usize::MAX);
+        let max_candidates = limits.max_detection_bytes / Limits::BYTES_PER_DETECTION;
+        let mut capped: u64 = 0;
+        let mut capped_tiles: u64 = 0;
 
         let ts = Instant::now();
         let scaling = self.scaling_for(scene)?;
@@ -373,7 +512,6 @@ impl Detector {
             .lock()
             .map_err(|_| Error::Config("the preprocessor panicked in an earlier call".into()))?;
         let pre_name = pre.describe();
-        let batch_cap = self.batch;
         let input_len = spec.input_len();
         let total = grid.len();
         let mut candidates: Vec<Candidate> = Vec::new();
@@ -439,18 +577,32 @@ impl Detector {
                                     &mut raw,
                                 )
                                 .map_err(|e| e.with_model_path(&self.info.path))?;
+                                let dropped = keep_best(&mut raw, per_tile_cap) as u64;
+                                if dropped > 0 {
+                                    capped += dropped;
+                                    capped_tiles += 1;
+                                }
                                 let per_tile: Vec<Candidate> = raw
                                     .iter()
                                     .filter_map(|r| to_scene(r, tile, scale, scene_size))
                                     .collect();
                                 candidates.extend(nms(per_tile, f64::from(self.iou)));
                             }
-                            Limits::check(
-                                || scene.path().display().to_string(),
-                                "candidate detections",
-                                candidates.len() as u64,
-                                self.opts.limits.max_detections,
-                            )?;
+                            if candidates.len() as u64 > max_candidates {
+                                return Err(Error::Limits {
+                                    context: format!(
+                                        "{}: {} candidate detections after {} of {total} tiles, at {} bytes each",
+                                        scene.path().display(),
+                                        candidates.len(),
+                                        processed + n,
+                                        Limits::BYTES_PER_DETECTION
+                                    ),
+                                    what: "detection bytes (Limits::max_detection_bytes)",
+                                    found: (candidates.len() as u64)
+                                        .saturating_mul(Limits::BYTES_PER_DETECTION),
+                                    limit: limits.max_detection_bytes,
+                                });
+                            }
                             times.postprocess += tp.elapsed();
                             processed += n;
                             self.report_progress(
@@ -489,7 +641,13 @@ impl Detector {
             f64::from(self.iou),
             f64::from(self.opts.merge_ios),
         );
-        let mut warnings: Vec<String> = scene.warnings().to_vec();
+        if capped > 0 {
+            warnings.push(format!(
+                "{}: {capped} candidate box(es) in {capped_tiles} tile(s) were over Limits::max_candidates_per_tile = {} and dropped before NMS (the lowest scores); the model fires far more than objects can fill a tile: check the confidence threshold and the model",
+                scene.path().display(),
+                limits.max_candidates_per_tile
+            ));
+        }
         let georef = scene.georef();
         let to_wgs84 = match georef {
             // Scene::open has already warned about an unusable CRS.
@@ -556,6 +714,8 @@ impl Detector {
                 preprocess: pre_name,
                 provider: self.info.provider,
                 runtime: self.info.runtime.clone(),
+                model: self.info.path.clone(),
+                candidates_capped: capped,
                 scaling,
                 area_km2: scene.area_km2(),
                 times,

@@ -113,8 +113,9 @@ pub fn detect_layout(
 }
 
 /// Decodes image `b` of a batch output (`data` row-major with `shape`), appending the boxes
-/// scoring at least `conf` to `out`. Boxes with non-finite or negative size are dropped;
-/// a class index out of range in an end-to-end output is an error.
+/// scoring at least `conf` to `out`. Boxes with zero or negative size are dropped; a
+/// non-finite value anywhere in the image's output, or a class index out of range in an
+/// end-to-end output, is an error.
 pub fn decode_batch(
     layout: Layout,
     data: &[f32],
@@ -134,6 +135,18 @@ pub fn decode_batch(
         ));
     }
     let img = &data[b * per..(b + 1) * per];
+    // NaN or ±inf anywhere is a broken model (or a broken export), never "no detections":
+    // NaN fails every threshold and +inf passes every one.
+    if let Some(i) = img.iter().position(|v| !v.is_finite()) {
+        let bad = img.iter().filter(|v| !v.is_finite()).count();
+        return Err(Error::model(
+            "",
+            format!(
+                "the output holds {bad} non-finite value(s) (NaN or ±inf) for image {b} of the batch, the first {} at flat index {i} of shape {shape:?}",
+                img[i]
+            ),
+        ));
+    }
     let push = |out: &mut Vec<RawBox>,
                 cx: f32,
                 cy: f32,
@@ -234,6 +247,29 @@ pub fn decode_batch(
         }
     }
     Ok(())
+}
+
+/// Keeps the `k` best boxes of `boxes` (score descending, then class, then position: the
+/// result does not depend on the order of `boxes`) and returns how many were dropped.
+pub fn keep_best(boxes: &mut Vec<RawBox>, k: usize) -> usize {
+    if boxes.len() <= k {
+        return 0;
+    }
+    let order = |a: &RawBox, b: &RawBox| {
+        b.score
+            .total_cmp(&a.score)
+            .then(a.class_id.cmp(&b.class_id))
+            .then(a.x0.total_cmp(&b.x0))
+            .then(a.y0.total_cmp(&b.y0))
+            .then(a.x1.total_cmp(&b.x1))
+            .then(a.y1.total_cmp(&b.y1))
+    };
+    let dropped = boxes.len() - k;
+    if k > 0 {
+        boxes.select_nth_unstable_by(k - 1, order);
+    }
+    boxes.truncate(k);
+    dropped
 }
 
 #[cfg(test)]
@@ -358,5 +394,47 @@ mod tests {
         );
         let bad = [1.0, 2.0, 5.0, 8.0, 0.7, -1.0];
         assert!(decode_batch(Layout::EndToEnd, &bad, [1, 1, 6], 0, 0.5, &mut out).is_err());
+    }
+
+    #[test]
+    fn non_finite_outputs_are_errors() {
+        let mut out = Vec::new();
+        let nan = [f32::NAN; 7];
+        let e = decode_batch(Layout::V5 { classes: 2 }, &nan, [1, 1, 7], 0, 0.5, &mut out)
+            .expect_err("all-NaN output");
+        assert!(e.to_string().contains("non-finite"), "{e}");
+        // +inf as a score: would pass every threshold.
+        let inf = [10.0, 10.0, 4.0, 4.0, f32::INFINITY, 0.0];
+        assert!(decode_batch(Layout::EndToEnd, &inf, [1, 1, 6], 0, 0.5, &mut out).is_err());
+        // A NaN in a row below the threshold still counts.
+        let mut v8 = vec![0.0f32; 5 * 4];
+        v8[2 * 4 + 3] = f32::NAN;
+        assert!(decode_batch(Layout::V8 { classes: 1 }, &v8, [1, 5, 4], 0, 0.5, &mut out).is_err());
+        assert!(out.is_empty());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn keep_best_keeps_the_top_k_whatever_the_order(
+            scores in proptest::collection::vec(0u8..20, 0..60), k in 0usize..70, rot in 0usize..60
+        ) {
+            let boxes: Vec<RawBox> = scores.iter().enumerate().map(|(i, &s)| RawBox {
+                x0: (i % 7) as f32, y0: 0.0, x1: 10.0, y1: 10.0, score: f32::from(s) / 20.0, class_id: (i % 3) as u32,
+            }).collect();
+            let mut a = boxes.clone();
+            let dropped = keep_best(&mut a, k);
+            proptest::prop_assert_eq!(a.len(), boxes.len().min(k));
+            proptest::prop_assert_eq!(dropped, boxes.len().saturating_sub(k));
+            let mut b = boxes.clone();
+            if !b.is_empty() { let r = rot % b.len(); b.rotate_left(r); }
+            keep_best(&mut b, k);
+            let key = |v: &mut Vec<RawBox>| v.sort_by(|p, q| q.score.total_cmp(&p.score).then(p.class_id.cmp(&q.class_id)).then(p.x0.total_cmp(&q.x0)));
+            key(&mut a); key(&mut b);
+            proptest::prop_assert_eq!(&a, &b);
+            let min_kept = a.iter().map(|r| r.score).fold(f32::INFINITY, f32::min);
+            let kept_n = a.len();
+            let better_dropped = boxes.iter().filter(|r| r.score > min_kept).count();
+            proptest::prop_assert!(better_dropped <= kept_n);
+        }
     }
 }

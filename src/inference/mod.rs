@@ -5,6 +5,9 @@ mod decode;
 mod model;
 mod session;
 
-pub use decode::{decode_batch, detect_layout, Layout, RawBox};
-pub use model::{parse_class_names, Device, Model, ModelInfo};
+pub use decode::{decode_batch, detect_layout, keep_best, Layout, RawBox};
+pub use model::{
+    input_tensor_bytes, parse_class_names, Device, Metadata, Model, ModelInfo, MAX_BATCH,
+    MAX_INPUT_SIDE,
+};
 pub use session::{find_onnxruntime, onnxruntime_candidates, INSTALL_HINT};

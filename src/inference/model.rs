@@ -50,6 +50,105 @@ pub struct ModelInfo {
     /// The ground sample distance the model was trained for, as its metadata states it
     /// (`gsd_m`).
     pub gsd_m: Option<String>,
+    /// float32 values of the first output per image (learnt from the blank batch at load).
+    pub output_floats_per_image: usize,
+    /// Metadata that was ignored, and why (each names the model file).
+    pub warnings: Vec<String>,
+}
+
+/// Largest model input side satdet accepts, in pixels.
+pub const MAX_INPUT_SIDE: u32 = 16_384;
+/// Largest batch satdet runs (and largest fixed batch axis it accepts).
+pub const MAX_BATCH: usize = 1_024;
+
+/// Bytes of a float32 `[n, 3, height, width]` input tensor (saturating: a product that
+/// does not fit in u64 is over every limit anyway).
+pub fn input_tensor_bytes(n: usize, width: u32, height: u32) -> u64 {
+    [3, u64::from(width), u64::from(height), 4]
+        .into_iter()
+        .fold(n as u64, u64::saturating_mul)
+}
+
+/// The detector metadata satdet reads (ONNX `metadata_props`), parsed and checked.
+#[derive(Debug, Clone, PartialEq, Default)]
+#[non_exhaustive]
+pub struct Metadata {
+    /// `imgsz`: `(height, width)`, from `[h, w]`, `[s]` or `s`.
+    pub imgsz: Option<(u32, u32)>,
+    /// `names`: class names in index order.
+    pub names: Option<Vec<String>>,
+    /// `end2end`: whether the model does its own NMS.
+    pub end2end: Option<bool>,
+    /// `conf`: the suggested confidence, when it is a number in (0, 1].
+    pub default_conf: Option<f32>,
+    /// `iou`: the suggested NMS IoU, when it is a number in (0, 1].
+    pub default_iou: Option<f32>,
+    /// `gsd_m`, as written.
+    pub gsd_m: Option<String>,
+    /// What was ignored, and why.
+    pub warnings: Vec<String>,
+}
+
+impl Metadata {
+    /// Parses the metadata found by `get`. A value satdet must trust to size buffers or
+    /// name classes (`imgsz`, `names`) is an error when malformed; a suggested threshold
+    /// that is not in (0, 1] is ignored with a warning.
+    pub fn parse(get: impl Fn(&str) -> Option<String>) -> std::result::Result<Metadata, String> {
+        let snip = |s: &str| -> String {
+            let cut: String = s.chars().take(80).collect();
+            if cut.len() < s.len() {
+                format!("{cut:?}… ({} bytes)", s.len())
+            } else {
+                format!("{cut:?}")
+            }
+        };
+        let mut md = Metadata::default();
+        if let Some(raw) = get("imgsz") {
+            md.imgsz = Some(parse_imgsz(&raw).ok_or_else(|| {
+                format!(
+                    "the `imgsz` metadata {} is not one or two positive integers ([h, w])",
+                    snip(&raw)
+                )
+            })?);
+        }
+        if let Some(raw) = get("names") {
+            md.names = Some(
+                parse_class_names(&raw)
+                    .ok_or_else(|| format!("cannot parse the `names` metadata {}", snip(&raw)))?,
+            );
+        }
+        md.end2end = get("end2end").map(|s| s.trim().eq_ignore_ascii_case("true"));
+        for (key, slot) in [("conf", &mut md.default_conf), ("iou", &mut md.default_iou)] {
+            if let Some(raw) = get(key) {
+                match raw.trim().parse::<f32>() {
+                    Ok(v) if v > 0.0 && v <= 1.0 => *slot = Some(v),
+                    _ => md.warnings.push(format!(
+                        "metadata `{key}` = {} is not a number in (0, 1]; ignored",
+                        snip(&raw)
+                    )),
+                }
+            }
+        }
+        md.gsd_m = get("gsd_m");
+        Ok(md)
+    }
+}
+
+/// `[h, w]`, `(h, w)`, `[s]` or `s`: every token a positive integer, else `None`.
+fn parse_imgsz(s: &str) -> Option<(u32, u32)> {
+    let inner = s
+        .trim()
+        .trim_start_matches(['[', '('])
+        .trim_end_matches([']', ')']);
+    let v: Vec<u32> = inner
+        .split(',')
+        .map(|t| t.trim().parse::<u32>().ok().filter(|&n| n > 0))
+        .collect::<Option<_>>()?;
+    match v[..] {
+        [s] => Some((s, s)),
+        [h, w] => Some((h, w)),
+        _ => None,
+    }
 }
 
 /// A loaded detector.
@@ -115,12 +214,15 @@ impl Model {
     /// Loads `path` on `device`, with onnxruntime from `runtime` (or the search order of
     /// [`crate::inference::find_onnxruntime`]), `threads` intra-op threads (onnxruntime's
     /// default when `None`). Checks the input (one NCHW f32 image tensor with 3 channels)
+    /// and its metadata ([`Metadata::parse`]), refuses a model whose smallest batch needs
+    /// more than `max_batch_bytes` of input tensor ([`crate::Limits::max_batch_bytes`]),
     /// and runs one blank batch to learn and check the output layout.
     pub fn load(
         path: &Path,
         device: Device,
         runtime: Option<&Path>,
         threads: Option<usize>,
+        max_batch_bytes: u64,
     ) -> Result<Model> {
         if !path.is_file() {
             return Err(Error::io(
@@ -175,20 +277,9 @@ impl Model {
         let meta = session
             .metadata()
             .map_err(|e| ort_err("reading metadata", e))?;
-        let custom = |k: &str| meta.custom(k);
-        let imgsz = custom("imgsz").and_then(|s| {
-            let v: Vec<u32> = s
-                .trim_matches(|c| c == '[' || c == ']' || c == '(' || c == ')')
-                .split(',')
-                .filter_map(|t| t.trim().parse().ok())
-                .collect();
-            match v[..] {
-                [s] => Some((s, s)),
-                [h, w] => Some((h, w)),
-                _ => None,
-            }
-        });
-        let (height, width) = match (shape[2], shape[3], imgsz) {
+        let md = Metadata::parse(|k| meta.custom(k)).map_err(bad)?;
+        drop(meta);
+        let (height, width) = match (shape[2], shape[3], md.imgsz) {
             (h, w, _) if h > 0 && w > 0 => (
                 u32::try_from(h).unwrap_or(u32::MAX),
                 u32::try_from(w).unwrap_or(u32::MAX),
@@ -204,54 +295,74 @@ impl Model {
         let fixed_batch = (shape[0] > 0).then_some(shape[0] as usize);
         // Model-sized buffers are allocated from these numbers: refuse implausible ones
         // before allocating (a corrupt or hostile `imgsz` must not exhaust memory).
-        const MAX_SIDE: u32 = 16_384;
-        const MAX_FIXED_BATCH: usize = 1_024;
-        if width > MAX_SIDE || height > MAX_SIDE || width == 0 || height == 0 {
+        if width > MAX_INPUT_SIDE || height > MAX_INPUT_SIDE || width == 0 || height == 0 {
             return Err(bad(format!(
-                "input size {width}x{height} is outside 1..={MAX_SIDE} pixels per side"
+                "input size {width}x{height} is outside 1..={MAX_INPUT_SIDE} pixels per side"
             )));
         }
-        if fixed_batch.is_some_and(|b| b > MAX_FIXED_BATCH) {
+        if fixed_batch.is_some_and(|b| b > MAX_BATCH) {
             return Err(bad(format!(
-                "fixed batch size {} is over {MAX_FIXED_BATCH}",
+                "fixed batch size {} is over {MAX_BATCH}",
                 fixed_batch.unwrap_or_default()
             )));
         }
-        let names = custom("names");
-        let parsed = names.as_deref().and_then(parse_class_names);
-        if names.is_some() && parsed.is_none() {
-            return Err(bad(format!(
-                "cannot parse the `names` metadata {:?}",
-                names.unwrap_or_default()
-            )));
-        }
-        let end2end = custom("end2end").map(|s| s.eq_ignore_ascii_case("true"));
-        // A default threshold outside (0, 1] is ignored (with a warning), not used.
-        let parse_f = |k: &str| {
-            let raw = custom(k)?;
-            match raw.trim().parse::<f32>() {
-                Ok(v) if v > 0.0 && v <= 1.0 => Some(v),
-                _ => {
-                    log::warn!(
-                        "{}: metadata `{k}` = {raw:?} is not a number in (0, 1]; ignored",
-                        path.display()
-                    );
-                    None
-                }
-            }
-        };
-        let (default_conf, default_iou, gsd_m) = (parse_f("conf"), parse_f("iou"), custom("gsd_m"));
+        // The blank batch below, and every batch later, must fit the batch budget: the
+        // product is checked, not only each factor.
+        let n = fixed_batch.unwrap_or(1);
+        let input_bytes = input_tensor_bytes(n, width, height);
+        crate::Limits::check(
+            || {
+                format!(
+                    "{}: the model input of {n}x3x{height}x{width} float32",
+                    path.display()
+                )
+            },
+            "batch tensor bytes (Limits::max_batch_bytes)",
+            input_bytes,
+            max_batch_bytes,
+        )?;
+        let Metadata {
+            names: parsed,
+            end2end,
+            default_conf,
+            default_iou,
+            gsd_m,
+            warnings,
+            ..
+        } = md;
+        let warnings: Vec<String> = warnings
+            .into_iter()
+            .map(|w| format!("{}: {w}", path.display()))
+            .collect();
         let input_name = input.name().to_string();
         let outputs = session.outputs();
         if outputs.is_empty() {
             return Err(bad("the model has no outputs".into()));
         }
-        if let ValueType::Tensor { ty, .. } = outputs[0].dtype() {
+        if let ValueType::Tensor { ty, shape, .. } = outputs[0].dtype() {
             if *ty != TensorElementType::Float32 {
                 return Err(bad(format!(
                     "output `{}` is {ty:?}, not float32",
                     outputs[0].name()
                 )));
+            }
+            // A declared output size is checked before the blank batch allocates it.
+            let declared = shape.iter().skip(1).try_fold(n as u64 * 4, |acc, &d| {
+                u64::try_from(d).ok().map(|d| acc.saturating_mul(d))
+            });
+            if let Some(bytes) = declared {
+                crate::Limits::check(
+                    || {
+                        format!(
+                            "{}: output `{}` {shape:?}",
+                            path.display(),
+                            outputs[0].name()
+                        )
+                    },
+                    "batch tensor bytes (Limits::max_batch_bytes)",
+                    bytes,
+                    max_batch_bytes,
+                )?;
             }
         } else {
             return Err(bad(format!(
@@ -259,8 +370,6 @@ impl Model {
                 outputs[0].name()
             )));
         }
-        drop(meta);
-
         let mut model = Model {
             session,
             info: ModelInfo {
@@ -276,10 +385,11 @@ impl Model {
                 default_conf,
                 default_iou,
                 gsd_m,
+                output_floats_per_image: 0,
+                warnings,
             },
         };
         // One blank batch: proves the model runs and tells the real output shape.
-        let n = fixed_batch.unwrap_or(1);
         let blank = vec![0.0f32; n * 3 * width as usize * height as usize];
         let mut out = Vec::new();
         let shape = model
@@ -292,6 +402,7 @@ impl Model {
             Layout::EndToEnd => parsed.as_ref().map_or(0, Vec::len),
         };
         model.info.layout = layout;
+        model.info.output_floats_per_image = shape[1].saturating_mul(shape[2]);
         model.info.class_names = match parsed {
             Some(v) => v.into_iter().map(Arc::from).collect(),
             None => (0..classes)

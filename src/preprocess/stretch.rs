@@ -14,6 +14,13 @@ pub struct Scaling {
     pub inv_range: [f32; 4],
 }
 
+impl Default for Scaling {
+    /// 8-bit: `/255`.
+    fn default() -> Self {
+        Scaling::u8()
+    }
+}
+
 impl Scaling {
     /// `v / 255` for 8-bit data.
     pub fn u8() -> Self {
