@@ -12,8 +12,8 @@
 use clap::{Parser, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 use satdet::{Detector, Device, Preprocess, Scene};
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -35,14 +35,15 @@ enum DeviceArg {
 struct Args {
     /// GeoTIFF, or PNG/JPEG with a world file.
     input: PathBuf,
-    /// Where to write the detections (GeoJSON, WGS84).
+    /// Where to write the detections (GeoJSON, WGS84: `.geojson` or `.json`). Written
+    /// atomically; never over an input.
     #[arg(long, short)]
     output: PathBuf,
     /// ONNX detector (default: the bundled model).
     #[arg(long)]
     model: Option<PathBuf>,
-    /// Tile side in scene pixels (default: the model's input size).
-    #[arg(long)]
+    /// Tile side in scene pixels, 8 to 16384 (default: the model's input size).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(8..=16384))]
     tile: Option<u32>,
     /// Overlap between tiles, as a fraction of the tile.
     #[arg(long, default_value_t = 0.2)]
@@ -53,25 +54,79 @@ struct Args {
     /// NMS IoU threshold (default: the model's suggestion).
     #[arg(long)]
     iou: Option<f32>,
-    /// Tiles per inference batch.
-    #[arg(long, default_value_t = 8)]
-    batch: usize,
+    /// Tiles per inference batch, 1 to 1024 (lowered to fit memory limits, with a warning).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    batch: u64,
     /// Preprocessing backend.
     #[arg(long, value_enum, default_value_t = PreprocessArg::Cpu)]
     preprocess: PreprocessArg,
     /// Inference device.
     #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
     device: DeviceArg,
-    /// Also write a PNG quick-look with the boxes drawn.
+    /// Also write a quick-look (`.png`, `.jpg` or `.jpeg`) with the boxes drawn.
     #[arg(long)]
     quicklook: Option<PathBuf>,
 }
 
-fn run(args: Args) -> satdet::Result<()> {
-    let scene = Scene::open(&args.input)?;
-    for w in scene.warnings() {
-        eprintln!("warning: {w}");
+/// Files that travel with a scene (world file, projection, GDAL side-cars): inputs too.
+fn sidecars(scene: &Path) -> Vec<PathBuf> {
+    const EXTS: [&str; 14] = [
+        "tfw", "tifw", "tiffw", "wld", "pgw", "pngw", "jgw", "jpgw", "jpegw", "prj", "aux.xml",
+        "ovr", "msk", "xml",
+    ];
+    let mut out = Vec::new();
+    for ext in EXTS {
+        // scene.tfw beside scene.tif, and scene.tif.aux.xml.
+        out.push(scene.with_extension(ext));
+        let mut full = scene.as_os_str().to_owned();
+        full.push(".");
+        full.push(ext);
+        out.push(PathBuf::from(full));
     }
+    out.into_iter().filter(|p| p.exists()).collect()
+}
+
+/// Prints each warning once, however many places report it.
+#[derive(Default)]
+struct Warnings(HashSet<String>);
+
+impl Warnings {
+    fn print(&mut self, ws: &[String]) {
+        for w in ws {
+            if self.0.insert(w.clone()) {
+                eprintln!("warning: {w}");
+            }
+        }
+    }
+}
+
+fn run(args: Args) -> satdet::Result<()> {
+    // Every output is checked before anything is opened, read or written.
+    let ext = args
+        .output
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    if !matches!(ext.as_deref(), Some("geojson" | "json")) {
+        return Err(satdet::Error::Config(format!(
+            "--output {}: unsupported extension (use .geojson or .json)",
+            args.output.display()
+        )));
+    }
+    if let Some(q) = &args.quicklook {
+        satdet::output::quicklook::format_for(q)?;
+    }
+    let mut outputs: Vec<&Path> = vec![&args.output];
+    outputs.extend(args.quicklook.as_deref());
+    let mut inputs: Vec<PathBuf> = vec![args.input.clone()];
+    inputs.extend(sidecars(&args.input));
+    inputs.extend(args.model.clone());
+    let input_refs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
+    satdet::output::check_outputs(&input_refs, &outputs)?;
+
+    let mut warned = Warnings::default();
+    let scene = Scene::open(&args.input)?;
+    warned.print(scene.warnings());
     let bar = ProgressBar::new(0);
     bar.set_style(
         ProgressStyle::with_template(
@@ -82,7 +137,7 @@ fn run(args: Args) -> satdet::Result<()> {
     let pb = bar.clone();
     let mut b = Detector::builder()
         .overlap(args.overlap)
-        .batch_size(args.batch)
+        .batch_size(usize::try_from(args.batch).unwrap_or(1024))
         .preprocess(match args.preprocess {
             PreprocessArg::Cpu => Preprocess::Cpu,
             PreprocessArg::Gpu => Preprocess::Gpu,
@@ -114,6 +169,8 @@ fn run(args: Args) -> satdet::Result<()> {
     }
     let detector = b.build()?;
     let info = detector.model_info();
+    // The bundled model (no --model) is an input too.
+    satdet::output::check_outputs(&[&info.path], &outputs)?;
     eprintln!(
         "scene: {} ({}x{}, {} bands, {}); model: {} ({}x{}, classes {:?}{})",
         args.input.display(),
@@ -133,6 +190,7 @@ fn run(args: Args) -> satdet::Result<()> {
             .map(|g| format!(", trained at {g} m/px"))
             .unwrap_or_default()
     );
+    warned.print(&detector.plan(&scene)?.warnings);
     let dets = detector.detect(&scene)?;
     bar.finish_and_clear();
     satdet::output::geojson::write(&args.output, &dets)?;
@@ -180,9 +238,7 @@ fn run(args: Args) -> satdet::Result<()> {
         ),
         None => println!("area: unknown (no georeferencing or non-metric CRS)"),
     }
-    for w in &r.warnings {
-        eprintln!("warning: {w}");
-    }
+    warned.print(&r.warnings);
     Ok(())
 }
 

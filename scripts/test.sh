@@ -7,5 +7,8 @@ bash scripts/setup.sh
 .venv/bin/python tests/fixtures/make_fixtures.py
 # The `cuda` feature must at least build (there is no CUDA device in CI).
 cargo check --lib --features cuda --locked
+# The CLI tests (tests/cli.rs) run the example program as users do: build it first (the
+# same dev profile as the tests, so only the example itself is compiled and linked).
+cargo build --example detect --locked
 cargo test --all-targets --locked
 cargo test --doc --locked

@@ -1,0 +1,240 @@
+//! The `detect` example program under bad arguments: it never writes over an input, never
+//! leaves a half-written or destroyed output, and never panics on a size.
+//!
+//! Runs the example binary `target/<profile>/examples/detect`, built by
+//! `cargo build --example detect` (scripts/test.sh does so before the tests).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn detect_bin() -> PathBuf {
+    // target/<profile>/deps/cli-<hash> -> target/<profile>/examples/detect
+    let exe = std::env::current_exe().expect("current exe");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
+    let bin = dir
+        .join("examples")
+        .join(format!("detect{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.is_file(),
+        "{} missing: build it first with `cargo build --example detect` (scripts/test.sh does)",
+        bin.display()
+    );
+    bin
+}
+
+fn run(args: &[&std::ffi::OsStr]) -> Output {
+    Command::new(detect_bin())
+        .args(args)
+        .output()
+        .expect("run detect")
+}
+
+fn os<S: AsRef<std::ffi::OsStr> + ?Sized>(s: &S) -> &std::ffi::OsStr {
+    s.as_ref()
+}
+
+/// A copy of the fixture scene in a fresh folder, so a failing test cannot damage the
+/// shared fixtures.
+fn scene_copy(dir: &Path) -> PathBuf {
+    let p = dir.join("scene.tif");
+    std::fs::copy(common::fixture("utm_rgb_tiled_lzw.tif"), &p).expect("copy");
+    p
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn a_quicklook_over_the_input_is_refused_before_anything_is_written() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let scene = scene_copy(d.path());
+    let before = std::fs::read(&scene).expect("read");
+    let model = common::fixture("square_detector.onnx");
+    let out = d.path().join("o.geojson");
+    let o = run(&[
+        os(&scene),
+        os("--output"),
+        os(&out),
+        os("--model"),
+        os(&model),
+        os("--quicklook"),
+        os(&scene),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("quick-look"), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read(&scene).expect("read"),
+        before,
+        "scene untouched"
+    );
+    assert!(!out.exists(), "nothing written");
+}
+
+#[test]
+fn outputs_resolving_to_an_input_or_each_other_are_refused() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let scene = scene_copy(d.path());
+    let before = std::fs::read(&scene).expect("read");
+    std::fs::create_dir(d.path().join("sub")).expect("mkdir");
+    let model_copy = d.path().join("model.onnx");
+    std::fs::copy(common::fixture("square_detector.onnx"), &model_copy).expect("copy");
+    let model_before = std::fs::read(&model_copy).expect("read");
+    // The scene itself through `..`, a symlink to the scene, the model, a world file.
+    let via_dotdot = d.path().join("sub/../scene.tif");
+    let link = d.path().join("link.geojson");
+    let world = d.path().join("scene.tfw");
+    std::fs::write(&world, "0.5\n0\n0\n-0.5\n500000\n5000000\n").expect("tfw");
+    let mut cases: Vec<(PathBuf, Option<PathBuf>)> = vec![
+        (via_dotdot, None),
+        (
+            d.path().join("a.json"),
+            Some(d.path().join("sub/../a.json")),
+        ),
+    ];
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(&scene, &link).expect("symlink");
+        cases.push((link.clone(), None));
+        let model_link = d.path().join("model.geojson");
+        std::os::unix::fs::symlink(&model_copy, &model_link).expect("symlink");
+        cases.push((model_link, None));
+        let world_link = d.path().join("w.geojson");
+        std::os::unix::fs::symlink(&world, &world_link).expect("symlink");
+        cases.push((world_link, None));
+    }
+    for (output, quicklook) in cases {
+        let mut args = vec![
+            os(&scene),
+            os("--output"),
+            os(&output),
+            os("--model"),
+            os(&model_copy),
+        ];
+        if let Some(q) = &quicklook {
+            args.extend([os("--quicklook"), os(q)]);
+        }
+        let o = run(&args);
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "{}: {}",
+            output.display(),
+            stderr(&o)
+        );
+        assert!(
+            stderr(&o).contains("refusing")
+                || stderr(&o).contains("unsupported")
+                || stderr(&o).contains("also the output"),
+            "{}",
+            stderr(&o)
+        );
+        assert_eq!(std::fs::read(&scene).expect("read"), before);
+        assert_eq!(std::fs::read(&model_copy).expect("read"), model_before);
+    }
+}
+
+#[test]
+fn a_failed_run_leaves_the_previous_output_byte_identical() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let scene = scene_copy(d.path());
+    let out = d.path().join("out.geojson");
+    std::fs::write(&out, b"{\"previous\": true}").expect("write");
+    // The NaN model fails after the scene was read: the error comes mid-run.
+    let o = run(&[
+        os(&scene),
+        os("--output"),
+        os(&out),
+        os("--model"),
+        os(&common::fixture("nan_detector.onnx")),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("non-finite"), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&out).expect("read"), b"{\"previous\": true}");
+    let names: Vec<_> = std::fs::read_dir(d.path())
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert_eq!(names.len(), 2, "no temporary file left: {names:?}");
+    // A good run replaces it whole, quick-look included.
+    let q = d.path().join("q.png");
+    let o = run(&[
+        os(&scene),
+        os("--output"),
+        os(&out),
+        os("--model"),
+        os(&common::fixture("square_detector.onnx")),
+        os("--quicklook"),
+        os(&q),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&out).expect("read")).expect("GeoJSON");
+    assert_eq!(v["features"].as_array().map(Vec::len), Some(16));
+    assert_eq!(&std::fs::read(&q).expect("png")[1..4], b"PNG");
+}
+
+#[test]
+fn absurd_sizes_are_argument_errors_not_panics() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let scene = scene_copy(d.path());
+    let out = d.path().join("o.geojson");
+    for args in [
+        ["--batch", "100000"],
+        ["--batch", "18446744073709551615"],
+        ["--batch", "0"],
+        ["--tile", "4294967295"],
+        ["--tile", "4"],
+    ] {
+        let o = run(&[
+            os(&scene),
+            os("--output"),
+            os(&out),
+            os(args[0]),
+            os(args[1]),
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("panicked"), "{}", stderr(&o));
+        assert!(!out.exists());
+    }
+}
+
+#[test]
+fn every_warning_is_shown_once() {
+    let d = tempfile::tempdir().expect("tempdir");
+    // A scene without georeferencing (a warning from the scene) and a model with two
+    // ignored thresholds (warnings from the model).
+    let plain = d.path().join("plain.tif");
+    let st = Command::new("gdal_translate")
+        .args(["-q", "-co", "PROFILE=BASELINE"])
+        .arg(common::fixture("utm_rgb_tiled_lzw.tif"))
+        .arg(&plain)
+        .status()
+        .expect("gdal_translate (gdal-bin)");
+    assert!(st.success());
+    let out = d.path().join("o.geojson");
+    let o = run(&[
+        os(&plain),
+        os("--output"),
+        os(&out),
+        os("--model"),
+        os(&common::fixture("bad_thresholds.onnx")),
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    let warnings: Vec<&str> = err.lines().filter(|l| l.starts_with("warning:")).collect();
+    assert!(warnings.len() >= 3, "scene + two metadata warnings: {err}");
+    for w in &warnings {
+        assert_eq!(
+            warnings.iter().filter(|x| *x == w).count(),
+            1,
+            "twice: {w}\n{err}"
+        );
+    }
+    assert!(warnings.iter().any(|w| w.contains("`conf`")), "{err}");
+}
