@@ -4,6 +4,7 @@
 //! cargo run --release --example detect -- INPUT --output OUT.geojson [--model PATH]
 //!     [--tile N] [--overlap F] [--confidence F] [--iou F] [--batch N]
 //!     [--preprocess cpu|gpu|auto] [--device cpu|cuda] [--quicklook OUT.png]
+//!     [--gsd M] [--no-gsd-match]
 //! ```
 //! Without `--model` it runs the bundled `models/satdet-vehicles.onnx`. It prints a
 //! summary: detections per class, tiles processed and skipped, time per stage, km²
@@ -63,6 +64,13 @@ struct Args {
     /// Inference device.
     #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
     device: DeviceArg,
+    /// The scene's ground sample distance in metres per pixel, overriding the one computed
+    /// from its georeferencing.
+    #[arg(long, value_name = "M")]
+    gsd: Option<f64>,
+    /// Do not resample tiles to the model's training GSD.
+    #[arg(long)]
+    no_gsd_match: bool,
     /// Also write a quick-look (`.png`, `.jpg` or `.jpeg`) with the boxes drawn.
     #[arg(long)]
     quicklook: Option<PathBuf>,
@@ -158,6 +166,10 @@ fn run(args: Args) -> satdet::Result<()> {
     if let Some(m) = &args.model {
         b = b.model(m);
     }
+    if let Some(g) = args.gsd {
+        b = b.scene_gsd(g);
+    }
+    b = b.match_gsd(!args.no_gsd_match);
     if let Some(t) = args.tile {
         b = b.tile_size(t);
     }
@@ -186,11 +198,37 @@ fn run(args: Args) -> satdet::Result<()> {
             .map(|c| c.as_ref())
             .collect::<Vec<_>>(),
         info.gsd_m
-            .as_deref()
-            .map(|g| format!(", trained at {g} m/px"))
+            .map(|g| format!(", trained at {g}/px"))
             .unwrap_or_default()
     );
-    warned.print(&detector.plan(&scene)?.warnings);
+    let plan = detector.plan(&scene)?;
+    warned.print(&plan.warnings);
+    let g = plan.gsd;
+    eprintln!(
+        "GSD: scene {}, model {}; tiles of {} px {} to the model's {} px input{}",
+        g.scene_m
+            .map(|m| format!("{m:.3} m"))
+            .unwrap_or_else(|| "unknown".into()),
+        g.model_m
+            .map(|m| m.to_string())
+            .unwrap_or_else(|| "not stated".into()),
+        plan.grid.tile_px(),
+        if (g.scale - 1.0).abs() < 1e-9 {
+            "fed as they are".to_string()
+        } else {
+            format!("resampled x{:.3}", g.scale)
+        },
+        info.width.min(info.height),
+        if g.matched {
+            " (matched to the model's GSD)"
+        } else if args.no_gsd_match {
+            " (--no-gsd-match)"
+        } else if args.tile.is_some() {
+            " (--tile given)"
+        } else {
+            ""
+        }
+    );
     let dets = detector.detect(&scene)?;
     bar.finish_and_clear();
     satdet::output::geojson::write(&args.output, &dets)?;

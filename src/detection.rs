@@ -52,6 +52,21 @@ pub struct StageTimes {
     pub total: Duration,
 }
 
+/// How tiles are scaled to the model's ground sample distance.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct GsdMatch {
+    /// The scene's GSD in metres per pixel (given, or computed at the scene centre from
+    /// its georeferencing), when known.
+    pub scene_m: Option<f64>,
+    /// The model's training GSD (its `gsd_m` metadata), when it states one.
+    pub model_m: Option<crate::inference::GsdRange>,
+    /// Model-input pixels per scene pixel: above 1 tiles are enlarged, below 1 reduced.
+    pub scale: f64,
+    /// Whether the tile size was chosen from the two GSDs (else it is the model's input
+    /// side or an explicit tile size).
+    pub matched: bool,
+}
+
 /// What a detect call did.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Report {
@@ -65,6 +80,8 @@ pub struct Report {
     pub tile_px: u32,
     /// Overlap between tiles in scene pixels.
     pub overlap_px: u32,
+    /// The scene's and the model's ground sample distances and the resampling used.
+    pub gsd: GsdMatch,
     /// The preprocessing backend that ran (e.g. `cpu`).
     pub preprocess: String,
     /// The onnxruntime execution provider that ran.

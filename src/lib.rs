@@ -69,11 +69,11 @@ pub mod preprocess;
 pub mod raster;
 pub mod tiling;
 
-pub use detection::{Detection, Detections, Progress, Report};
+pub use detection::{Detection, Detections, GsdMatch, Progress, Report};
 pub use error::{Error, Result};
 pub use geo::{Crs, GeoRef, GeoTransform, LonLat, PixelBox};
 pub use inference::Device;
 pub use limits::Limits;
-pub use pipeline::{Detector, DetectorBuilder};
+pub use pipeline::{Detector, DetectorBuilder, Plan};
 pub use preprocess::Preprocess;
 pub use raster::Scene;

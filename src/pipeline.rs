@@ -13,7 +13,7 @@
 //! stripped scenes, at most `Limits::max_window_bytes`). Results do not depend on
 //! timing: candidates are ranked deterministically before merging.
 
-use crate::detection::{Detection, Detections, Progress, Report, StageTimes};
+use crate::detection::{Detection, Detections, GsdMatch, Progress, Report, StageTimes};
 use crate::geo::{PixelBox, ToWgs84};
 use crate::inference::{
     decode_batch, input_tensor_bytes, keep_best, Device, Model, ModelInfo, RawBox, MAX_BATCH,
@@ -52,6 +52,8 @@ pub struct DetectorBuilder {
     stretch_pct: (f64, f64),
     limits: Limits,
     progress: Option<ProgressFn>,
+    scene_gsd_m: Option<f64>,
+    match_gsd: bool,
 }
 
 impl std::fmt::Debug for DetectorBuilder {
@@ -86,6 +88,8 @@ impl Default for DetectorBuilder {
             stretch_pct: (2.0, 98.0),
             limits: Limits::default(),
             progress: None,
+            scene_gsd_m: None,
+            match_gsd: true,
         }
     }
 }
@@ -157,6 +161,21 @@ impl DetectorBuilder {
         self.stretch_pct = (low, high);
         self
     }
+    /// The scene's ground sample distance in metres per pixel, overriding the one computed
+    /// from its georeferencing (for a scene without georeferencing, or whose georeferencing
+    /// is wrong).
+    pub fn scene_gsd(mut self, gsd_m: f64) -> Self {
+        self.scene_gsd_m = Some(gsd_m);
+        self
+    }
+    /// Whether tiles are resampled so that objects reach the model at the GSD it was
+    /// trained for (its `gsd_m` metadata; default true). With a scene at 0.15 m and a model
+    /// at 0.3 m, tiles of twice the input side are read and halved. An explicit
+    /// [`DetectorBuilder::tile_size`] turns it off.
+    pub fn match_gsd(mut self, on: bool) -> Self {
+        self.match_gsd = on;
+        self
+    }
     /// Limits on input-controlled sizes.
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
@@ -197,6 +216,13 @@ impl DetectorBuilder {
                 "stretch percentiles {lo}, {hi}: need 0 <= low < high <= 100"
             ));
         }
+        if let Some(g) = self.scene_gsd_m {
+            if !(g.is_finite() && g > 0.0) {
+                return cfg(format!(
+                    "scene GSD {g} m must be a positive number of metres"
+                ));
+            }
+        }
         if let Some(t) = self.tile_px {
             if !(MIN_TILE_PX..=MAX_TILE_PX).contains(&t) {
                 return cfg(format!(
@@ -223,21 +249,17 @@ impl DetectorBuilder {
         let tile_px = self.tile_px.unwrap_or(info.width.min(info.height));
         let mut warnings = info.warnings.clone();
         let model_side = info.width.min(info.height);
-        let factor = f64::from(model_side) / f64::from(tile_px);
-        if !(1.0 / MAX_RESAMPLING..=MAX_RESAMPLING).contains(&factor) {
-            warnings.push(format!(
-                "tile {tile_px} px is resampled {} {:.1}x to the model's {model_side} px input: objects reach the model {:.1}x {} than the scene shows them, far from the scale it was made for, and results will be poor (use a tile size near {model_side} px)",
-                if factor > 1.0 { "up" } else { "down" },
-                if factor > 1.0 { factor } else { 1.0 / factor },
-                if factor > 1.0 { factor } else { 1.0 / factor },
-                if factor > 1.0 { "larger" } else { "smaller" },
-            ));
-        }
+        warnings.extend(resampling_warning(
+            tile_px,
+            model_side,
+            "use a tile size near the model's input",
+        ));
         let preprocessor = make_preprocessor(self.preprocess)?;
         Ok(Detector {
             confidence: self.confidence.or(info.default_conf).unwrap_or(0.25),
             iou: self.iou.or(info.default_iou).unwrap_or(0.5),
             tile_px,
+            tile_explicit: self.tile_px.is_some(),
             batch,
             warnings,
             model: Mutex::new(model),
@@ -258,6 +280,22 @@ const MAX_RESAMPLING: f64 = 4.0;
 /// A grid of more tiles than this is warned about (usually a tile size far too small).
 const MANY_TILES: usize = 100_000;
 
+/// The warning for a tile resampled more than [`MAX_RESAMPLING`] times either way.
+fn resampling_warning(tile_px: u32, model_side: u32, advice: &str) -> Option<String> {
+    let factor = f64::from(model_side) / f64::from(tile_px);
+    if (1.0 / MAX_RESAMPLING..=MAX_RESAMPLING).contains(&factor) {
+        return None;
+    }
+    let (dir, f, rel) = if factor > 1.0 {
+        ("up", factor, "larger")
+    } else {
+        ("down", 1.0 / factor, "smaller")
+    };
+    Some(format!(
+        "tile {tile_px} px is resampled {dir} {f:.1}x to the model's {model_side} px input: objects reach the model {f:.1}x {rel} than the scene shows them, far from the scale it was made for, and results will be poor ({advice})"
+    ))
+}
+
 /// What [`Detector::plan`] works out for a scene before reading it.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
@@ -269,6 +307,8 @@ pub struct Plan {
     pub batch: usize,
     /// Bytes of one batch in flight (input and output tensors and raw windows).
     pub batch_bytes: u64,
+    /// The tile size chosen and why.
+    pub gsd: GsdMatch,
     /// Things to know before the run: the detector's warnings, then the scene's, then the
     /// plan's own (batch lowered, a very large number of tiles).
     pub warnings: Vec<String>,
@@ -286,6 +326,7 @@ pub struct Detector {
     confidence: f32,
     iou: f32,
     tile_px: u32,
+    tile_explicit: bool,
     batch: usize,
     warnings: Vec<String>,
     model: Mutex<Model>,
@@ -345,16 +386,19 @@ impl Detector {
     /// without reading any pixel. [`Detector::detect`] runs exactly this plan.
     pub fn plan(&self, scene: &Scene) -> Result<Plan> {
         let ctx = || scene.path().display().to_string();
-        let overlap_px = (f64::from(self.tile_px) * self.opts.overlap).round() as u32;
-        let grid = TileGrid::new(scene.width(), scene.height(), self.tile_px, overlap_px)?;
+        let mut warnings = self.warnings.clone();
+        warnings.extend(scene.warnings().iter().cloned());
+        let (tile_px, gsd) = self.tile_for(scene, &mut warnings);
+        let overlap_px = (f64::from(tile_px) * self.opts.overlap).round() as u32;
+        let grid = TileGrid::new(scene.width(), scene.height(), tile_px, overlap_px)?;
         // Raw samples of one tile window; every factor is bounded, the product is checked.
         let window_bytes = [
-            u64::from(self.tile_px),
+            u64::from(tile_px),
             u64::from(scene.info().bands),
             scene.info().sample.bytes() as u64,
         ]
         .into_iter()
-        .fold(u64::from(self.tile_px), u64::saturating_mul);
+        .fold(u64::from(tile_px), u64::saturating_mul);
         let limits = &self.opts.limits;
         Limits::check(
             ctx,
@@ -366,8 +410,6 @@ impl Detector {
             .saturating_add((self.info.output_floats_per_image as u64).saturating_mul(4))
             .saturating_add(window_bytes);
         let fits = (limits.max_batch_bytes / per_tile.max(1)) as usize;
-        let mut warnings = self.warnings.clone();
-        warnings.extend(scene.warnings().iter().cloned());
         let batch = match self.info.fixed_batch {
             Some(fixed) => {
                 Limits::check(
@@ -385,7 +427,7 @@ impl Detector {
                         ctx(),
                         self.info.width,
                         self.info.height,
-                        self.tile_px
+                        tile_px
                     ),
                     what: "batch bytes (Limits::max_batch_bytes)",
                     found: per_tile,
@@ -406,7 +448,7 @@ impl Detector {
                 "{}: {} tiles of {} px ({}x{} scene): a long run; a tile size near the model's {} px input needs fewer",
                 ctx(),
                 grid.len(),
-                self.tile_px,
+                tile_px,
                 scene.width(),
                 scene.height(),
                 self.info.width.min(self.info.height)
@@ -416,8 +458,87 @@ impl Detector {
             grid,
             batch,
             batch_bytes: per_tile.saturating_mul(batch as u64),
+            gsd,
             warnings,
         })
+    }
+
+    /// The tile side for `scene`: the explicit one, else the model's input side scaled by
+    /// model GSD / scene GSD (when both are known and matching is on), so that objects
+    /// reach the model at the GSD it was trained for.
+    fn tile_for(&self, scene: &Scene, warnings: &mut Vec<String>) -> (u32, GsdMatch) {
+        let model_side = self.info.width.min(self.info.height);
+        let centre = crate::geo::PixelPoint {
+            x: f64::from(scene.width()) / 2.0,
+            y: f64::from(scene.height()) / 2.0,
+        };
+        let computed = scene
+            .georef()
+            .filter(|g| !matches!(g.crs, crate::geo::Crs::Unknown(_)))
+            .map(|g| crate::geo::gsd_m(g, centre, 100.0));
+        let scene_m = match (self.opts.scene_gsd_m, computed) {
+            (Some(g), _) => Some(g),
+            (None, Some(Ok(g))) if g.is_finite() && g > 0.0 => Some(g),
+            (None, Some(Ok(g))) => {
+                warnings.push(format!(
+                    "{}: ground sample distance {g} m is not usable",
+                    scene.path().display()
+                ));
+                None
+            }
+            (None, Some(Err(e))) => {
+                warnings.push(format!(
+                    "{}: ground sample distance unknown: {e}",
+                    scene.path().display()
+                ));
+                None
+            }
+            (None, None) => None,
+        };
+        let model_m = self.info.gsd_m;
+        let unmatched = |tile_px: u32| GsdMatch {
+            scene_m,
+            model_m,
+            scale: f64::from(model_side) / f64::from(tile_px),
+            matched: false,
+        };
+        if self.tile_explicit || !self.opts.match_gsd {
+            return (self.tile_px, unmatched(self.tile_px));
+        }
+        let (Some(s), Some(range)) = (scene_m, model_m) else {
+            if model_m.is_some() {
+                warnings.push(format!(
+                    "{}: the scene's ground sample distance is unknown (no usable georeferencing), so tiles are not resampled to the model's {}; give it with --gsd / DetectorBuilder::scene_gsd",
+                    scene.path().display(),
+                    model_m.map(|m| m.to_string()).unwrap_or_default()
+                ));
+            }
+            return (self.tile_px, unmatched(self.tile_px));
+        };
+        let want = f64::from(model_side) * range.nearest(s) / s;
+        let tile_px = want
+            .round()
+            .clamp(f64::from(MIN_TILE_PX), f64::from(MAX_TILE_PX)) as u32;
+        if f64::from(tile_px) != want.round() {
+            warnings.push(format!(
+                "{}: matching the scene's {s:.3} m GSD to the model's {range} needs {want:.0} px tiles; using {tile_px} px, the nearest allowed",
+                scene.path().display()
+            ));
+        }
+        warnings.extend(resampling_warning(
+            tile_px,
+            model_side,
+            &format!("the scene's {s:.3} m GSD is far from the model's {range}"),
+        ));
+        (
+            tile_px,
+            GsdMatch {
+                scene_m,
+                model_m,
+                scale: f64::from(model_side) / f64::from(tile_px),
+                matched: true,
+            },
+        )
     }
 
     /// The confidence threshold in use.
@@ -487,8 +608,10 @@ impl Detector {
             grid,
             batch: batch_cap,
             mut warnings,
+            gsd,
             ..
         } = self.plan(scene)?;
+        let tile_px = grid.tile_px();
         let overlap_px = grid.overlap_px();
         let scene_size = (scene.width(), scene.height());
         let limits = &self.opts.limits;
@@ -501,7 +624,7 @@ impl Detector {
         let scaling = self.scaling_for(scene)?;
         times.stretch = ts.elapsed();
         let spec = self.input_spec(scene, scaling)?;
-        let scale = self.info.width.min(self.info.height) as f32 / self.tile_px as f32;
+        let scale = self.info.width.min(self.info.height) as f32 / tile_px as f32;
 
         let mut model = self
             .model
@@ -709,7 +832,8 @@ impl Detector {
                 tiles_total: total,
                 tiles_processed: processed,
                 tiles_skipped: skipped,
-                tile_px: self.tile_px,
+                tile_px,
+                gsd,
                 overlap_px,
                 preprocess: pre_name,
                 provider: self.info.provider,

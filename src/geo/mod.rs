@@ -6,9 +6,11 @@
 //! [`LonLat`] (WGS84 degrees).
 
 mod crs;
+mod gsd;
 mod transform;
 
 pub use crs::{Crs, ToWgs84};
+pub use gsd::{ground_distance_m, gsd_m};
 pub use transform::{GeoTransform, RasterType};
 
 /// A point in continuous scene-pixel coordinates (column, row).

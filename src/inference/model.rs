@@ -47,13 +47,72 @@ pub struct ModelInfo {
     pub default_conf: Option<f32>,
     /// The metadata's suggested NMS IoU threshold (`iou`).
     pub default_iou: Option<f32>,
-    /// The ground sample distance the model was trained for, as its metadata states it
-    /// (`gsd_m`).
-    pub gsd_m: Option<String>,
+    /// The ground sample distances the model was trained for (`gsd_m` metadata), in
+    /// metres per pixel; `None` when the model does not say (or says it unreadably: then
+    /// with a warning).
+    pub gsd_m: Option<GsdRange>,
     /// float32 values of the first output per image (learnt from the blank batch at load).
     pub output_floats_per_image: usize,
     /// Metadata that was ignored, and why (each names the model file).
     pub warnings: Vec<String>,
+}
+
+/// A range of ground sample distances in metres per pixel, `min_m <= max_m`, both
+/// positive and finite (one value: `min_m == max_m`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GsdRange {
+    /// Finest GSD, m/px.
+    pub min_m: f64,
+    /// Coarsest GSD, m/px.
+    pub max_m: f64,
+}
+
+impl GsdRange {
+    /// Parses `0.4`, `0.3-0.5`, `0.3..0.5` or `[0.3, 0.5]` (metres per pixel).
+    pub fn parse(s: &str) -> Option<GsdRange> {
+        let inner = s.trim().trim_start_matches('[').trim_end_matches(']');
+        let parts: Vec<&str> = if inner.contains(',') {
+            inner.split(',').collect()
+        } else if inner.contains("..") {
+            inner.split("..").collect()
+        } else {
+            // A '-' between two numbers; a leading '-' would be a (refused) negative.
+            match inner.trim().get(1..).and_then(|t| t.find('-')) {
+                Some(i) => vec![&inner.trim()[..=i], &inner.trim()[i + 2..]],
+                None => vec![inner],
+            }
+        };
+        let v: Vec<f64> = parts
+            .iter()
+            .map(|t| {
+                t.trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|x| x.is_finite() && *x > 0.0)
+            })
+            .collect::<Option<_>>()?;
+        let (min_m, max_m) = match v[..] {
+            [g] => (g, g),
+            [a, b] if a <= b => (a, b),
+            _ => return None,
+        };
+        Some(GsdRange { min_m, max_m })
+    }
+
+    /// The GSD in the range nearest to `gsd_m`.
+    pub fn nearest(&self, gsd_m: f64) -> f64 {
+        gsd_m.clamp(self.min_m, self.max_m)
+    }
+}
+
+impl std::fmt::Display for GsdRange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.min_m == self.max_m {
+            write!(f, "{} m", self.min_m)
+        } else {
+            write!(f, "{}-{} m", self.min_m, self.max_m)
+        }
+    }
 }
 
 /// Largest model input side satdet accepts, in pixels.
@@ -83,8 +142,8 @@ pub struct Metadata {
     pub default_conf: Option<f32>,
     /// `iou`: the suggested NMS IoU, when it is a number in (0, 1].
     pub default_iou: Option<f32>,
-    /// `gsd_m`, as written.
-    pub gsd_m: Option<String>,
+    /// `gsd_m`: the training GSD (or range) in metres per pixel.
+    pub gsd_m: Option<GsdRange>,
     /// What was ignored, and why.
     pub warnings: Vec<String>,
 }
@@ -129,7 +188,15 @@ impl Metadata {
                 }
             }
         }
-        md.gsd_m = get("gsd_m");
+        if let Some(raw) = get("gsd_m") {
+            md.gsd_m = GsdRange::parse(&raw);
+            if md.gsd_m.is_none() {
+                md.warnings.push(format!(
+                    "metadata `gsd_m` = {} is not a GSD in metres (`0.3` or `0.3-0.5`); ignored, so scenes are not resampled to the model's GSD",
+                    snip(&raw)
+                ));
+            }
+        }
         Ok(md)
     }
 }
@@ -521,5 +588,36 @@ mod tests {
             "gap in indices"
         );
         assert!(parse_class_names("cars").is_none());
+    }
+
+    #[test]
+    fn gsd_ranges() {
+        let r = |a, b| Some(GsdRange { min_m: a, max_m: b });
+        assert_eq!(GsdRange::parse("0.4"), r(0.4, 0.4));
+        assert_eq!(GsdRange::parse("0.3-0.5"), r(0.3, 0.5));
+        assert_eq!(GsdRange::parse(" [0.3, 0.5] "), r(0.3, 0.5));
+        assert_eq!(GsdRange::parse("0.3..0.5"), r(0.3, 0.5));
+        for bad in [
+            "",
+            "-0.3",
+            "0.5-0.3",
+            "0",
+            "nan",
+            "inf",
+            "0.3-",
+            "a-b",
+            "0.3-0.4-0.5",
+            "1e400",
+        ] {
+            assert_eq!(GsdRange::parse(bad), None, "{bad}");
+        }
+        assert_eq!(
+            GsdRange::parse("0.3-0.5").map(|g| g.nearest(0.15)),
+            Some(0.3)
+        );
+        assert_eq!(
+            GsdRange::parse("0.3-0.5").map(|g| g.nearest(0.4)),
+            Some(0.4)
+        );
     }
 }

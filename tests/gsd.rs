@@ -1,0 +1,132 @@
+//! GSD matching: the same objects on the same ground at 0.15, 0.3 and 0.6 m per pixel,
+//! and a model trained at 0.3 m (`gsd_m` metadata): tiles are resampled so that objects
+//! reach the model at 0.3 m, and the same objects come out with the same boxes in map
+//! units at every GSD.
+
+mod common;
+
+use satdet::{Detections, Detector, Scene};
+
+fn detect(
+    scene: &str,
+    configure: impl FnOnce(satdet::DetectorBuilder) -> satdet::DetectorBuilder,
+) -> Detections {
+    let det = configure(
+        Detector::builder()
+            .model(common::fixture("square_detector_03m.onnx"))
+            .threads(1),
+    )
+    .build()
+    .expect("detector");
+    det.detect(&Scene::open(common::fixture(scene)).expect("open"))
+        .expect("detect")
+}
+
+fn map_box(d: &satdet::Detection) -> [f64; 4] {
+    let p = d.map_polygon.expect("georeferenced");
+    let xs = p.map(|c| c[0]);
+    let ys = p.map(|c| c[1]);
+    let min = |v: [f64; 4]| v.into_iter().fold(f64::INFINITY, f64::min);
+    let max = |v: [f64; 4]| v.into_iter().fold(f64::NEG_INFINITY, f64::max);
+    [min(xs), min(ys), max(xs), max(ys)]
+}
+
+/// Squares' map boxes `[min x, min y, max x, max y]` from the manifest.
+fn truth() -> Vec<[f64; 4]> {
+    common::manifest()["gsd"]["squares_map"]
+        .as_array()
+        .expect("squares")
+        .iter()
+        .map(|b| {
+            let v: Vec<f64> = b
+                .as_array()
+                .expect("box")
+                .iter()
+                .map(|x| x.as_f64().expect("f64"))
+                .collect();
+            [v[0], v[3], v[2], v[1]]
+        })
+        .collect()
+}
+
+/// Every true square found exactly once, each box within `tol_m` of it on every side.
+fn assert_matches(dets: &Detections, tol_m: f64, what: &str) {
+    let truth = truth();
+    assert_eq!(dets.len(), truth.len(), "{what}: {} detections", dets.len());
+    for t in &truth {
+        let hits: Vec<[f64; 4]> = dets
+            .iter()
+            .map(map_box)
+            .filter(|b| (0..4).all(|i| (b[i] - t[i]).abs() <= tol_m))
+            .collect();
+        assert_eq!(hits.len(), 1, "{what}: square {t:?} matched by {hits:?}");
+    }
+}
+
+#[test]
+fn the_same_objects_come_out_the_same_at_015_03_and_06_m() {
+    let at03 = detect("gsd_03.tif", |b| b);
+    assert_eq!(at03.report.tile_px, 256);
+    assert_matches(&at03, 0.31, "0.3 m");
+    let at015 = detect("gsd_015.tif", |b| b);
+    let g = at015.report.gsd;
+    assert!(g.matched);
+    assert!(
+        (g.scene_m.expect("scene gsd") - 0.15).abs() < 0.001,
+        "{g:?}"
+    );
+    assert_eq!(at015.report.tile_px, 512, "256 px x 0.3 / 0.15");
+    assert!((g.scale - 0.5).abs() < 1e-9);
+    assert_matches(&at015, 0.31, "0.15 m");
+    let at06 = detect("gsd_06.tif", |b| b);
+    assert_eq!(at06.report.tile_px, 128);
+    assert!((at06.report.gsd.scale - 2.0).abs() < 1e-9);
+    // One 0.6 m scene pixel: the squares' edges fall inside pixels there.
+    assert_matches(&at06, 0.61, "0.6 m");
+}
+
+#[test]
+fn without_matching_the_finer_scene_gives_wrong_boxes() {
+    let raw = detect("gsd_015.tif", |b| b.match_gsd(false));
+    assert!(!raw.report.gsd.matched);
+    assert_eq!(raw.report.tile_px, 256);
+    // The model's 11 px boxes are 1.65 m at 0.15 m, not the squares' 3.3 m.
+    let width = |d: &satdet::Detection| {
+        let b = map_box(d);
+        b[2] - b[0]
+    };
+    assert!(
+        raw.iter().all(|d| (width(d) - 1.65).abs() < 0.05),
+        "{:?}",
+        raw.iter().map(width).collect::<Vec<_>>()
+    );
+    let matched = detect("gsd_015.tif", |b| b);
+    assert!(matched.iter().all(|d| (width(d) - 3.3).abs() < 0.05));
+}
+
+#[test]
+fn a_given_gsd_overrides_the_georeferencing_and_an_explicit_tile_wins() {
+    let d = detect("gsd_03.tif", |b| b.scene_gsd(0.15));
+    assert_eq!(d.report.gsd.scene_m, Some(0.15));
+    assert_eq!(d.report.tile_px, 512);
+    let d = detect("gsd_015.tif", |b| b.tile_size(300));
+    assert_eq!(d.report.tile_px, 300);
+    assert!(!d.report.gsd.matched);
+    for bad in [0.0, -0.3, f64::NAN, f64::INFINITY] {
+        let r = Detector::builder()
+            .model(common::fixture("square_detector_03m.onnx"))
+            .scene_gsd(bad)
+            .build();
+        assert!(matches!(r, Err(satdet::Error::Config(_))), "{bad}");
+    }
+}
+
+#[test]
+fn the_wgsl_path_resamples_to_the_same_detections() {
+    for scene in ["gsd_015.tif", "gsd_06.tif"] {
+        let cpu = detect(scene, |b| b);
+        let gpu = detect(scene, |b| b.preprocess(satdet::Preprocess::Gpu));
+        assert!(gpu.report.preprocess.starts_with("gpu"), "{}", gpu.report.preprocess);
+        assert_eq!(gpu.items, cpu.items, "{scene}");
+    }
+}
