@@ -6,7 +6,7 @@
 //!     [--preprocess cpu|gpu|auto] [--device cpu|cuda] [--quicklook OUT.png]
 //!     [--gsd M] [--no-gsd-match]
 //! ```
-//! Without `--model` it runs the bundled `models/satdet-vehicles.onnx`. It prints a
+//! Without `--model` it runs the bundled model (embedded in the program). It prints a
 //! summary: detections per class, tiles processed and skipped, time per stage, km²
 //! covered. Exit codes: 0 success, 1 a satdet error (message on stderr), 2 bad arguments.
 
@@ -142,7 +142,6 @@ fn run(args: Args) -> satdet::Result<()> {
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let pb = bar.clone();
     let mut b = Detector::builder()
         .overlap(args.overlap)
         .batch_size(usize::try_from(args.batch).unwrap_or(1024))
@@ -154,14 +153,6 @@ fn run(args: Args) -> satdet::Result<()> {
         .device(match args.device {
             DeviceArg::Cpu => Device::Cpu,
             DeviceArg::Cuda => Device::Cuda { device_id: 0 },
-        })
-        .progress(move |p| {
-            pb.set_length(p.tiles_total as u64);
-            pb.set_position(p.tiles_done as u64);
-            pb.set_message(format!(
-                "{} skipped, {} candidates",
-                p.tiles_skipped, p.candidates
-            ));
         });
     if let Some(m) = &args.model {
         b = b.model(m);
@@ -229,7 +220,17 @@ fn run(args: Args) -> satdet::Result<()> {
             ""
         }
     );
-    let dets = detector.detect(&scene)?;
+    let dets = detector.detect_with(&scene, |e| {
+        if let satdet::Event::Progress(p) = e {
+            bar.set_length(p.tiles_total as u64);
+            bar.set_position(p.tiles_done as u64);
+            bar.set_message(format!(
+                "{} skipped, {} candidates",
+                p.tiles_skipped, p.candidates
+            ));
+        }
+        std::ops::ControlFlow::Continue(())
+    })?;
     bar.finish_and_clear();
     satdet::output::geojson::write(&args.output, &dets)?;
     if let Some(q) = &args.quicklook {

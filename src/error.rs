@@ -120,6 +120,16 @@ pub enum Error {
     #[error("GPU preprocessing: {0}")]
     Gpu(String),
 
+    /// The caller's callback asked to stop ([`std::ops::ControlFlow::Break`]); every
+    /// thread was joined and nothing is left running.
+    #[error("cancelled")]
+    Cancelled,
+
+    /// A fault inside satdet (a worker thread panicked, a lock was poisoned by an earlier
+    /// panic): not the input's fault; please report it.
+    #[error("internal error: {0}")]
+    Internal(String),
+
     /// Writing results failed.
     #[error("{path}: cannot write output: {detail}")]
     Output {

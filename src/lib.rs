@@ -24,7 +24,7 @@
 //!
 //! # fn main() -> satdet::Result<()> {
 //! let scene = Scene::open("yalu_2025-09-13.tif")?; // header + georeferencing only
-//! let detector = Detector::builder()               // default model: models/satdet-vehicles.onnx
+//! let detector = Detector::builder()               // default: the bundled model, embedded
 //!     .preprocess(Preprocess::Cpu)
 //!     .overlap(0.2)
 //!     .confidence(0.3)
@@ -74,6 +74,6 @@ pub use error::{Error, Result};
 pub use geo::{Crs, GeoRef, GeoTransform, LonLat, PixelBox};
 pub use inference::Device;
 pub use limits::Limits;
-pub use pipeline::{Detector, DetectorBuilder, Plan};
+pub use pipeline::{Detector, DetectorBuilder, Event, Plan};
 pub use preprocess::Preprocess;
 pub use raster::Scene;

@@ -5,7 +5,8 @@
 
 mod common;
 
-use satdet::{Detector, Error, Scene};
+use satdet::{Detector, Error, Event, Scene};
+use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -48,17 +49,15 @@ fn check_scene(file: &str, batch: usize) -> satdet::Detections {
     assert_eq!(det.model_info().class_names[0].as_ref(), "square");
     let progress = Arc::new(AtomicUsize::new(0));
     let p2 = progress.clone();
-    let det = Detector::builder()
-        .model(common::fixture("square_detector.onnx"))
-        .batch_size(batch)
-        .threads(1)
-        .progress(move |p| {
-            assert!(p.tiles_done <= p.tiles_total);
-            p2.store(p.tiles_done, Ordering::SeqCst);
+    let dets = det
+        .detect_with(&scene, |e| {
+            if let Event::Progress(p) = e {
+                assert!(p.tiles_done <= p.tiles_total);
+                p2.store(p.tiles_done, Ordering::SeqCst);
+            }
+            ControlFlow::Continue(())
         })
-        .build()
-        .expect("detector");
-    let dets = det.detect(&scene).expect("detect");
+        .expect("detect");
     let r = &dets.report;
     // 256-px tiles with 51 px overlap: 6 × 5 tiles; the nodata block covers 6 of them.
     assert_eq!((r.tile_px, r.overlap_px, r.tiles_total), (256, 51, 30));

@@ -126,7 +126,11 @@ fn the_wgsl_path_resamples_to_the_same_detections() {
     for scene in ["gsd_015.tif", "gsd_06.tif"] {
         let cpu = detect(scene, |b| b);
         let gpu = detect(scene, |b| b.preprocess(satdet::Preprocess::Gpu));
-        assert!(gpu.report.preprocess.starts_with("gpu"), "{}", gpu.report.preprocess);
+        assert!(
+            gpu.report.preprocess.starts_with("gpu"),
+            "{}",
+            gpu.report.preprocess
+        );
         assert_eq!(gpu.items, cpu.items, "{scene}");
     }
 }

@@ -297,6 +297,46 @@ impl Model {
                 std::io::Error::new(std::io::ErrorKind::NotFound, "model file not found"),
             ));
         }
+        Self::load_from(
+            path,
+            |b| b.commit_from_file(path),
+            device,
+            runtime,
+            threads,
+            max_batch_bytes,
+        )
+    }
+
+    /// [`Model::load`] from the bytes of an ONNX file held in memory (the bundled model,
+    /// or one a program fetched itself); `name` stands for the file in messages.
+    pub fn load_bytes(
+        name: &Path,
+        bytes: &[u8],
+        device: Device,
+        runtime: Option<&Path>,
+        threads: Option<usize>,
+        max_batch_bytes: u64,
+    ) -> Result<Model> {
+        Self::load_from(
+            name,
+            |b| b.commit_from_memory(bytes),
+            device,
+            runtime,
+            threads,
+            max_batch_bytes,
+        )
+    }
+
+    fn load_from(
+        path: &Path,
+        commit: impl FnOnce(
+            &mut ort::session::builder::SessionBuilder,
+        ) -> std::result::Result<Session, ort::Error>,
+        device: Device,
+        runtime: Option<&Path>,
+        threads: Option<usize>,
+        max_batch_bytes: u64,
+    ) -> Result<Model> {
         let (runtime, env) = environment(runtime)?;
         let mut builder = Session::builder(&env).map_err(|e| ort_err("creating a session", e))?;
         if let Some(t) = threads {
@@ -311,8 +351,7 @@ impl Model {
                 "CUDA"
             }
         };
-        let session = builder
-            .commit_from_file(path)
+        let session = commit(&mut builder)
             .map_err(|e| Error::model(path, format!("onnxruntime cannot load it: {e}")))?;
 
         let bad = |d: String| Error::model(path, d);

@@ -1,0 +1,302 @@
+//! The builder, and the one resolved [`Config`] a [`Detector`] runs with.
+
+use super::plan::{resampling_warning, MAX_TILE_PX, MIN_TILE_PX};
+use super::Detector;
+use crate::error::{Error, Result};
+use crate::inference::{Device, Model, MAX_BATCH};
+use crate::limits::Limits;
+use crate::preprocess::Preprocess;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+/// The bundled model's ONNX bytes, embedded in the crate so that a program built with
+/// satdet finds it wherever it runs (`models/satdet-vehicles.onnx`, its card beside it).
+pub const BUNDLED_MODEL: &[u8] = include_bytes!("../../models/satdet-vehicles.onnx");
+
+/// The name the bundled model goes by in reports and messages.
+pub const BUNDLED_MODEL_NAME: &str = "satdet-vehicles.onnx (bundled)";
+
+#[derive(Clone)]
+enum ModelChoice {
+    Bundled,
+    Path(PathBuf),
+    Bytes(Arc<[u8]>),
+}
+
+/// Configures a [`Detector`]. Every option has a default; see each method.
+#[derive(Clone)]
+pub struct DetectorBuilder {
+    model: ModelChoice,
+    preprocess: Preprocess,
+    device: Device,
+    runtime: Option<PathBuf>,
+    tile_px: Option<u32>,
+    overlap: f64,
+    confidence: Option<f32>,
+    iou: Option<f32>,
+    merge_ios: f32,
+    batch: usize,
+    threads: Option<usize>,
+    stretch_pct: (f64, f64),
+    limits: Limits,
+    scene_gsd_m: Option<f64>,
+    match_gsd: bool,
+}
+
+impl std::fmt::Debug for DetectorBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let model = match &self.model {
+            ModelChoice::Bundled => BUNDLED_MODEL_NAME.to_string(),
+            ModelChoice::Path(p) => p.display().to_string(),
+            ModelChoice::Bytes(b) => format!("{} bytes in memory", b.len()),
+        };
+        f.debug_struct("DetectorBuilder")
+            .field("model", &model)
+            .field("preprocess", &self.preprocess)
+            .field("device", &self.device)
+            .field("tile_px", &self.tile_px)
+            .field("overlap", &self.overlap)
+            .field("confidence", &self.confidence)
+            .field("iou", &self.iou)
+            .field("batch", &self.batch)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for DetectorBuilder {
+    fn default() -> Self {
+        DetectorBuilder {
+            model: ModelChoice::Bundled,
+            preprocess: Preprocess::Cpu,
+            device: Device::Cpu,
+            runtime: None,
+            tile_px: None,
+            overlap: 0.2,
+            confidence: None,
+            iou: None,
+            merge_ios: 0.7,
+            batch: 8,
+            threads: None,
+            stretch_pct: (2.0, 98.0),
+            limits: Limits::default(),
+            scene_gsd_m: None,
+            match_gsd: true,
+        }
+    }
+}
+
+/// Everything a detection run needs, resolved once at [`DetectorBuilder::build`]: the
+/// options, checked, with the model's defaults filled in.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub preprocess: Preprocess,
+    pub confidence: f32,
+    pub iou: f32,
+    pub merge_ios: f32,
+    /// The tile side: explicit, else the model's input side.
+    pub tile_px: u32,
+    pub tile_explicit: bool,
+    pub overlap: f64,
+    /// Requested tiles per batch (the model's fixed batch when it has one).
+    pub batch: usize,
+    pub stretch_pct: (f64, f64),
+    pub limits: Limits,
+    pub scene_gsd_m: Option<f64>,
+    pub match_gsd: bool,
+}
+
+impl DetectorBuilder {
+    /// The ONNX model file (default: the bundled model, embedded in the crate).
+    pub fn model(mut self, path: impl Into<PathBuf>) -> Self {
+        self.model = ModelChoice::Path(path.into());
+        self
+    }
+    /// An ONNX model held in memory (e.g. fetched by the program itself).
+    pub fn model_bytes(mut self, bytes: impl Into<Vec<u8>>) -> Self {
+        self.model = ModelChoice::Bytes(Arc::from(bytes.into()));
+        self
+    }
+    /// The preprocessing backend (default: [`Preprocess::Cpu`]).
+    pub fn preprocess(mut self, p: Preprocess) -> Self {
+        self.preprocess = p;
+        self
+    }
+    /// Where inference runs (default: [`Device::Cpu`]).
+    pub fn device(mut self, d: Device) -> Self {
+        self.device = d;
+        self
+    }
+    /// The onnxruntime library (file or folder), tried before the search order.
+    pub fn onnxruntime(mut self, path: impl Into<PathBuf>) -> Self {
+        self.runtime = Some(path.into());
+        self
+    }
+    /// Tile side in scene pixels (default: the model's input size, scaled to the model's
+    /// GSD; 8 to 16384). A different size is resampled bilinearly to the input size; more
+    /// than 4× either way is warned about ([`Detector::warnings`]).
+    pub fn tile_size(mut self, px: u32) -> Self {
+        self.tile_px = Some(px);
+        self
+    }
+    /// Overlap between neighbouring tiles as a fraction of the tile (default 0.2).
+    pub fn overlap(mut self, fraction: f64) -> Self {
+        self.overlap = fraction;
+        self
+    }
+    /// Minimum confidence (default: the model's `conf` metadata, else 0.25).
+    pub fn confidence(mut self, c: f32) -> Self {
+        self.confidence = Some(c);
+        self
+    }
+    /// IoU above which boxes of one class are duplicates (default: the model's `iou`
+    /// metadata, else 0.5).
+    pub fn iou(mut self, iou: f32) -> Self {
+        self.iou = Some(iou);
+        self
+    }
+    /// Intersection over the smaller box above which boxes from different tiles are one
+    /// object cut by a seam (default 0.7).
+    pub fn merge_ios(mut self, ios: f32) -> Self {
+        self.merge_ios = ios;
+        self
+    }
+    /// Tiles per inference batch (default 8, at most 1024; a model with a fixed batch axis
+    /// sets it). Lowered, with a warning in the report, when a batch would not fit
+    /// [`Limits::max_batch_bytes`].
+    pub fn batch_size(mut self, n: usize) -> Self {
+        self.batch = n;
+        self
+    }
+    /// onnxruntime intra-op threads (default: onnxruntime's choice, all cores).
+    pub fn threads(mut self, n: usize) -> Self {
+        self.threads = Some(n);
+        self
+    }
+    /// Percentiles of the 16-bit stretch (default 2 and 98).
+    pub fn stretch_percentiles(mut self, low: f64, high: f64) -> Self {
+        self.stretch_pct = (low, high);
+        self
+    }
+    /// The scene's ground sample distance in metres per pixel, overriding the one computed
+    /// from its georeferencing (for a scene without georeferencing, or whose georeferencing
+    /// is wrong).
+    pub fn scene_gsd(mut self, gsd_m: f64) -> Self {
+        self.scene_gsd_m = Some(gsd_m);
+        self
+    }
+    /// Whether tiles are resampled so that objects reach the model at the GSD it was
+    /// trained for (its `gsd_m` metadata; default true). With a scene at 0.15 m and a model
+    /// at 0.3 m, tiles of twice the input side are read and halved. An explicit
+    /// [`DetectorBuilder::tile_size`] turns it off.
+    pub fn match_gsd(mut self, on: bool) -> Self {
+        self.match_gsd = on;
+        self
+    }
+    /// Limits on input-controlled sizes.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    fn check(&self) -> Result<()> {
+        let cfg = |m: String| Err(Error::Config(m));
+        if !(0.0..0.9).contains(&self.overlap) {
+            return cfg(format!("overlap {} must be in [0, 0.9)", self.overlap));
+        }
+        for (name, v) in [
+            ("confidence", self.confidence),
+            ("iou", self.iou),
+            ("merge_ios", Some(self.merge_ios)),
+        ] {
+            if let Some(v) = v {
+                if !(v > 0.0 && v <= 1.0) {
+                    return cfg(format!("{name} {v} must be in (0, 1]"));
+                }
+            }
+        }
+        if self.batch == 0 || self.batch > MAX_BATCH {
+            return cfg(format!(
+                "batch size {} must be in 1..={MAX_BATCH}",
+                self.batch
+            ));
+        }
+        let (lo, hi) = self.stretch_pct;
+        if !((0.0..100.0).contains(&lo) && lo < hi && hi <= 100.0) {
+            return cfg(format!(
+                "stretch percentiles {lo}, {hi}: need 0 <= low < high <= 100"
+            ));
+        }
+        if let Some(g) = self.scene_gsd_m {
+            if !(g.is_finite() && g > 0.0) {
+                return cfg(format!(
+                    "scene GSD {g} m must be a positive number of metres"
+                ));
+            }
+        }
+        if let Some(t) = self.tile_px {
+            if !(MIN_TILE_PX..=MAX_TILE_PX).contains(&t) {
+                return cfg(format!(
+                    "tile size {t} px must be in {MIN_TILE_PX}..={MAX_TILE_PX}"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Loads the model and the preprocessing backend, checking every option.
+    pub fn build(self) -> Result<Detector> {
+        self.check()?;
+        let (runtime, max_bytes) = (self.runtime.as_deref(), self.limits.max_batch_bytes);
+        let model = match &self.model {
+            ModelChoice::Path(p) => Model::load(p, self.device, runtime, self.threads, max_bytes)?,
+            ModelChoice::Bundled => Model::load_bytes(
+                Path::new(BUNDLED_MODEL_NAME),
+                BUNDLED_MODEL,
+                self.device,
+                runtime,
+                self.threads,
+                max_bytes,
+            )?,
+            ModelChoice::Bytes(b) => Model::load_bytes(
+                Path::new("model in memory"),
+                b,
+                self.device,
+                runtime,
+                self.threads,
+                max_bytes,
+            )?,
+        };
+        let info = model.info().clone();
+        let model_side = info.width.min(info.height);
+        let tile_px = self.tile_px.unwrap_or(model_side);
+        let mut warnings = info.warnings.clone();
+        warnings.extend(resampling_warning(
+            tile_px,
+            model_side,
+            "use a tile size near the model's input",
+        ));
+        let preprocessor = crate::preprocess::backend(self.preprocess)?;
+        let config = Config {
+            preprocess: self.preprocess,
+            confidence: self.confidence.or(info.default_conf).unwrap_or(0.25),
+            iou: self.iou.or(info.default_iou).unwrap_or(0.5),
+            merge_ios: self.merge_ios,
+            tile_px,
+            tile_explicit: self.tile_px.is_some(),
+            overlap: self.overlap,
+            batch: info.fixed_batch.unwrap_or(self.batch),
+            stretch_pct: self.stretch_pct,
+            limits: self.limits,
+            scene_gsd_m: self.scene_gsd_m,
+            match_gsd: self.match_gsd,
+        };
+        Ok(Detector {
+            preprocess_name: preprocessor.describe(),
+            config,
+            warnings,
+            model: Mutex::new(model),
+            info,
+            preprocessors: Mutex::new(vec![preprocessor]),
+        })
+    }
+}

@@ -1,0 +1,501 @@
+//! The detector: the only place that knows the stage order.
+//!
+//! ```text
+//! reader thread ──(tile, window samples)──► preprocess thread ──(NCHW batch)──► inference
+//!      ▲                                         │      ▲                           │
+//!      └────────────── recycled TileBufs ────────┘      └─── recycled batch buffers ┘
+//!                                                                  decode, NMS ◄──┘
+//!                                   merge rows that are final, georeference, stream ◄┘
+//! ```
+//! Reading, preprocessing and inference overlap on bounded channels, so the image buffers
+//! depend on tile size × batch × queue depth (bounded by `Limits::max_batch_bytes`), never
+//! on the scene size; what grows with the scene is the list of detections (bounded by
+//! `Limits::max_detection_bytes`, each tile by `Limits::max_candidates_per_tile`) and the
+//! strip/tile cache (`Limits::chunk_cache_bytes`, growing to one window's strips for wide
+//! stripped scenes, at most `Limits::max_window_bytes`). Results do not depend on
+//! timing or on the number of threads: candidates are ranked deterministically.
+//!
+//! Files: `builder.rs` (options → one `Config`), `plan.rs` (tile size, grid, batch),
+//! `stages.rs` (the threads), `placement.rs` (tile ↔ model input), `stream.rs` (which
+//! detections are final), `georeference.rs` (pixels → map → WGS84).
+
+mod builder;
+mod georeference;
+mod placement;
+mod plan;
+mod stages;
+mod stream;
+
+pub use builder::{DetectorBuilder, BUNDLED_MODEL, BUNDLED_MODEL_NAME};
+pub use plan::{Plan, MAX_TILE_PX, MIN_TILE_PX};
+
+use crate::detection::{Detection, Detections, Progress, Report, StageTimes};
+use crate::error::{Error, Result};
+use crate::inference::{decode_batch, keep_best, Model, ModelInfo, RawBox};
+use crate::limits::Limits;
+use crate::postprocess::{nms, rank, Candidate};
+use crate::preprocess::{percentile_stretch, InputSpec, Preprocessor, Scaling};
+use crate::raster::{SampleType, Scene, TileBuf, Window};
+use builder::Config;
+use georeference::Georeferencer;
+use placement::Placement;
+use stages::{pad_inputs, pre_stage, read_stage, ReadMsg, StageMsg};
+use std::collections::BTreeSet;
+use std::ops::ControlFlow;
+use std::sync::atomic::AtomicBool;
+use std::sync::mpsc::sync_channel;
+use std::sync::Mutex;
+use std::time::Instant;
+use stream::Streamer;
+
+/// What [`Detector::detect_with`] tells its callback while it runs.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Event<'a> {
+    /// Tiles done so far (after each batch and each run of skipped tiles).
+    Progress(Progress),
+    /// Detections that are final: no later tile can change them. The concatenation of
+    /// every batch is the result of the run.
+    Detections(&'a [Detection]),
+}
+
+/// A loaded detector; `detect` runs it on scenes. `Send + Sync`: threads may share one
+/// detector and run scenes concurrently (inference takes the model one batch at a time;
+/// each run has its own preprocessing buffers).
+pub struct Detector {
+    config: Config,
+    info: ModelInfo,
+    warnings: Vec<String>,
+    preprocess_name: String,
+    model: Mutex<Model>,
+    /// Idle preprocessors; a run takes one (or makes one) and gives it back.
+    preprocessors: Mutex<Vec<Box<dyn Preprocessor>>>,
+}
+
+impl std::fmt::Debug for Detector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Detector")
+            .field("info", &self.info)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+fn poisoned(what: &str) -> Error {
+    Error::Internal(format!(
+        "the {what} lock was poisoned by a panic in another call"
+    ))
+}
+
+/// Tiles done in row-major order: the frontier below which every tile is done.
+struct Completion {
+    frontier: usize,
+    ahead: BTreeSet<usize>,
+    skipped: usize,
+    processed: usize,
+}
+
+impl Completion {
+    fn mark(&mut self, index: usize) {
+        self.ahead.insert(index);
+        while self.ahead.remove(&self.frontier) {
+            self.frontier += 1;
+        }
+    }
+}
+
+impl Detector {
+    /// A builder with every default.
+    pub fn builder() -> DetectorBuilder {
+        DetectorBuilder::default()
+    }
+
+    /// The model as loaded.
+    pub fn model_info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    /// The preprocessing backend in use.
+    pub fn preprocess_backend(&self) -> String {
+        self.preprocess_name.clone()
+    }
+
+    /// The confidence threshold in use.
+    pub fn confidence(&self) -> f32 {
+        self.config.confidence
+    }
+
+    /// What to know about this detector before running it: ignored model metadata, a tile
+    /// size far from the model's input. Every report repeats them.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// The tile grid, batch size and warnings for `scene`, checked against the limits,
+    /// without reading any pixel. [`Detector::detect`] runs exactly this plan.
+    pub fn plan(&self, scene: &Scene) -> Result<Plan> {
+        plan::plan(&self.config, &self.info, &self.warnings, scene)
+    }
+
+    /// The sample scaling for `scene`: `/255` for 8-bit, else a percentile stretch of up to
+    /// 16 windows spread over the scene.
+    pub fn scaling_for(&self, scene: &Scene) -> Result<Scaling> {
+        if scene.info().sample == SampleType::U8 {
+            return Ok(Scaling::u8());
+        }
+        let (w, h) = (scene.width(), scene.height());
+        let (sw, sh) = (w.min(512), h.min(512));
+        let mut bufs = Vec::new();
+        for j in 0..4u32 {
+            for i in 0..4u32 {
+                let x = ((u64::from(w - sw) * u64::from(2 * i + 1)) / 8) as u32;
+                let y = ((u64::from(h - sh) * u64::from(2 * j + 1)) / 8) as u32;
+                let win = Window::new(x, y, sw, sh);
+                if bufs.iter().any(|b: &TileBuf| b.window() == win) {
+                    continue;
+                }
+                let mut b = TileBuf::new();
+                scene.read_window(win, &mut b)?;
+                bufs.push(b);
+            }
+        }
+        Ok(percentile_stretch(
+            &bufs,
+            &scene.info().mask,
+            self.config.stretch_pct.0,
+            self.config.stretch_pct.1,
+        ))
+    }
+
+    fn input_spec(&self, scene: &Scene, scaling: Scaling) -> Result<InputSpec> {
+        let info = scene.info();
+        let channels = match info.color_bands() {
+            1 => [0, 0, 0],
+            3 | 4 => [0, 1, 2],
+            n => {
+                return Err(Error::unsupported(
+                    scene.path(),
+                    format!("{n} colour bands: satdet feeds 1 (panchromatic) or 3+ (RGB) bands"),
+                ));
+            }
+        };
+        Ok(InputSpec {
+            width: self.info.width,
+            height: self.info.height,
+            channels,
+            scaling,
+            mean: [0.0; 3],
+            inv_std: [1.0; 3],
+            pad: 114.0 / 255.0,
+            mask: info.mask,
+        })
+    }
+
+    /// Finds objects in `scene`, reading it window by window: [`Detector::detect_with`]
+    /// with a callback that does nothing.
+    pub fn detect(&self, scene: &Scene) -> Result<Detections> {
+        self.detect_with(scene, |_| ControlFlow::Continue(()))
+    }
+
+    /// Finds objects in `scene`, telling `on_event` the progress and handing it each batch
+    /// of final detections as soon as no later tile can change them (a row of tiles is
+    /// final once the next row is merged with it). Returning
+    /// [`ControlFlow::Break`] stops the run within one batch: the threads are joined and
+    /// the result is [`Error::Cancelled`]. The returned detections are the concatenation
+    /// of the streamed batches, best score first.
+    ///
+    /// ```no_run
+    /// use satdet::{Detector, Event, Scene};
+    /// use std::ops::ControlFlow;
+    /// # fn main() -> satdet::Result<()> {
+    /// let scene = Scene::open("scene.tif")?;
+    /// let detector = Detector::builder().build()?;
+    /// let all = detector.detect_with(&scene, |event| {
+    ///     match event {
+    ///         Event::Progress(p) => eprintln!("{}/{} tiles", p.tiles_done, p.tiles_total),
+    ///         Event::Detections(batch) => println!("{} final detections", batch.len()),
+    ///         _ => {}
+    ///     }
+    ///     ControlFlow::Continue(())
+    /// })?;
+    /// # let _ = all;
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn detect_with(
+        &self,
+        scene: &Scene,
+        mut on_event: impl FnMut(Event<'_>) -> ControlFlow<()>,
+    ) -> Result<Detections> {
+        let t0 = Instant::now();
+        let mut times = StageTimes::default();
+        let Plan {
+            grid,
+            batch: batch_cap,
+            mut warnings,
+            gsd,
+            ..
+        } = self.plan(scene)?;
+        let tile_px = grid.tile_px();
+        let overlap_px = grid.overlap_px();
+        let stride = f64::from(tile_px - overlap_px);
+        let scene_size = (scene.width(), scene.height());
+        let limits = &self.config.limits;
+        let per_tile_cap = usize::try_from(limits.max_candidates_per_tile).unwrap_or(usize::MAX);
+        let max_candidates = limits.max_detection_bytes / Limits::BYTES_PER_DETECTION;
+        let mut capped: u64 = 0;
+        let mut capped_tiles: u64 = 0;
+
+        let ts = Instant::now();
+        let scaling = self.scaling_for(scene)?;
+        times.stretch = ts.elapsed();
+        let spec = self.input_spec(scene, scaling)?;
+        let placement = Placement::new(self.info.width.min(self.info.height), tile_px);
+
+        let mut pre: Box<dyn Preprocessor> = match self
+            .preprocessors
+            .lock()
+            .map_err(|_| poisoned("preprocessor pool"))?
+            .pop()
+        {
+            Some(p) => p,
+            None => crate::preprocess::backend(self.config.preprocess)?,
+        };
+        let pre_name = pre.describe();
+        let input_len = spec.input_len();
+        let total = grid.len();
+        let cols = grid.cols() as usize;
+        let mut done = Completion {
+            frontier: 0,
+            ahead: BTreeSet::new(),
+            skipped: 0,
+            processed: 0,
+        };
+        let mut streamer =
+            Streamer::new(f64::from(self.config.iou), f64::from(self.config.merge_ios));
+        let mut geo = Georeferencer::new(scene.georef(), scene.path(), &mut warnings);
+        let mut items: Vec<Detection> = Vec::new();
+        let mut rows_final = 0usize;
+        let mut emitted = 0usize;
+        let stop = AtomicBool::new(false);
+
+        let run = std::thread::scope(|s| -> Result<()> {
+            let (tile_tx, tile_rx) = sync_channel::<ReadMsg>(batch_cap * 2);
+            let (free_tx, free_rx) = sync_channel::<TileBuf>(batch_cap * 3);
+            let (batch_tx, batch_rx) = sync_channel::<StageMsg>(1);
+            let (done_tx, done_rx) = sync_channel::<Vec<f32>>(2);
+            for _ in 0..batch_cap * 3 {
+                free_tx
+                    .send(TileBuf::new())
+                    .map_err(|_| Error::Internal("a stage channel closed early".into()))?;
+            }
+            for _ in 0..2 {
+                done_tx
+                    .send(vec![0.0; batch_cap * input_len])
+                    .map_err(|_| Error::Internal("a stage channel closed early".into()))?;
+            }
+            let stop_ref = &stop;
+            let grid_ref = &grid;
+            let reader = s.spawn(move || read_stage(scene, grid_ref, tile_tx, free_rx, stop_ref));
+            let spec_ref = &spec;
+            let pre_ref: &mut dyn Preprocessor = &mut *pre;
+            let scale = placement.scale_f32();
+            let preproc = s.spawn(move || {
+                pre_stage(
+                    pre_ref, spec_ref, scale, batch_cap, tile_rx, free_tx, done_rx, batch_tx,
+                )
+            });
+
+            let mut out = Vec::new();
+            let mut raw: Vec<RawBox> = Vec::new();
+            let result = (|| -> Result<()> {
+                for msg in batch_rx.iter() {
+                    match msg {
+                        StageMsg::Skipped(indices) => {
+                            done.skipped += indices.len();
+                            for i in indices {
+                                done.mark(i);
+                            }
+                        }
+                        StageMsg::Batch { tiles, mut input } => {
+                            let n = tiles.len();
+                            let run_n = self.info.fixed_batch.unwrap_or(n);
+                            if run_n > n {
+                                pad_inputs(&spec, &mut input[n * input_len..run_n * input_len]);
+                            }
+                            let ti = Instant::now();
+                            // The model is locked for one batch, so other runs interleave.
+                            let shape = self.model.lock().map_err(|_| poisoned("model"))?.run(
+                                &input[..run_n * input_len],
+                                run_n,
+                                &mut out,
+                            )?;
+                            times.inference += ti.elapsed();
+                            let tp = Instant::now();
+                            for (b, tile) in tiles.iter().enumerate() {
+                                raw.clear();
+                                decode_batch(
+                                    self.info.layout,
+                                    &out,
+                                    shape,
+                                    b,
+                                    self.config.confidence,
+                                    &mut raw,
+                                )
+                                .map_err(|e| e.with_model_path(&self.info.path))?;
+                                let dropped = keep_best(&mut raw, per_tile_cap) as u64;
+                                if dropped > 0 {
+                                    capped += dropped;
+                                    capped_tiles += 1;
+                                }
+                                let per_tile: Vec<Candidate> = raw
+                                    .iter()
+                                    .filter_map(|r| placement.scene_box(r, tile, scene_size))
+                                    .collect();
+                                streamer.push(nms(per_tile, f64::from(self.config.iou)));
+                                done.mark(tile.index);
+                            }
+                            done.processed += n;
+                            let held = (streamer.pending() + items.len()) as u64;
+                            if held > max_candidates {
+                                return Err(Error::Limits {
+                                    context: format!(
+                                        "{}: {held} candidate detections after {} of {total} tiles, at {} bytes each",
+                                        scene.path().display(),
+                                        done.processed + done.skipped,
+                                        Limits::BYTES_PER_DETECTION
+                                    ),
+                                    what: "detection bytes (Limits::max_detection_bytes)",
+                                    found: held.saturating_mul(Limits::BYTES_PER_DETECTION),
+                                    limit: limits.max_detection_bytes,
+                                });
+                            }
+                            times.postprocess += tp.elapsed();
+                            // Give the buffer back; the preprocess stage may have finished.
+                            let _ = done_tx.send(input);
+                        }
+                    }
+                    let flow = on_event(Event::Progress(Progress {
+                        tiles_done: done.processed + done.skipped,
+                        tiles_skipped: done.skipped,
+                        tiles_total: total,
+                        candidates: streamer.pending() + items.len(),
+                    }));
+                    if flow.is_break() {
+                        return Err(Error::Cancelled);
+                    }
+                    // Rows whose every tile is done, and the rows after them not yet.
+                    let rows_done = done.frontier / cols;
+                    if rows_done > rows_final {
+                        rows_final = rows_done;
+                        let tp = Instant::now();
+                        let future_y0 = if rows_done >= grid.rows() as usize {
+                            f64::INFINITY
+                        } else {
+                            rows_done as f64 * stride
+                        };
+                        let fresh = streamer.finalize(future_y0);
+                        items.extend(fresh.into_iter().map(|c| {
+                            let name = self.class_name(c.class_id);
+                            geo.detection(c, name)
+                        }));
+                        times.postprocess += tp.elapsed();
+                        if items.len() > emitted {
+                            let flow = on_event(Event::Detections(&items[emitted..]));
+                            emitted = items.len();
+                            if flow.is_break() {
+                                return Err(Error::Cancelled);
+                            }
+                        }
+                    }
+                }
+                Ok(())
+            })();
+            // Stop the reader at its next tile and unblock every channel.
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            drop(batch_rx);
+            drop(done_tx);
+            let read_res = reader
+                .join()
+                .map_err(|_| Error::Internal("the reader thread panicked".into()))?;
+            let pre_res = preproc
+                .join()
+                .map_err(|_| Error::Internal("the preprocess thread panicked".into()))?;
+            // The first real error wins; a closed channel downstream of an error is not one.
+            result?;
+            let (read_time, _) = read_res?;
+            times.read = read_time;
+            times.preprocess = pre_res?;
+            Ok(())
+        });
+        // The preprocessor goes back to the pool whatever happened (nothing queued in it).
+        pre.cancel();
+        if let Ok(mut pool) = self.preprocessors.lock() {
+            pool.push(pre);
+        }
+        run?;
+        // Every tile is done: whatever is still held is final.
+        let fresh = streamer.finalize(f64::INFINITY);
+        items.extend(fresh.into_iter().map(|c| {
+            let name = self.class_name(c.class_id);
+            geo.detection(c, name)
+        }));
+        if items.len() > emitted && on_event(Event::Detections(&items[emitted..])).is_break() {
+            return Err(Error::Cancelled);
+        }
+        geo.finish(scene.path(), &mut warnings);
+        if capped > 0 {
+            warnings.push(format!(
+                "{}: {capped} candidate box(es) in {capped_tiles} tile(s) were over Limits::max_candidates_per_tile = {} and dropped before NMS (the lowest scores); the model fires far more than objects can fill a tile: check the confidence threshold and the model",
+                scene.path().display(),
+                limits.max_candidates_per_tile
+            ));
+        }
+        // Best score first, whatever order the rows finished in.
+        items.sort_by(rank_detections);
+        times.total = t0.elapsed();
+        let georef = scene.georef();
+        Ok(Detections {
+            items,
+            scene: scene.path().to_path_buf(),
+            crs: georef.map(|g| g.crs.clone()),
+            report: Report {
+                tiles_total: total,
+                tiles_processed: done.processed,
+                tiles_skipped: done.skipped,
+                tile_px,
+                overlap_px,
+                gsd,
+                preprocess: pre_name,
+                provider: self.info.provider,
+                runtime: self.info.runtime.clone(),
+                model: self.info.path.clone(),
+                candidates_capped: capped,
+                scaling,
+                area_km2: scene.area_km2(),
+                times,
+                warnings,
+            },
+        })
+    }
+
+    fn class_name(&self, id: u32) -> std::sync::Arc<str> {
+        self.info
+            .class_names
+            .get(id as usize)
+            .cloned()
+            .unwrap_or_else(|| std::sync::Arc::from(format!("class_{id}")))
+    }
+}
+
+/// The candidates' order ([`rank`]) on detections.
+fn rank_detections(a: &Detection, b: &Detection) -> std::cmp::Ordering {
+    let c = |d: &Detection| Candidate {
+        bbox: d.pixel_box,
+        score: d.score,
+        class_id: d.class_id,
+        tile: 0,
+        clipped: false,
+    };
+    rank(&c(a), &c(b))
+}

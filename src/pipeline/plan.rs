@@ -1,0 +1,223 @@
+//! The plan for one scene: tile size (matched to the model's GSD), grid, batch size that
+//! fits the limits, and the warnings to give before reading a pixel. Reads no pixel.
+
+use super::builder::Config;
+use crate::detection::GsdMatch;
+use crate::error::{Error, Result};
+use crate::inference::{input_tensor_bytes, ModelInfo};
+use crate::limits::Limits;
+use crate::raster::Scene;
+use crate::tiling::TileGrid;
+
+/// Smallest and largest tile side accepted, in scene pixels.
+pub const MIN_TILE_PX: u32 = 8;
+/// Largest tile side accepted, in scene pixels.
+pub const MAX_TILE_PX: u32 = 16_384;
+/// Resampling between tile and model input beyond this factor (either way) is warned
+/// about.
+pub(crate) const MAX_RESAMPLING: f64 = 4.0;
+/// A grid of more tiles than this is warned about (usually a tile size far too small).
+const MANY_TILES: usize = 100_000;
+
+/// The warning for a tile resampled more than [`MAX_RESAMPLING`] times either way.
+pub(crate) fn resampling_warning(tile_px: u32, model_side: u32, advice: &str) -> Option<String> {
+    let factor = f64::from(model_side) / f64::from(tile_px);
+    if (1.0 / MAX_RESAMPLING..=MAX_RESAMPLING).contains(&factor) {
+        return None;
+    }
+    let (dir, f, rel) = if factor > 1.0 {
+        ("up", factor, "larger")
+    } else {
+        ("down", 1.0 / factor, "smaller")
+    };
+    Some(format!(
+        "tile {tile_px} px is resampled {dir} {f:.1}x to the model's {model_side} px input: objects reach the model {f:.1}x {rel} than the scene shows them, far from the scale it was made for, and results will be poor ({advice})"
+    ))
+}
+
+/// What [`Detector::plan`] works out for a scene before reading it.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct Plan {
+    /// The tile grid.
+    pub grid: TileGrid,
+    /// Tiles per batch actually used (the requested size, lowered to fit
+    /// [`Limits::max_batch_bytes`]).
+    pub batch: usize,
+    /// Bytes of one batch in flight (input and output tensors and raw windows).
+    pub batch_bytes: u64,
+    /// The tile size chosen and why.
+    pub gsd: GsdMatch,
+    /// Things to know before the run: the detector's warnings, then the scene's, then the
+    /// plan's own (batch lowered, a very large number of tiles).
+    pub warnings: Vec<String>,
+}
+
+/// The tile grid, batch size and warnings for `scene`, checked against the limits,
+/// without reading any pixel.
+pub(crate) fn plan(
+    cfg: &Config,
+    info: &ModelInfo,
+    detector_warnings: &[String],
+    scene: &Scene,
+) -> Result<Plan> {
+    let ctx = || scene.path().display().to_string();
+    let mut warnings = detector_warnings.to_vec();
+    warnings.extend(scene.warnings().iter().cloned());
+    let (tile_px, gsd) = tile_for(cfg, info, scene, &mut warnings);
+    let overlap_px = (f64::from(tile_px) * cfg.overlap).round() as u32;
+    let grid = TileGrid::new(scene.width(), scene.height(), tile_px, overlap_px)?;
+    // Raw samples of one tile window; every factor is bounded, the product is checked.
+    let window_bytes = [
+        u64::from(tile_px),
+        u64::from(scene.info().bands),
+        scene.info().sample.bytes() as u64,
+    ]
+    .into_iter()
+    .fold(u64::from(tile_px), u64::saturating_mul);
+    let limits = &cfg.limits;
+    Limits::check(
+        ctx,
+        "one tile window in bytes",
+        window_bytes,
+        limits.max_window_bytes,
+    )?;
+    let per_tile = input_tensor_bytes(1, info.width, info.height)
+        .saturating_add((info.output_floats_per_image as u64).saturating_mul(4))
+        .saturating_add(window_bytes);
+    let fits = (limits.max_batch_bytes / per_tile.max(1)) as usize;
+    let batch = match info.fixed_batch {
+        Some(fixed) => {
+            Limits::check(
+                || format!("{} with the model's fixed batch of {fixed}", ctx()),
+                "batch bytes (Limits::max_batch_bytes)",
+                per_tile.saturating_mul(fixed as u64),
+                limits.max_batch_bytes,
+            )?;
+            fixed
+        }
+        None if fits == 0 => {
+            return Err(Error::Limits {
+                context: format!(
+                    "{}: one {}x{} model input, its output and one {} px tile window",
+                    ctx(),
+                    info.width,
+                    info.height,
+                    tile_px
+                ),
+                what: "batch bytes (Limits::max_batch_bytes)",
+                found: per_tile,
+                limit: limits.max_batch_bytes,
+            })
+        }
+        None if fits < cfg.batch => {
+            warnings.push(format!(
+                "batch lowered from {} to {fits} tiles: {} bytes per tile (model input, output and window) and Limits::max_batch_bytes = {}",
+                cfg.batch, per_tile, limits.max_batch_bytes
+            ));
+            fits
+        }
+        None => cfg.batch,
+    };
+    if grid.len() > MANY_TILES {
+        warnings.push(format!(
+            "{}: {} tiles of {} px ({}x{} scene): a long run; a tile size near the model's {} px input needs fewer",
+            ctx(),
+            grid.len(),
+            tile_px,
+            scene.width(),
+            scene.height(),
+            info.width.min(info.height)
+        ));
+    }
+    Ok(Plan {
+        grid,
+        batch,
+        batch_bytes: per_tile.saturating_mul(batch as u64),
+        gsd,
+        warnings,
+    })
+}
+
+/// The tile side for `scene`: the explicit one, else the model's input side scaled by
+/// model GSD / scene GSD (when both are known and matching is on), so that objects
+/// reach the model at the GSD it was trained for.
+fn tile_for(
+    cfg: &Config,
+    info: &ModelInfo,
+    scene: &Scene,
+    warnings: &mut Vec<String>,
+) -> (u32, GsdMatch) {
+    let model_side = info.width.min(info.height);
+    let centre = crate::geo::PixelPoint {
+        x: f64::from(scene.width()) / 2.0,
+        y: f64::from(scene.height()) / 2.0,
+    };
+    let computed = scene
+        .georef()
+        .filter(|g| !matches!(g.crs, crate::geo::Crs::Unknown(_)))
+        .map(|g| crate::geo::gsd_m(g, centre, 100.0));
+    let scene_m = match (cfg.scene_gsd_m, computed) {
+        (Some(g), _) => Some(g),
+        (None, Some(Ok(g))) if g.is_finite() && g > 0.0 => Some(g),
+        (None, Some(Ok(g))) => {
+            warnings.push(format!(
+                "{}: ground sample distance {g} m is not usable",
+                scene.path().display()
+            ));
+            None
+        }
+        (None, Some(Err(e))) => {
+            warnings.push(format!(
+                "{}: ground sample distance unknown: {e}",
+                scene.path().display()
+            ));
+            None
+        }
+        (None, None) => None,
+    };
+    let model_m = info.gsd_m;
+    let unmatched = |tile_px: u32| GsdMatch {
+        scene_m,
+        model_m,
+        scale: f64::from(model_side) / f64::from(tile_px),
+        matched: false,
+    };
+    if cfg.tile_explicit || !cfg.match_gsd {
+        return (cfg.tile_px, unmatched(cfg.tile_px));
+    }
+    let (Some(s), Some(range)) = (scene_m, model_m) else {
+        if model_m.is_some() {
+            warnings.push(format!(
+                "{}: the scene's ground sample distance is unknown (no usable georeferencing), so tiles are not resampled to the model's {}; give it with --gsd / DetectorBuilder::scene_gsd",
+                scene.path().display(),
+                model_m.map(|m| m.to_string()).unwrap_or_default()
+            ));
+        }
+        return (cfg.tile_px, unmatched(cfg.tile_px));
+    };
+    let want = f64::from(model_side) * range.nearest(s) / s;
+    let tile_px = want
+        .round()
+        .clamp(f64::from(MIN_TILE_PX), f64::from(MAX_TILE_PX)) as u32;
+    if f64::from(tile_px) != want.round() {
+        warnings.push(format!(
+            "{}: matching the scene's {s:.3} m GSD to the model's {range} needs {want:.0} px tiles; using {tile_px} px, the nearest allowed",
+            scene.path().display()
+        ));
+    }
+    warnings.extend(resampling_warning(
+        tile_px,
+        model_side,
+        &format!("the scene's {s:.3} m GSD is far from the model's {range}"),
+    ));
+    (
+        tile_px,
+        GsdMatch {
+            scene_m,
+            model_m,
+            scale: f64::from(model_side) / f64::from(tile_px),
+            matched: true,
+        },
+    )
+}

@@ -1,0 +1,150 @@
+//! The library as a Rust program uses it: streaming final detections, cancelling,
+//! sharing one detector between threads, models from memory.
+
+mod common;
+
+use satdet::{Detection, Detector, Error, Event, Scene};
+use std::ops::ControlFlow;
+use std::sync::mpsc;
+use std::time::Duration;
+
+fn detector() -> Detector {
+    Detector::builder()
+        .model(common::fixture("square_detector.onnx"))
+        .batch_size(2)
+        .threads(1)
+        .build()
+        .expect("detector")
+}
+
+fn scene() -> Scene {
+    Scene::open(common::fixture("utm_rgb_tiled_lzw.tif")).expect("open")
+}
+
+fn key(d: &Detection) -> [u64; 5] {
+    let b = d.pixel_box.to_array();
+    [
+        b[0].to_bits(),
+        b[1].to_bits(),
+        b[2].to_bits(),
+        b[3].to_bits(),
+        u64::from(d.score.to_bits()),
+    ]
+}
+
+#[test]
+fn detector_is_send_and_sync() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Detector>();
+    assert_send_sync::<Scene>();
+}
+
+#[test]
+fn streamed_batches_are_final_and_concatenate_to_detect() {
+    let det = detector();
+    let whole = det.detect(&scene()).expect("detect");
+    let mut batches: Vec<Vec<Detection>> = Vec::new();
+    let mut progress_after_first_batch = 0;
+    let streamed = det
+        .detect_with(&scene(), |e| {
+            match e {
+                Event::Detections(b) => batches.push(b.to_vec()),
+                Event::Progress(_) if !batches.is_empty() => progress_after_first_batch += 1,
+                _ => {}
+            }
+            ControlFlow::Continue(())
+        })
+        .expect("detect_with");
+    assert!(batches.len() > 1, "streamed in {} batch(es)", batches.len());
+    assert!(
+        progress_after_first_batch > 0,
+        "the first detections came before the last tile"
+    );
+    let mut concat: Vec<Detection> = batches.into_iter().flatten().collect();
+    assert_eq!(streamed.items, whole.items);
+    let mut all = whole.items.clone();
+    concat.sort_by_key(key);
+    all.sort_by_key(key);
+    assert_eq!(concat, all, "streamed batches = detect(), exactly");
+}
+
+#[test]
+fn breaking_cancels_within_one_batch_and_the_detector_still_works() {
+    let det = detector();
+    let mut events_after_break = 0;
+    let mut broke = false;
+    let r = det.detect_with(&scene(), |e| {
+        if broke {
+            events_after_break += 1;
+        }
+        if matches!(e, Event::Progress(_)) {
+            broke = true;
+            return ControlFlow::Break(());
+        }
+        ControlFlow::Continue(())
+    });
+    assert!(matches!(r, Err(Error::Cancelled)), "{r:?}");
+    assert_eq!(events_after_break, 0);
+    // Threads joined, preprocessor back in the pool: the next run is whole.
+    assert_eq!(det.detect(&scene()).expect("detect").len(), 16);
+}
+
+#[test]
+fn threads_sharing_one_detector_run_concurrently_with_sequential_results() {
+    let det = &detector();
+    let sequential = det.detect(&scene()).expect("detect");
+    let (a_started_tx, a_started_rx) = mpsc::channel::<()>();
+    let (b_progressed_tx, b_progressed_rx) = mpsc::channel::<()>();
+    std::thread::scope(|s| {
+        let a = s.spawn(move || {
+            let mut first = true;
+            det.detect_with(&scene(), |e| {
+                if first && matches!(e, Event::Progress(_)) {
+                    first = false;
+                    a_started_tx.send(()).expect("send");
+                    // A waits, mid-scene, until B has made progress: with one run at a time
+                    // B could never progress and this would time out.
+                    b_progressed_rx
+                        .recv_timeout(Duration::from_secs(120))
+                        .expect("B progressed while A was mid-scene");
+                }
+                ControlFlow::Continue(())
+            })
+        });
+        let b = s.spawn(move || {
+            a_started_rx.recv().expect("A started");
+            let mut told = false;
+            det.detect_with(&scene(), |e| {
+                if !told && matches!(e, Event::Progress(_)) {
+                    told = true;
+                    b_progressed_tx.send(()).expect("send");
+                }
+                ControlFlow::Continue(())
+            })
+        });
+        let ra = a.join().expect("thread A").expect("A");
+        let rb = b.join().expect("thread B").expect("B");
+        assert_eq!(ra.items, sequential.items);
+        assert_eq!(rb.items, sequential.items);
+    });
+}
+
+#[test]
+fn the_bundled_model_is_embedded_and_models_load_from_memory() {
+    let bundled = Detector::builder().threads(1).build().expect("bundled");
+    assert_eq!(
+        bundled.model_info().path.to_string_lossy(),
+        satdet::pipeline::BUNDLED_MODEL_NAME
+    );
+    assert_eq!(bundled.model_info().class_names.len(), 3);
+    let bytes = std::fs::read(common::fixture("square_detector.onnx")).expect("read");
+    let from_memory = Detector::builder()
+        .model_bytes(bytes)
+        .batch_size(2)
+        .threads(1)
+        .build()
+        .expect("from memory");
+    let a = from_memory.detect(&scene()).expect("detect");
+    let b = detector().detect(&scene()).expect("detect");
+    assert_eq!(a.items, b.items);
+}
