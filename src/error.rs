@@ -137,6 +137,9 @@ pub enum Error {
         path: PathBuf,
         /// What went wrong.
         detail: String,
+        /// The operating system's error, when there is one.
+        #[source]
+        source: Option<std::io::Error>,
     },
 }
 

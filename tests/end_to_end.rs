@@ -355,3 +355,62 @@ fn quicklook_draws_the_boxes() {
     // Background stays the scene's grey (40, 45, 40 / 255 scaling).
     assert_eq!(img.get_pixel(5, 5).0, [40, 45, 40]);
 }
+
+#[test]
+fn fixed_batch_v5_and_end_to_end_layouts_give_the_same_answer() {
+    let scene = Scene::open(common::fixture("utm_rgb_tiled_lzw.tif")).expect("open");
+    let reference = detector(3).detect(&scene).expect("v8");
+    assert_eq!(reference.len(), 16);
+    for (model, layout) in [
+        ("square_fixed4.onnx", "V8"),
+        ("square_v5.onnx", "V5"),
+        ("square_e2e.onnx", "EndToEnd"),
+    ] {
+        let det = Detector::builder()
+            .model(common::fixture(model))
+            .batch_size(3)
+            .threads(1)
+            .build()
+            .expect(model);
+        let info = det.model_info();
+        assert!(
+            format!("{:?}", info.layout).starts_with(layout),
+            "{model}: {:?}",
+            info.layout
+        );
+        if model == "square_fixed4.onnx" {
+            assert_eq!(
+                info.fixed_batch,
+                Some(4),
+                "the model's fixed batch wins over 3"
+            );
+        }
+        let got = det.detect(&scene).expect(model);
+        assert_eq!(got.items, reference.items, "{model}");
+    }
+}
+
+#[test]
+fn the_bundled_model_keeps_its_contract() {
+    let det = Detector::builder()
+        .threads(1)
+        .build()
+        .expect("bundled model");
+    let info = det.model_info();
+    assert_eq!((info.width, info.height), (640, 640));
+    assert_eq!(
+        info.class_names
+            .iter()
+            .map(|c| c.as_ref())
+            .collect::<Vec<_>>(),
+        ["car", "truck", "excavator"]
+    );
+    assert!(matches!(
+        info.layout,
+        satdet::inference::Layout::V8 { classes: 3 }
+    ));
+    let gsd = info.gsd_m.expect("numeric gsd_m metadata");
+    assert!(gsd.min_m >= 0.2 && gsd.max_m <= 0.7, "{gsd:?}");
+    assert!(info.default_conf.is_some_and(|c| c > 0.0 && c < 1.0));
+    assert!(info.warnings.is_empty(), "{:?}", info.warnings);
+}

@@ -148,3 +148,46 @@ fn the_bundled_model_is_embedded_and_models_load_from_memory() {
     let b = detector().detect(&scene()).expect("detect");
     assert_eq!(a.items, b.items);
 }
+
+#[test]
+fn preprocessing_alone_gives_the_same_ndarray_batch_on_cpu_and_gpu() {
+    use satdet::preprocess::{backend, to_array4, InputSpec, Scaling};
+    use satdet::raster::{TileBuf, Window};
+    let scene = scene();
+    let mut a = TileBuf::new();
+    let mut b = TileBuf::new();
+    scene
+        .read_window(Window::new(0, 0, 256, 256), &mut a)
+        .expect("read");
+    scene
+        .read_window(Window::new(900, 700, 200, 200), &mut b)
+        .expect("read");
+    let spec = InputSpec {
+        width: 128,
+        height: 128,
+        channels: [0, 1, 2],
+        scaling: Scaling::u8(),
+        mean: [0.0; 3],
+        inv_std: [1.0; 3],
+        pad: 114.0 / 255.0,
+        mask: scene.info().mask,
+    };
+    let cpu = to_array4(
+        &mut *backend(satdet::Preprocess::Cpu).expect("cpu"),
+        &spec,
+        &[&a, &b],
+        0.5,
+    )
+    .expect("cpu batch");
+    assert_eq!(cpu.shape(), &[2, 3, 128, 128]);
+    let gpu = to_array4(
+        &mut *backend(satdet::Preprocess::Gpu).expect("lavapipe"),
+        &spec,
+        &[&a, &b],
+        0.5,
+    )
+    .expect("gpu batch");
+    assert_eq!(cpu, gpu);
+    // Tile b (200 px at 0.5) fills 100x100 of the input; the rest is padding.
+    assert_eq!(cpu[[1, 0, 120, 120]], 114.0 / 255.0);
+}

@@ -17,6 +17,16 @@ fn out_err(path: &Path, detail: impl Into<String>) -> Error {
     Error::Output {
         path: path.to_path_buf(),
         detail: detail.into(),
+        source: None,
+    }
+}
+
+/// [`Error::Output`] with the operating system's error as its source.
+fn os_err(path: &Path, doing: &str, e: std::io::Error) -> Error {
+    Error::Output {
+        path: path.to_path_buf(),
+        detail: format!("{doing}: {e}"),
+        source: Some(e),
     }
 }
 
@@ -98,9 +108,10 @@ pub fn write_atomic(
                     attempt += 1;
                 }
                 Err(e) => {
-                    return Err(out_err(
+                    return Err(os_err(
                         path,
-                        format!("cannot create a temporary file in {}: {e}", dir.display()),
+                        &format!("cannot create a temporary file in {}", dir.display()),
+                        e,
                     ))
                 }
             }
@@ -118,16 +129,11 @@ pub fn write_atomic(
     fill(&mut w)?;
     let file = w
         .into_inner()
-        .map_err(|e| out_err(path, format!("writing: {}", e.error())))?;
-    file.sync_all()
-        .map_err(|e| out_err(path, format!("syncing: {e}")))?;
+        .map_err(|e| os_err(path, "writing", e.into_error()))?;
+    file.sync_all().map_err(|e| os_err(path, "syncing", e))?;
     drop(file);
-    std::fs::rename(&tmp, &target).map_err(|e| {
-        out_err(
-            path,
-            format!("renaming the finished temporary file into place: {e}"),
-        )
-    })?;
+    std::fs::rename(&tmp, &target)
+        .map_err(|e| os_err(path, "renaming the finished temporary file into place", e))?;
     guard.done = true;
     // Make the rename itself durable (best effort: not every platform syncs folders).
     if let Ok(d) = File::open(&dir) {
@@ -138,7 +144,7 @@ pub fn write_atomic(
 
 /// An I/O error while writing `path`, as [`Error::Output`].
 pub(crate) fn io_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
-    move |e| out_err(path, format!("writing: {e}"))
+    move |e| os_err(path, "writing", e)
 }
 
 /// What identifies a file: its (device, inode) where the platform has them, else its

@@ -88,6 +88,7 @@ pub(crate) fn check_values(path: &Path, dets: &Detections) -> Result<()> {
             Err(Error::Output {
                 path: path.to_path_buf(),
                 detail: format!("detection {i} ({}): {what}", d.class_name),
+                source: None,
             })
         };
         if !d.score.is_finite() {

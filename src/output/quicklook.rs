@@ -105,6 +105,10 @@ pub fn write(
         img.write_to(w, format).map_err(|e| Error::Output {
             path: path.to_path_buf(),
             detail: e.to_string(),
+            source: match e {
+                image::ImageError::IoError(io) => Some(io),
+                _ => None,
+            },
         })
     })
 }

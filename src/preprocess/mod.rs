@@ -15,11 +15,13 @@
 //! 4. the tile sits at the top-left of the input; the rest is the pad value (step 3
 //!    applied to it).
 
+mod array;
 mod cpu;
 #[cfg(feature = "gpu")]
 mod gpu;
 mod stretch;
 
+pub use array::to_array4;
 pub use cpu::CpuPreprocessor;
 #[cfg(feature = "gpu")]
 pub use gpu::{adapters, AdapterPolicy, AdapterSummary, GpuPreprocessor, GpuStageTimes, SHADER};
