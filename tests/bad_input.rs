@@ -73,16 +73,84 @@ fn not_a_raster_and_missing_file() {
 
 #[test]
 fn every_prefix_of_a_tiff_fails_cleanly() {
-    // Cut a small tiled TIFF at many lengths: each must open-and-read or fail with an
-    // error, never panic.
-    let bytes = std::fs::read(common::fixture("io_u8_3b_pixel_tiles_packbits.tif")).expect("read");
-    let dir = tempfile::tempdir().expect("tmp");
-    let p = dir.path().join("cut.tif");
-    for len in (0..bytes.len()).step_by(bytes.len() / 40 + 1) {
-        std::fs::write(&p, &bytes[..len]).expect("write");
-        if let Ok(s) = Scene::open(&p) {
-            let mut buf = TileBuf::new();
-            let _ = s.read_window(Window::new(0, 0, s.width(), s.height()), &mut buf);
+    // Cut small TIFFs (tiled and stripped) at many lengths: each cut must either fail with
+    // a typed raster error, or read exactly what the whole file reads (a cut that only
+    // drops bytes nobody reads); never panic, never a partial result.
+    for name in [
+        "io_u8_3b_pixel_tiles_packbits.tif",
+        "utm_rgb_tiled_lzw.tif",
+        "utm_pan16_strips.tif",
+    ] {
+        let bytes = std::fs::read(common::fixture(name)).expect("read");
+        let full = Scene::open(common::fixture(name)).expect("open whole");
+        let mut want = TileBuf::new();
+        full.read_window(Window::new(0, 0, full.width(), full.height()), &mut want)
+            .expect("read whole");
+        let dir = tempfile::tempdir().expect("tmp");
+        let p = dir.path().join("cut.tif");
+        let (mut errors, mut whole) = (0, 0);
+        for len in (0..bytes.len()).step_by(bytes.len() / 60 + 1) {
+            std::fs::write(&p, &bytes[..len]).expect("write");
+            let r = Scene::open(&p).and_then(|s| {
+                let mut buf = TileBuf::new();
+                s.read_window(Window::new(0, 0, s.width(), s.height()), &mut buf)
+                    .map(|()| buf)
+            });
+            match r {
+                Ok(buf) => {
+                    assert_eq!(
+                        buf.samples(),
+                        want.samples(),
+                        "{name} cut at {len}: a partial result"
+                    );
+                    whole += 1;
+                }
+                Err(Error::CorruptRaster { path, .. } | Error::UnsupportedRaster { path, .. }) => {
+                    assert_eq!(path, p);
+                    errors += 1;
+                }
+                Err(Error::Io { .. }) => errors += 1,
+                Err(e) => panic!("{name} cut at {len}: unexpected error kind {e:?}"),
+            }
         }
+        assert!(
+            errors > 50,
+            "{name}: most cuts must fail ({errors} errors, {whole} whole reads)"
+        );
     }
+}
+
+#[test]
+fn a_corrupt_chunk_in_the_middle_of_detect_is_an_error_not_a_hang() {
+    let path = common::fixture("corrupt_middle_chunk.tif");
+    // It opens (the header is fine) and its first windows read.
+    let scene = Scene::open(&path).expect("open");
+    let mut buf = TileBuf::new();
+    scene
+        .read_window(Window::new(0, 0, 64, 64), &mut buf)
+        .expect("the first chunk is intact");
+    let det = satdet::Detector::builder()
+        .model(common::fixture("square_detector.onnx"))
+        .batch_size(2)
+        .threads(1)
+        .build()
+        .expect("detector");
+    let mut progressed = 0;
+    let r = det.detect_with(&scene, |e| {
+        if matches!(e, satdet::Event::Progress(_)) {
+            progressed += 1;
+        }
+        std::ops::ControlFlow::Continue(())
+    });
+    match r {
+        Err(Error::CorruptRaster { path: p, .. }) => assert_eq!(p, path),
+        other => panic!("expected CorruptRaster, got {other:?}"),
+    }
+    assert!(
+        progressed > 0,
+        "the run was under way when the chunk was reached"
+    );
+    // Nothing is left running: the detector serves the next scene.
+    let ok = Scene::open(common::fixture("utm_rgb_tiled_lzw.tif")).expect("open");
+    assert_eq!(det.detect(&ok).expect("detect").len(), 16);
 }
