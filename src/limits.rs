@@ -74,9 +74,9 @@ impl Limits {
         what: &'static str,
         found: u64,
         limit: u64,
-    ) -> crate::Result<()> {
+    ) -> crate::error::Result<()> {
         if found > limit {
-            return Err(crate::Error::Limits {
+            return Err(crate::error::Error::Limits {
                 context: context(),
                 what,
                 found,

@@ -6,7 +6,7 @@
 //! boundary between two neighbours lying in the middle of their overlap.
 
 use crate::raster::Window;
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 
 /// A tile: the window to read and the core it owns, both in scene pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,7 +9,7 @@
 //! - [`Layout::EndToEnd`] `[B, K, 6]` (YOLOv10, or exports with NMS inside):
 //!   `x0, y0, x1, y1, score, class`.
 
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 use std::path::Path;
 
 /// A model's output layout.

@@ -2,7 +2,7 @@
 
 use super::decode::{detect_layout, Layout};
 use super::session::environment;
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 use ort::session::Session;
 use ort::value::{TensorElementType, TensorRef, ValueType};
 use std::path::{Path, PathBuf};
@@ -416,7 +416,7 @@ impl Model {
         // product is checked, not only each factor.
         let n = fixed_batch.unwrap_or(1);
         let input_bytes = input_tensor_bytes(n, width, height);
-        crate::Limits::check(
+        crate::limits::Limits::check(
             || {
                 format!(
                     "{}: the model input of {n}x3x{height}x{width} float32",
@@ -457,7 +457,7 @@ impl Model {
                 u64::try_from(d).ok().map(|d| acc.saturating_mul(d))
             });
             if let Some(bytes) = declared {
-                crate::Limits::check(
+                crate::limits::Limits::check(
                     || {
                         format!(
                             "{}: output `{}` {shape:?}",

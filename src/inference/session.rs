@@ -5,7 +5,7 @@
 //! folders of the `onnxruntime` / `onnxruntime-gpu` Python packages; the system library
 //! path. Failing all, the error lists each place tried and how to install it.
 
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -161,7 +161,7 @@ pub(crate) fn environment(
 ) -> Result<(PathBuf, ort::environment::Environment)> {
     let mut guard = ENV
         .lock()
-        .map_err(|_| Error::Config("onnxruntime initialisation panicked earlier".into()))?;
+        .map_err(|_| Error::Internal("onnxruntime initialisation panicked earlier".into()))?;
     if let Some((p, env)) = guard.as_ref() {
         if let Some(want) = explicit {
             if library_in(want).as_deref() != Some(p.as_path()) {

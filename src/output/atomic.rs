@@ -7,7 +7,7 @@
 //! refuses, before anything is opened for writing, an output that resolves (through
 //! symlinks, hard links, `..`) to an input or to another output.
 
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 use std::fs::{File, OpenOptions};
 use std::io::BufWriter;
 use std::path::{Path, PathBuf};

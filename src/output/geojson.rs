@@ -5,7 +5,7 @@
 //! `null` geometry and keeps its pixel box.
 
 use crate::detection::{Detection, Detections};
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 use geojson::{Feature, Geometry, JsonObject, JsonValue};
 use std::io::Write;
 use std::path::Path;

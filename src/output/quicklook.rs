@@ -4,7 +4,7 @@
 use crate::detection::Detections;
 use crate::preprocess::Scaling;
 use crate::raster::{Scene, TileBuf, Window};
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 use std::path::Path;
 
 const COLOURS: [[u8; 3]; 6] = [

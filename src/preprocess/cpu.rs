@@ -4,7 +4,7 @@
 
 use super::{InputSpec, Preprocessor};
 use crate::raster::TileBuf;
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 use rayon::prelude::*;
 
 /// Preprocessing on the CPU.
