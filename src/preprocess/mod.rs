@@ -21,8 +21,14 @@ mod gpu;
 mod stretch;
 
 pub use cpu::CpuPreprocessor;
+/// For `benches/preprocess.rs` only: not part of the supported API.
 #[cfg(feature = "gpu")]
-pub use gpu::{adapters, AdapterPolicy, AdapterSummary, GpuPreprocessor, GpuStageTimes, SHADER};
+#[doc(hidden)]
+pub use gpu::bench as gpu_bench;
+#[cfg(feature = "gpu")]
+pub use gpu::{
+    adapters, AdapterPolicy, AdapterSummary, GpuPreprocessor, DEFAULT_WAIT_TIMEOUT, SHADER,
+};
 pub use stretch::{percentile_stretch, Scaling};
 
 use crate::raster::{MaskSpec, TileBuf};
