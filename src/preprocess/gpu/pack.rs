@@ -312,7 +312,8 @@ mod tests {
         let refs: Vec<&TileBuf> = ts.iter().collect();
         let c = chunks(&sp, &refs, 2 * out).expect("chunks");
         assert_eq!(c, [0..2, 2..4, 4..6, 6..7]);
-        assert_eq!(chunks(&sp, &refs, u64::MAX).expect("chunks"), [0..7]);
+        let whole = chunks(&sp, &refs, u64::MAX).expect("chunks");
+        assert_eq!(whole, vec![Range { start: 0, end: 7 }], "one dispatch");
         assert!(chunks(&sp, &[], out).expect("chunks").is_empty());
         let e = chunks(&sp, &refs, out - 1).unwrap_err();
         assert_eq!((e.out_bytes, e.max_binding), (out, out - 1));
