@@ -321,6 +321,7 @@ fn auto_uses_only_hardware_adapters_and_says_what_it_chose() {
 /// default limits) injects it, and gets the CPU's tensor, bit for bit.
 #[test]
 fn an_injected_device_gives_the_cpu_tensor() {
+    use satdet::preprocess::wgpu;
     let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
     desc.backends = wgpu::Backends::PRIMARY;
     let instance = wgpu::Instance::new(desc);

@@ -27,7 +27,7 @@ pub use cpu::CpuPreprocessor;
 pub use gpu::bench as gpu_bench;
 #[cfg(feature = "gpu")]
 pub use gpu::{
-    adapters, AdapterPolicy, AdapterSummary, GpuPreprocessor, DEFAULT_WAIT_TIMEOUT, SHADER,
+    adapters, wgpu, AdapterPolicy, AdapterSummary, GpuPreprocessor, DEFAULT_WAIT_TIMEOUT, SHADER,
 };
 pub use stretch::{percentile_stretch, Scaling};
 

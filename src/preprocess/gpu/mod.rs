@@ -34,6 +34,9 @@ mod tests;
 
 pub use adapter::{adapters, AdapterPolicy, AdapterSummary};
 pub use device::DEFAULT_WAIT_TIMEOUT;
+/// The `wgpu` satdet is built with (pinned exactly): a program that opens its own device
+/// for [`GpuPreprocessor::from_device`] can use it to be sure the versions match.
+pub use wgpu;
 
 use super::{InputSpec, Preprocessor};
 use crate::raster::TileBuf;
@@ -104,7 +107,8 @@ impl GpuPreprocessor {
     }
 
     /// Builds the pipeline on a device the caller opened (with the same `wgpu` version as
-    /// satdet), for a program that already holds one or that chooses its adapter itself.
+    /// satdet: `satdet::preprocess::wgpu`), for a program that already holds one or that
+    /// chooses its adapter itself.
     ///
     /// The preprocessor installs its own uncaptured-error handler and device-lost callback
     /// on `device` (replacing the caller's), so that errors come back as [`Error::Gpu`]
