@@ -94,7 +94,7 @@ fn bench(c: &mut Criterion) {
                     &batch,
                     |b, _| b.iter(|| gp.run(&spec, &tiles, 1.0, &mut out).expect("run")),
                 );
-                type Pick = fn(&satdet::preprocess::GpuStageTimes) -> Duration;
+                type Pick = fn(&satdet::preprocess::gpu_bench::GpuStageTimes) -> Duration;
                 let stages: [(&str, Pick); 3] = [
                     ("gpu-upload", |t| t.upload),
                     ("gpu-compute", |t| t.compute),
@@ -108,8 +108,10 @@ fn bench(c: &mut Criterion) {
                             b.iter_custom(|iters| {
                                 let mut total = Duration::ZERO;
                                 for _ in 0..iters {
-                                    let t =
-                                        gp.run_staged(&spec, &tiles, 1.0, &mut out).expect("run");
+                                    let t = satdet::preprocess::gpu_bench::run_staged(
+                                        gp, &spec, &tiles, 1.0, &mut out,
+                                    )
+                                    .expect("run");
                                     total += pick(&t);
                                 }
                                 total

@@ -316,3 +316,36 @@ fn auto_uses_only_hardware_adapters_and_says_what_it_chose() {
         assert!(name.starts_with("cpu (auto: "), "{name}");
     }
 }
+
+/// A program that opens its own device (here on the adapter wgpu prefers, with wgpu's
+/// default limits) injects it, and gets the CPU's tensor, bit for bit.
+#[test]
+fn an_injected_device_gives_the_cpu_tensor() {
+    use satdet::preprocess::wgpu;
+    let mut desc = wgpu::InstanceDescriptor::new_without_display_handle();
+    desc.backends = wgpu::Backends::PRIMARY;
+    let instance = wgpu::Instance::new(desc);
+    let adapter = pollster::block_on(instance.request_adapter(&wgpu::RequestAdapterOptions {
+        power_preference: wgpu::PowerPreference::HighPerformance,
+        ..Default::default()
+    }))
+    .expect("an adapter (lavapipe in CI)");
+    let (device, queue) =
+        pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor::default()))
+            .expect("device");
+    let mut g = GpuPreprocessor::from_device(device, queue).expect("inject");
+    assert_eq!(g.adapter().name, adapter.get_info().name);
+    let kind = Kind {
+        bits: 8,
+        bands: 3,
+        planar: false,
+        alpha: false,
+        nodata: None,
+    };
+    let sp = spec(kind, 64, 48);
+    let mut rng = Rng(0x5eed_1234_abcd_0002);
+    let tiles: Vec<TileBuf> = (0..3).map(|_| tile(kind, 64, 48, &mut rng)).collect();
+    let refs: Vec<&TileBuf> = tiles.iter().collect();
+    let (c, gp) = run_both(&mut g, &sp, &refs, 1.0);
+    assert!(c.iter().zip(&gp).all(|(x, y)| x.to_bits() == y.to_bits()));
+}

@@ -35,3 +35,25 @@ fn the_embedded_shader_is_the_file() {
         std::fs::read_to_string(path).expect("read")
     );
 }
+
+/// The WGSL parameter structs have the sizes their `#[repr(C)]` mirrors in
+/// `src/preprocess/gpu/pack.rs` are pinned to at compile time (`Params` 112 bytes, `Tile`
+/// 48); the unit tests there compare every field offset as well.
+#[test]
+fn the_parameter_structs_have_the_sizes_the_rust_mirrors_assert() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("shaders/preprocess.wgsl");
+    let src = std::fs::read_to_string(path).expect("read");
+    let module = naga::front::wgsl::parse_str(&src).expect("parse");
+    let size = |name: &str| {
+        module
+            .types
+            .iter()
+            .find_map(|(_, t)| match (&t.name, &t.inner) {
+                (Some(n), naga::TypeInner::Struct { span, .. }) if n == name => Some(*span),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no struct {name} in preprocess.wgsl"))
+    };
+    assert_eq!(size("Params"), 112, "Params (uniform)");
+    assert_eq!(size("Tile"), 48, "Tile (storage array element)");
+}

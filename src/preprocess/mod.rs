@@ -23,8 +23,14 @@ mod stretch;
 
 pub use array::to_array4;
 pub use cpu::CpuPreprocessor;
+/// For `benches/preprocess.rs` only: not part of the supported API.
 #[cfg(feature = "gpu")]
-pub use gpu::{adapters, AdapterPolicy, AdapterSummary, GpuPreprocessor, GpuStageTimes, SHADER};
+#[doc(hidden)]
+pub use gpu::bench as gpu_bench;
+#[cfg(feature = "gpu")]
+pub use gpu::{
+    adapters, wgpu, AdapterPolicy, AdapterSummary, GpuPreprocessor, DEFAULT_WAIT_TIMEOUT, SHADER,
+};
 pub use stretch::{percentile_stretch, Scaling};
 
 use crate::raster::{MaskSpec, TileBuf};
