@@ -428,10 +428,13 @@ impl Detector {
             times.preprocess = pre_res?;
             Ok(())
         });
-        // The preprocessor goes back to the pool whatever happened (nothing queued in it).
+        // The preprocessor goes back to the pool (nothing queued in it), unless the GPU
+        // failed under it (a lost device, a timed-out wait): the next run makes a new one.
         pre.cancel();
-        if let Ok(mut pool) = self.preprocessors.lock() {
-            pool.push(pre);
+        if !matches!(run, Err(Error::Gpu(_))) {
+            if let Ok(mut pool) = self.preprocessors.lock() {
+                pool.push(pre);
+            }
         }
         run?;
         // Every tile is done: whatever is still held is final.
@@ -467,7 +470,7 @@ impl Detector {
                 overlap_px,
                 gsd,
                 preprocess: pre_name,
-                provider: self.info.provider,
+                provider: self.info.provider.to_string(),
                 runtime: self.info.runtime.clone(),
                 model: self.info.path.clone(),
                 candidates_capped: capped,

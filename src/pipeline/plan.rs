@@ -35,7 +35,7 @@ pub(crate) fn resampling_warning(tile_px: u32, model_side: u32, advice: &str) ->
     ))
 }
 
-/// What [`Detector::plan`] works out for a scene before reading it.
+/// What [`super::Detector::plan`] works out for a scene before reading it.
 #[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct Plan {
