@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// One detected object.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, PartialEq)]
 pub struct Detection {
     /// Class index in the model.
@@ -36,6 +37,7 @@ impl Detection {
 }
 
 /// Busy time of each stage (the stages overlap, so they add up to more than `total`).
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StageTimes {
     /// Percentile stretch sampling (16-bit scenes).
@@ -53,6 +55,7 @@ pub struct StageTimes {
 }
 
 /// How tiles are scaled to the model's ground sample distance.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct GsdMatch {
     /// The scene's GSD in metres per pixel (given, or computed at the scene centre from
@@ -68,6 +71,7 @@ pub struct GsdMatch {
 }
 
 /// What a detect call did.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Report {
     /// Tiles in the grid.
@@ -85,7 +89,7 @@ pub struct Report {
     /// The preprocessing backend that ran (e.g. `cpu`).
     pub preprocess: String,
     /// The onnxruntime execution provider that ran.
-    pub provider: &'static str,
+    pub provider: String,
     /// The onnxruntime library used.
     pub runtime: PathBuf,
     /// The model file that ran.
@@ -107,6 +111,7 @@ pub struct Report {
 }
 
 /// The detections of one scene, with the scene's metadata and a report of the run.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, PartialEq)]
 pub struct Detections {
     /// The detections, best score first.
@@ -135,6 +140,7 @@ impl<'a> IntoIterator for &'a Detections {
 }
 
 /// Progress of a detect call, passed to the builder's progress callback.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Progress {
     /// Tiles finished (processed or skipped).

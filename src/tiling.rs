@@ -5,8 +5,8 @@
 //! input), never skipped. Each tile also *owns* a core: the cores partition the scene, the
 //! boundary between two neighbours lying in the middle of their overlap.
 
-use crate::raster::Window;
 use crate::error::{Error, Result};
+use crate::raster::Window;
 
 /// A tile: the window to read and the core it owns, both in scene pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

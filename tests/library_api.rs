@@ -191,3 +191,15 @@ fn preprocessing_alone_gives_the_same_ndarray_batch_on_cpu_and_gpu() {
     // Tile b (200 px at 0.5) fills 100x100 of the input; the rest is padding.
     assert_eq!(cpu[[1, 0, 120, 120]], 114.0 / 255.0);
 }
+
+#[cfg(feature = "serde")]
+#[test]
+fn results_round_trip_through_serde() {
+    let dets = detector().detect(&scene()).expect("detect");
+    let json = serde_json::to_string(&dets).expect("serialize");
+    let back: satdet::Detections = serde_json::from_str(&json).expect("deserialize");
+    assert_eq!(back, dets);
+    // A pixel box is [x0, y0, x1, y1], and reordered corners come back ordered.
+    let b: satdet::PixelBox = serde_json::from_str("[10.0, 8.0, 2.0, 4.0]").expect("box");
+    assert_eq!(b.to_array(), [2.0, 4.0, 10.0, 8.0]);
+}

@@ -6,6 +6,7 @@ use crate::{Error, Result};
 use proj4rs::proj::Proj;
 
 /// The scene's map coordinate reference system.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Crs {
     /// An EPSG code, e.g. 32633 (UTM 33N) or 4326 (WGS84 lon/lat).

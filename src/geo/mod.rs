@@ -14,6 +14,7 @@ pub use gsd::{ground_distance_m, gsd_m};
 pub use transform::{GeoTransform, RasterType};
 
 /// A point in continuous scene-pixel coordinates (column, row).
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PixelPoint {
     /// Column, pixels from the left edge.
@@ -23,6 +24,7 @@ pub struct PixelPoint {
 }
 
 /// A point in the scene's map CRS (easting/northing, or lon/lat for a geographic CRS).
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct MapPoint {
     /// Easting (or longitude).
@@ -32,6 +34,7 @@ pub struct MapPoint {
 }
 
 /// A WGS84 longitude/latitude in degrees.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LonLat {
     /// Degrees east.
@@ -41,6 +44,8 @@ pub struct LonLat {
 }
 
 /// An axis-aligned box in scene pixels, `x0 <= x1`, `y0 <= y1` (kept by the constructor).
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(from = "[f64; 4]", into = "[f64; 4]"))]
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PixelBox {
     x0: f64,
@@ -151,7 +156,21 @@ impl PixelBox {
     }
 }
 
+impl From<[f64; 4]> for PixelBox {
+    /// `[x0, y0, x1, y1]`, corners in any order (as [`PixelBox::new`]).
+    fn from(v: [f64; 4]) -> Self {
+        PixelBox::new(v[0], v[1], v[2], v[3])
+    }
+}
+
+impl From<PixelBox> for [f64; 4] {
+    fn from(b: PixelBox) -> Self {
+        b.to_array()
+    }
+}
+
 /// Georeferencing of a scene: where its pixels are on Earth.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, PartialEq)]
 pub struct GeoRef {
     /// Pixel → map transform (PixelIsPoint already converted to the area convention).

@@ -3,6 +3,7 @@
 use super::{MapPoint, PixelPoint};
 
 /// How GeoTIFF raster coordinates refer to a pixel (GTRasterTypeGeoKey).
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RasterType {
     /// A tiepoint names the top-left *corner* of a pixel (GDAL's default).
@@ -14,6 +15,7 @@ pub enum RasterType {
 /// `map = origin + col * per_col + row * per_row`, with (col, row) continuous pixel
 /// coordinates in the PixelIsArea convention: (0, 0) is the top-left corner of the
 /// top-left pixel.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GeoTransform {
     /// Map x of pixel corner (0, 0).

@@ -59,6 +59,7 @@ pub struct ModelInfo {
 
 /// A range of ground sample distances in metres per pixel, `min_m <= max_m`, both
 /// positive and finite (one value: `min_m == max_m`).
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct GsdRange {
     /// Finest GSD, m/px.

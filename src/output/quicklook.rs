@@ -2,9 +2,9 @@
 //! scene is never held whole) with each detection's box drawn in its class colour.
 
 use crate::detection::Detections;
+use crate::error::{Error, Result};
 use crate::preprocess::Scaling;
 use crate::raster::{Scene, TileBuf, Window};
-use crate::error::{Error, Result};
 use std::path::Path;
 
 const COLOURS: [[u8; 3]; 6] = [

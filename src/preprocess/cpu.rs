@@ -3,8 +3,8 @@
 //! on the thread count.
 
 use super::{InputSpec, Preprocessor};
-use crate::raster::TileBuf;
 use crate::error::{Error, Result};
+use crate::raster::TileBuf;
 use rayon::prelude::*;
 
 /// Preprocessing on the CPU.

@@ -6,6 +6,7 @@
 use crate::raster::{MaskSpec, SampleType, Samples, TileBuf};
 
 /// Per-band linear scaling `clamp((v - lo) * inv_range, 0, 1)`; up to 4 bands.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Scaling {
     /// Sample value mapped to 0, per band.
