@@ -76,24 +76,6 @@ struct Args {
     quicklook: Option<PathBuf>,
 }
 
-/// Files that travel with a scene (world file, projection, GDAL side-cars): inputs too.
-fn sidecars(scene: &Path) -> Vec<PathBuf> {
-    const EXTS: [&str; 14] = [
-        "tfw", "tifw", "tiffw", "wld", "pgw", "pngw", "jgw", "jpgw", "jpegw", "prj", "aux.xml",
-        "ovr", "msk", "xml",
-    ];
-    let mut out = Vec::new();
-    for ext in EXTS {
-        // scene.tfw beside scene.tif, and scene.tif.aux.xml.
-        out.push(scene.with_extension(ext));
-        let mut full = scene.as_os_str().to_owned();
-        full.push(".");
-        full.push(ext);
-        out.push(PathBuf::from(full));
-    }
-    out.into_iter().filter(|p| p.exists()).collect()
-}
-
 /// Prints each warning once, however many places report it.
 #[derive(Default)]
 struct Warnings(HashSet<String>);
@@ -110,24 +92,13 @@ impl Warnings {
 
 fn run(args: Args) -> satdet::Result<()> {
     // Every output is checked before anything is opened, read or written.
-    let ext = args
-        .output
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase);
-    if !matches!(ext.as_deref(), Some("geojson" | "json")) {
-        return Err(satdet::Error::Config(format!(
-            "--output {}: unsupported extension (use .geojson or .json)",
-            args.output.display()
-        )));
-    }
+    satdet::output::geojson::check_extension(&args.output)?;
     if let Some(q) = &args.quicklook {
         satdet::output::quicklook::format_for(q)?;
     }
     let mut outputs: Vec<&Path> = vec![&args.output];
     outputs.extend(args.quicklook.as_deref());
-    let mut inputs: Vec<PathBuf> = vec![args.input.clone()];
-    inputs.extend(sidecars(&args.input));
+    let mut inputs: Vec<PathBuf> = satdet::output::scene_files(&args.input);
     inputs.extend(args.model.clone());
     let input_refs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
     satdet::output::check_outputs(&input_refs, &outputs)?;

@@ -50,6 +50,22 @@ fn resolve_target(path: &Path) -> Result<PathBuf> {
     }
 }
 
+/// Refuses to replace what is not a plain, writable file: a device (`/dev/null`), a FIFO,
+/// a socket, or a file its owner made read-only to protect it.
+fn check_replaceable(path: &Path, target: &Path) -> Result<()> {
+    match std::fs::metadata(target) {
+        Ok(m) if !m.is_file() => Err(out_err(
+            path,
+            "exists and is not a regular file (a device, FIFO or socket): refusing to replace it",
+        )),
+        Ok(m) if m.permissions().readonly() => Err(out_err(
+            path,
+            "exists and is read-only: refusing to replace it (make it writable first)",
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Removes the temporary file unless the write completed.
 struct TempGuard {
     path: PathBuf,
@@ -70,6 +86,7 @@ impl Drop for TempGuard {
 /// removed.
 ///
 /// ```
+/// use std::io::Write;
 /// # fn main() -> satdet::Result<()> {
 /// # let dir = std::env::temp_dir().join(format!("satdet-doc-{}", std::process::id()));
 /// # std::fs::create_dir_all(&dir).unwrap();
@@ -87,21 +104,21 @@ pub fn write_atomic(
 ) -> Result<()> {
     let path = path.as_ref();
     let target = resolve_target(path)?;
+    check_replaceable(path, &target)?;
     let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let name = target
-        .file_name()
-        .ok_or_else(|| out_err(path, "has no file name"))?
-        .to_string_lossy()
-        .into_owned();
+    if target.file_name().is_none() {
+        return Err(out_err(path, "has no file name"));
+    }
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let (tmp, file) = {
         let mut attempt = 0u32;
         loop {
             let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-            let tmp = dir.join(format!(".{name}.{}-{n}.satdet-tmp", std::process::id()));
+            // Short and fixed-length, so a long target name still leaves room for it.
+            let tmp = dir.join(format!(".satdet-{}-{n}.tmp", std::process::id()));
             match OpenOptions::new().write(true).create_new(true).open(&tmp) {
                 Ok(f) => break (tmp, f),
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 100 => {
@@ -145,6 +162,43 @@ pub fn write_atomic(
 /// An I/O error while writing `path`, as [`Error::Output`].
 pub(crate) fn io_err(path: &Path) -> impl Fn(std::io::Error) -> Error + '_ {
     move |e| os_err(path, "writing", e)
+}
+
+/// Side-car extensions of a raster: world files, projection, GDAL's auxiliary files.
+const SIDECAR_EXTS: [&str; 14] = [
+    "tfw", "tifw", "tiffw", "wld", "pgw", "pngw", "jgw", "jpgw", "jpegw", "prj", "aux.xml", "ovr",
+    "msk", "xml",
+];
+
+/// The files that belong to the scene at `scene`: itself and every side-car beside it
+/// (`scene.tfw`, `scene.TFW`, `scene.prj`, `scene.tif.aux.xml`, …, any letter case). They
+/// are inputs: no output may replace them.
+pub fn scene_files(scene: &Path) -> Vec<PathBuf> {
+    let mut out = vec![scene.to_path_buf()];
+    let (Some(name), Some(stem)) = (scene.file_name(), scene.file_stem()) else {
+        return out;
+    };
+    let (name, stem) = (
+        name.to_string_lossy().to_lowercase(),
+        stem.to_string_lossy().to_lowercase(),
+    );
+    let dir = match scene.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let n = e.file_name().to_string_lossy().to_lowercase();
+        let side = SIDECAR_EXTS
+            .iter()
+            .any(|ext| n == format!("{stem}.{ext}") || n == format!("{name}.{ext}"));
+        if side {
+            out.push(e.path());
+        }
+    }
+    out
 }
 
 /// What identifies a file: its (device, inode) where the platform has them, else its
@@ -260,6 +314,62 @@ mod tests {
             .file_type()
             .is_symlink());
         assert_eq!(std::fs::read(&real).expect("read"), b"new");
+    }
+
+    #[test]
+    fn devices_and_read_only_files_are_not_replaced() {
+        let d = tmpdir();
+        #[cfg(unix)]
+        {
+            let r = write_atomic("/dev/null", |w| {
+                w.write_all(b"x").map_err(io_err(Path::new("n")))
+            });
+            assert!(
+                matches!(&r, Err(Error::Output { detail, .. }) if detail.contains("not a regular file")),
+                "{r:?}"
+            );
+        }
+        let p = d.path().join("kept.geojson");
+        std::fs::write(&p, b"kept").expect("write");
+        let mut perm = std::fs::metadata(&p).expect("meta").permissions();
+        perm.set_readonly(true);
+        std::fs::set_permissions(&p, perm).expect("chmod");
+        let r = write_atomic(&p, |w| w.write_all(b"new").map_err(io_err(&p)));
+        assert!(r.is_err());
+        assert_eq!(std::fs::read(&p).expect("read"), b"kept");
+    }
+
+    #[test]
+    fn a_long_name_still_gets_a_temporary_file() {
+        let d = tmpdir();
+        let p = d.path().join(format!("{}.geojson", "x".repeat(240)));
+        write_atomic(&p, |w| w.write_all(b"ok").map_err(io_err(&p))).expect("write");
+        assert_eq!(std::fs::read(&p).expect("read"), b"ok");
+    }
+
+    #[test]
+    fn side_cars_of_any_case_are_the_scene_s_files() {
+        let d = tmpdir();
+        let scene = d.path().join("scene.tif");
+        for f in [
+            "scene.tif",
+            "scene.TFW",
+            "scene.prj",
+            "scene.tif.aux.xml",
+            "scene.geojson",
+            "other.tfw",
+        ] {
+            std::fs::write(d.path().join(f), b"x").expect("write");
+        }
+        let mut names: Vec<String> = scene_files(&scene)
+            .iter()
+            .map(|p| p.file_name().expect("name").to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            ["scene.TFW", "scene.prj", "scene.tif", "scene.tif.aux.xml"]
+        );
     }
 
     #[test]

@@ -80,6 +80,21 @@ pub fn write_to(w: &mut impl Write, dets: &Detections) -> std::io::Result<()> {
     w.write_all(b"]}")
 }
 
+/// `.geojson` or `.json` (any case), else [`Error::Config`].
+pub fn check_extension(path: &Path) -> Result<()> {
+    let ext = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    match ext.as_deref() {
+        Some("geojson" | "json") => Ok(()),
+        _ => Err(Error::Config(format!(
+            "{}: unsupported extension for GeoJSON (use .geojson or .json)",
+            path.display()
+        ))),
+    }
+}
+
 /// Refuses values GeoJSON cannot hold: a non-finite score or coordinate, a latitude
 /// outside ±90°. (serde_json would write them as `null`, or as numbers no GIS accepts.)
 pub(crate) fn check_values(path: &Path, dets: &Detections) -> Result<()> {
@@ -111,11 +126,16 @@ pub(crate) fn check_values(path: &Path, dets: &Detections) -> Result<()> {
     Ok(())
 }
 
-/// Writes the detections to `path` as GeoJSON, atomically ([`super::write_atomic`]); an
-/// output that is the scene or the model is refused before anything is opened.
+/// Writes the detections to `path` (`.geojson` or `.json`) as GeoJSON, atomically
+/// ([`super::write_atomic`]); an output that is the scene, one of its side-cars
+/// ([`super::scene_files`]) or the model is refused before anything is opened.
 pub fn write(path: impl AsRef<Path>, dets: &Detections) -> Result<()> {
     let path = path.as_ref();
-    super::check_outputs(&[&dets.scene, &dets.report.model], &[path])?;
+    check_extension(path)?;
+    let mut inputs = super::scene_files(&dets.scene);
+    inputs.push(dets.report.model.clone());
+    let inputs: Vec<&Path> = inputs.iter().map(|p| p.as_path()).collect();
+    super::check_outputs(&inputs, &[path])?;
     check_values(path, dets)?;
     super::write_atomic(path, |w| {
         write_to(w, dets).map_err(super::atomic::io_err(path))

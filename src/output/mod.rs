@@ -6,4 +6,4 @@ mod atomic;
 pub mod geojson;
 pub mod quicklook;
 
-pub use atomic::{check_outputs, write_atomic};
+pub use atomic::{check_outputs, scene_files, write_atomic};
