@@ -3,9 +3,12 @@
 //! and JPEG, which have no random access, are decoded once on the first read, within
 //! [`Limits::max_window_bytes`].
 
+mod chunk_cache;
+mod chunk_codec;
 mod geotiff;
 mod image_file;
 mod tiff_file;
+mod tiff_header;
 
 use crate::geo::GeoRef;
 use crate::{Error, Limits, Result};
