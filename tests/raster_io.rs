@@ -325,3 +325,103 @@ fn with_crs_also_clears_the_warning_of_model_tags_without_geokeys() {
     assert_eq!(scene.warnings().len(), 1, "{:?}", scene.warnings());
     set_crs_and_check_the_warning_is_gone(scene);
 }
+
+/// A noisy 512 × 512 RGB image (noise so that the compressed data is large) written by
+/// `image` as `name` in a fresh folder.
+fn noisy_image(name: &str, format: image::ImageFormat) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join(name);
+    let mut state = 0x2545_f491_u32;
+    let img = image::RgbImage::from_fn(512, 512, |_, _| {
+        let mut px = [0u8; 3];
+        for p in &mut px {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            *p = state as u8;
+        }
+        image::Rgb(px)
+    });
+    img.save_with_format(&path, format).expect("encode");
+    (dir, path)
+}
+
+/// A JPEG or PNG cut short (a failed download) is a `CorruptRaster` error, not an image
+/// whose missing part reads as grey (the JPEG decoder pads silently).
+#[test]
+fn truncated_jpeg_and_png_are_corrupt_rasters() {
+    for (name, format) in [
+        ("cut.jpg", image::ImageFormat::Jpeg),
+        ("cut.png", image::ImageFormat::Png),
+    ] {
+        let (_dir, path) = noisy_image(name, format);
+        let bytes = std::fs::read(&path).expect("read");
+        // The whole file reads.
+        let scene = Scene::open(&path).expect("open whole");
+        let mut buf = TileBuf::new();
+        scene
+            .read_window(Window::new(0, 0, 512, 512), &mut buf)
+            .unwrap_or_else(|e| panic!("{name} whole: {e}"));
+        for percent in [5usize, 50, 99] {
+            std::fs::write(&path, &bytes[..bytes.len() * percent / 100]).expect("cut");
+            let res = Scene::open(&path)
+                .and_then(|s| s.read_window(Window::new(0, 0, 512, 512), &mut buf));
+            let e = res.expect_err(&format!("{name} cut to {percent}% must not read"));
+            assert!(
+                matches!(e, satdet::Error::CorruptRaster { .. }),
+                "{name} at {percent}%: {e:?}"
+            );
+            assert!(e.to_string().contains(name), "{e}");
+        }
+    }
+}
+
+/// A world file with a 50 MB token: the error names the file and quotes a short prefix.
+#[test]
+fn a_huge_world_file_token_is_quoted_short() {
+    let (_dir, tif) = tiff_with_world_file(false);
+    let tfw = tif.with_extension("tfw");
+    for token_len in [900_000usize, 50 << 20] {
+        let text = format!("0.5\n0\n0\n-0.5\n{}x\n4999999.75\n", "1".repeat(token_len));
+        std::fs::write(&tfw, text).expect("tfw");
+        let e = Scene::open(&tif).unwrap_err();
+        let msg = e.to_string();
+        assert!(matches!(e, satdet::Error::Georef { .. }), "{e:?}");
+        assert!(msg.contains("scene.tfw"), "{msg}");
+        assert!(msg.len() < 400, "{} bytes of message", msg.len());
+    }
+}
+
+/// A `.prj` with a custom Lambert conformal conic (no authority of its own, EPSG ones on
+/// its GEOGCS and units) is an unknown CRS with a warning, not EPSG:4326.
+#[test]
+fn a_custom_crs_in_a_prj_is_unknown_not_its_datum() {
+    let (dir, tif) = tiff_with_world_file(false);
+    std::fs::write(dir.path().join("scene.prj"), CUSTOM_LCC).expect("prj");
+    let scene = Scene::open(&tif).expect("open");
+    let crs = &scene.georef().expect("georef").crs;
+    assert!(
+        matches!(crs, satdet::Crs::Unknown(why) if why.contains("Custom_LCC")),
+        "{crs:?}"
+    );
+    assert!(
+        scene
+            .warnings()
+            .iter()
+            .any(|w| w.contains("CRS not usable")),
+        "{:?}",
+        scene.warnings()
+    );
+    // GDAL agrees that the CRS has no EPSG code, when gdalsrsinfo is here to ask.
+    if let Ok(out) = std::process::Command::new("gdalsrsinfo")
+        .args(["-o", "epsg"])
+        .arg(dir.path().join("scene.prj"))
+        .output()
+    {
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(said.contains("EPSG:-1"), "gdalsrsinfo: {said}");
+    }
+}
+
+/// As `gdalsrsinfo -o wkt1` writes a custom LCC on WGS 84.
+const CUSTOM_LCC: &str = r#"PROJCS["Custom_LCC",GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563,AUTHORITY["EPSG","7030"]],AUTHORITY["EPSG","6326"]],PRIMEM["Greenwich",0,AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],AUTHORITY["EPSG","4326"]],PROJECTION["Lambert_Conformal_Conic_2SP"],PARAMETER["standard_parallel_1",33],PARAMETER["standard_parallel_2",45],PARAMETER["latitude_of_origin",39],PARAMETER["central_meridian",125],PARAMETER["false_easting",0],PARAMETER["false_northing",0],UNIT["metre",1,AUTHORITY["EPSG","9001"]]]"#;

@@ -6,7 +6,10 @@
 //! [`LonLat`] (WGS84 degrees).
 
 mod crs;
+mod prj;
 mod transform;
+
+pub(crate) use prj::parse_prj;
 
 pub use crs::{Crs, ToWgs84};
 pub use transform::{GeoTransform, RasterType};

@@ -7,6 +7,7 @@ mod chunk_cache;
 mod chunk_codec;
 mod geotiff;
 mod image_file;
+mod jpeg_end;
 mod tiff_file;
 mod tiff_header;
 
