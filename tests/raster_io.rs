@@ -425,3 +425,44 @@ fn a_custom_crs_in_a_prj_is_unknown_not_its_datum() {
 
 /// As `gdalsrsinfo -o wkt1` writes a custom LCC on WGS 84.
 const CUSTOM_LCC: &str = r#"PROJCS["Custom_LCC",GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563,AUTHORITY["EPSG","7030"]],AUTHORITY["EPSG","6326"]],PRIMEM["Greenwich",0,AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],AUTHORITY["EPSG","4326"]],PROJECTION["Lambert_Conformal_Conic_2SP"],PARAMETER["standard_parallel_1",33],PARAMETER["standard_parallel_2",45],PARAMETER["latitude_of_origin",39],PARAMETER["central_meridian",125],PARAMETER["false_easting",0],PARAMETER["false_northing",0],UNIT["metre",1,AUTHORITY["EPSG","9001"]]]"#;
+
+/// A scene in EPSG:4326 whose rows run past the North Pole: `Scene::open` warns (the
+/// boxes there will have no lon/lat); `with_crs(4326)` on such a scene warns as well; a
+/// scene inside ±90° gets no such warning.
+#[test]
+fn a_geographic_scene_past_the_pole_is_warned_about() {
+    let (dir, tif) = tiff_with_world_file(false);
+    let (w, h) = {
+        let s = Scene::open(&tif).expect("open");
+        (s.width(), s.height())
+    };
+    let past = |w: &str| w.contains("past the valid range");
+    // Top-left pixel centre at 89.9995°N, 0.001° pixels: the top rows are inside, the
+    // scene's top edge at 90.0000° exactly; then one raised by 0.1°: past the pole.
+    for (top, warned) in [(89.9995, false), (90.0995, true)] {
+        std::fs::write(
+            tif.with_extension("tfw"),
+            format!("0.001\n0\n0\n-0.001\n10.0\n{top}\n"),
+        )
+        .expect("tfw");
+        std::fs::write(dir.path().join("scene.prj"), "EPSG:4326").expect("prj");
+        let scene = Scene::open(&tif).expect("open");
+        assert_eq!(
+            scene.warnings().iter().any(|w| past(w)),
+            warned,
+            "top {top}, {w}x{h}: {:?}",
+            scene.warnings()
+        );
+        std::fs::remove_file(dir.path().join("scene.prj")).expect("rm prj");
+        let scene = Scene::open(&tif)
+            .expect("open")
+            .with_crs(4326)
+            .expect("4326");
+        assert_eq!(
+            scene.warnings().iter().any(|w| past(w)),
+            warned,
+            "with_crs, top {top}: {:?}",
+            scene.warnings()
+        );
+    }
+}
