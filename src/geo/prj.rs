@@ -115,7 +115,8 @@ fn esri_name_to_epsg(wkt: &str) -> Option<u16> {
     } else {
         return None;
     };
-    let rest = &wkt[outer.len()..];
+    // Not `&wkt[outer.len()..]`: `PROJCS[` may be followed by a multi-byte character.
+    let rest = wkt.strip_prefix(outer)?;
     let name = &rest[..rest.find('"')?];
     match name {
         "GCS_WGS_1984" => return Some(4326),
@@ -259,6 +260,14 @@ mod tests {
             .contains("EPSG:1"));
         assert!(parse_prj("EPSG:x").is_err());
         assert!(parse_prj("]]][[[").is_err());
+    }
+
+    /// Found by tests/fuzz_rasters.rs: a multi-byte character where the name's opening
+    /// quote belongs panicked (a byte index inside a character).
+    #[test]
+    fn a_multibyte_character_after_the_keyword_is_no_panic() {
+        assert!(parse_prj("PROJCS[\u{FFFD}WGS 84 \" UTM zone 33N\",0").is_err());
+        assert!(parse_prj("GEOGCS[é").is_err());
     }
 
     #[test]

@@ -472,6 +472,10 @@ impl TiffSource {
                 "byte count {count} for {out_len} decoded bytes"
             )));
         }
+        // A valid stream needs at most ~1.5 × the decoded size (LZW's 12-bit codes for
+        // single bytes; Deflate and PackBits expand less): bytes past that cannot be
+        // needed to fill the chunk, so they are not read (nor allocated).
+        let count = count.min((out_len as u64).saturating_mul(3) / 2 + 4096);
         let mut compressed = vec![0u8; count as usize];
         {
             use std::io::{Read, Seek, SeekFrom};
