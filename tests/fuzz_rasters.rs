@@ -413,11 +413,11 @@ fn field(b: &mut Vec<u8>, which: &Index, part: u8, value: u32) {
         let mut pos = 0;
         for (k, t) in tokens.iter().enumerate() {
             let start = text[pos..].find(t).map_or(pos, |f| pos + f);
-            out.extend_from_slice(text[pos..start].as_bytes());
+            out.extend_from_slice(&text.as_bytes()[pos..start]);
             out.extend_from_slice(if k == i { with } else { t }.as_bytes());
             pos = start + t.len();
         }
-        out.extend_from_slice(text[pos..].as_bytes());
+        out.extend_from_slice(&text.as_bytes()[pos..]);
         *b = out;
     }
 }
@@ -468,7 +468,7 @@ fn config() -> Config {
     let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u64>().ok());
     Config {
         cases: env("SATDET_FUZZ_CASES").map_or(2_000, |c| c as u32),
-        rng_seed: RngSeed::Fixed(env("SATDET_FUZZ_SEED").unwrap_or(0x5a7d_e7_2026)),
+        rng_seed: RngSeed::Fixed(env("SATDET_FUZZ_SEED").unwrap_or(0x005a_7de7_2026)),
         failure_persistence: None,
         max_shrink_iters: 2_000,
         ..Config::default()
