@@ -118,6 +118,7 @@ pub(super) fn open(path: &Path, limits: &Limits) -> Result<Opened> {
             path: path.to_path_buf(),
             jpeg: format == Some(ImageFormat::Jpeg),
             limits: decoder_limits(limits),
+            expected: (width, height, bands),
             decoded: None,
         }),
     })
@@ -237,6 +238,8 @@ struct ImageSource {
     /// JPEG decoders pad a truncated file silently: its end is checked before decoding.
     jpeg: bool,
     limits: image::Limits,
+    /// Width, height and bands from the header.
+    expected: (u32, u32, u16),
     decoded: Option<(u32, u16, Samples)>,
 }
 
@@ -256,6 +259,19 @@ impl WindowSource for ImageSource {
             let img = reader.decode().map_err(|e| image_error(&self.path, e))?;
             let w = img.width();
             let bands = u16::from(img.color().channel_count());
+            // Windows are checked against the header's size: the decoded image must
+            // have it, or the copies below would index past its samples.
+            if (w, img.height(), bands) != self.expected {
+                return Err(Error::corrupt(
+                    &self.path,
+                    format!(
+                        "decoded {}x{} pixels of {bands} bands, but the header says {:?} (width, height, bands)",
+                        w,
+                        img.height(),
+                        self.expected
+                    ),
+                ));
+            }
             let samples = match img {
                 image::DynamicImage::ImageLuma8(i) => Samples::U8(i.into_raw()),
                 image::DynamicImage::ImageLumaA8(i) => Samples::U8(i.into_raw()),
