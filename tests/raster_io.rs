@@ -453,6 +453,9 @@ fn a_geographic_scene_past_the_pole_is_warned_about() {
             "top {top}, {w}x{h}: {:?}",
             scene.warnings()
         );
+        // The area is measured at the centre's latitude: none past the pole.
+        let centre_lat = top + 0.0005 - f64::from(h) * 0.0005;
+        assert_eq!(scene.area_km2().is_some(), centre_lat <= 90.0, "top {top}");
         std::fs::remove_file(dir.path().join("scene.prj")).expect("rm prj");
         let scene = Scene::open(&tif)
             .expect("open")

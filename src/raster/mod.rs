@@ -469,6 +469,9 @@ impl Scene {
         });
         let proj = g.crs.proj4()?;
         if g.crs.is_geographic() {
+            if centre.y.is_nan() || centre.y.abs() > 90.0 {
+                return None; // past a pole (Scene::open warned)
+            }
             // Degrees² → m² at the scene centre's latitude.
             let m_per_deg = 111_320.0;
             Some(pixels * px_area * m_per_deg * m_per_deg * centre.y.to_radians().cos() / 1e6)
