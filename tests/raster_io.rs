@@ -469,3 +469,75 @@ fn a_geographic_scene_past_the_pole_is_warned_about() {
         );
     }
 }
+
+/// `gdalsrsinfo -o epsg` on a `.prj`: the exact code (`Some(-1)`: GDAL knows none), or
+/// `None` with the candidate codes when it only offers matches with a confidence.
+fn gdal_epsg(prj: &std::path::Path) -> Option<(Option<i64>, Vec<i64>)> {
+    let out = std::process::Command::new("gdalsrsinfo")
+        .args(["-o", "epsg"])
+        .arg(prj)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let codes: Vec<i64> = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("EPSG:")?.parse().ok())
+        .collect();
+    let exact = (!text.contains("Confidence") && codes.len() == 1).then(|| codes[0]);
+    Some((exact, codes))
+}
+
+/// The CRS satdet reads from a `.prj` agrees with GDAL on WKT1, WKT2 and ESRI WKT of a
+/// UTM zone and of a custom LCC (as `gdalsrsinfo` writes them): where GDAL names one code,
+/// satdet names the same or none; where GDAL says EPSG:-1, satdet says unknown; satdet
+/// never names a code GDAL does not list.
+#[test]
+fn prj_crs_agrees_with_gdalsrsinfo() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let lcc = dir.path().join("lcc.prj");
+    std::fs::write(&lcc, CUSTOM_LCC).expect("lcc");
+    let mut texts = Vec::new();
+    for (src, formats) in [
+        ("EPSG:32633", ["wkt1", "wkt2", "wkt_esri"]),
+        ("EPSG:4326", ["wkt1", "wkt2", "wkt_esri"]),
+        (lcc.to_str().expect("utf8"), ["wkt1", "wkt2", "wkt_esri"]),
+    ] {
+        for f in formats {
+            let Ok(out) = std::process::Command::new("gdalsrsinfo")
+                .args(["-o", f, src])
+                .output()
+            else {
+                eprintln!("gdalsrsinfo not found: comparison skipped");
+                return;
+            };
+            texts.push((
+                format!("{src} as {f}"),
+                String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+            ));
+        }
+    }
+    let (tdir, tif) = tiff_with_world_file(false);
+    let prj = tdir.path().join("scene.prj");
+    for (what, text) in texts {
+        std::fs::write(&prj, &text).expect("prj");
+        let ours = Scene::open(&tif)
+            .expect("open")
+            .georef()
+            .expect("georef")
+            .crs
+            .epsg();
+        let (exact, listed) = gdal_epsg(&prj).expect("gdalsrsinfo ran before");
+        match (ours, exact) {
+            (Some(c), Some(g)) => assert_eq!(i64::from(c), g, "{what}"),
+            // satdet knows fewer names than GDAL: unknown (with a warning) is allowed.
+            (None, _) => {}
+            (Some(c), None) => assert!(
+                listed.contains(&i64::from(c)),
+                "{what}: satdet {c}, GDAL {listed:?}"
+            ),
+        }
+        if what.starts_with('/') {
+            assert_eq!(ours, None, "{what}: the custom LCC has no EPSG code");
+        }
+    }
+}
