@@ -217,4 +217,29 @@ mod tests {
             Err(Scan::Unreadable)
         ));
     }
+
+    /// BigTIFF (64-bit counts), big-endian: the same checks.
+    #[test]
+    fn bigtiff_counts_are_checked_too() {
+        let limits = Limits::default();
+        let mut b = b"MM\0\x2b\0\x08\0\0".to_vec();
+        b.extend(16u64.to_be_bytes());
+        b.extend(1u64.to_be_bytes());
+        // TileOffsets, LONG8, 2^40 values at offset 64.
+        b.extend(324u16.to_be_bytes());
+        b.extend(16u16.to_be_bytes());
+        b.extend((1u64 << 40).to_be_bytes());
+        b.extend(64u64.to_be_bytes());
+        b.resize(4096, 0);
+        assert!(matches!(
+            run(b.clone(), &limits),
+            Err(Scan::Refused(Error::CorruptRaster { .. }))
+        ));
+        // A directory claiming more entries than the file holds.
+        b[16..24].copy_from_slice(&(1u64 << 50).to_be_bytes());
+        assert!(matches!(
+            run(b, &limits),
+            Err(Scan::Refused(Error::CorruptRaster { .. }))
+        ));
+    }
 }
