@@ -195,3 +195,45 @@ impl Error {
         }
     }
 }
+
+/// Characters of input text an error or warning quotes (see [`snippet`]).
+const SNIPPET_CHARS: usize = 80;
+
+/// Input text (a world-file token, a `.prj`, a TIFF ASCII tag, a decoder's message that may
+/// echo file content) cut to a short prefix for an error or warning, so that a 50 MB token
+/// is never a 50 MB message. Cuts on a char boundary and says how long the text was.
+pub(crate) fn snippet(s: &str) -> String {
+    bounded(s, SNIPPET_CHARS)
+}
+
+/// [`snippet`] with an explicit length in chars, for longer texts such as a decoder's error
+/// message (which carries more than one quoted value).
+pub(crate) fn bounded(s: &str, max_chars: usize) -> String {
+    match s.char_indices().nth(max_chars) {
+        None => s.to_owned(),
+        Some((cut, _)) => format!("{}… ({} bytes)", &s[..cut], s.len()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::snippet;
+
+    #[test]
+    fn snippet_keeps_short_text_and_cuts_long_text_on_a_char_boundary() {
+        assert_eq!(snippet("12.5x"), "12.5x");
+        let exactly = "a".repeat(80);
+        assert_eq!(snippet(&exactly), exactly);
+        let huge = "9".repeat(50 << 20);
+        let s = snippet(&huge);
+        assert!(s.len() < 120, "{}", s.len());
+        assert!(s.ends_with(&format!("… ({} bytes)", 50 << 20)), "{s}");
+        // Multi-byte characters are never split.
+        let wide = "é".repeat(200);
+        let s = snippet(&wide);
+        assert!(
+            s.starts_with(&"é".repeat(80)) && s.ends_with("(400 bytes)"),
+            "{s}"
+        );
+    }
+}

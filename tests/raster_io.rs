@@ -325,3 +325,219 @@ fn with_crs_also_clears_the_warning_of_model_tags_without_geokeys() {
     assert_eq!(scene.warnings().len(), 1, "{:?}", scene.warnings());
     set_crs_and_check_the_warning_is_gone(scene);
 }
+
+/// A noisy 512 × 512 RGB image (noise so that the compressed data is large) written by
+/// `image` as `name` in a fresh folder.
+fn noisy_image(name: &str, format: image::ImageFormat) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join(name);
+    let mut state = 0x2545_f491_u32;
+    let img = image::RgbImage::from_fn(512, 512, |_, _| {
+        let mut px = [0u8; 3];
+        for p in &mut px {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            *p = state as u8;
+        }
+        image::Rgb(px)
+    });
+    img.save_with_format(&path, format).expect("encode");
+    (dir, path)
+}
+
+/// A JPEG or PNG cut short (a failed download) is a `CorruptRaster` error, not an image
+/// whose missing part reads as grey (the JPEG decoder pads silently).
+#[test]
+fn truncated_jpeg_and_png_are_corrupt_rasters() {
+    for (name, format) in [
+        ("cut.jpg", image::ImageFormat::Jpeg),
+        ("cut.png", image::ImageFormat::Png),
+    ] {
+        let (_dir, path) = noisy_image(name, format);
+        let bytes = std::fs::read(&path).expect("read");
+        // The whole file reads.
+        let scene = Scene::open(&path).expect("open whole");
+        let mut buf = TileBuf::new();
+        scene
+            .read_window(Window::new(0, 0, 512, 512), &mut buf)
+            .unwrap_or_else(|e| panic!("{name} whole: {e}"));
+        for percent in [5usize, 50, 99] {
+            std::fs::write(&path, &bytes[..bytes.len() * percent / 100]).expect("cut");
+            let res = Scene::open(&path)
+                .and_then(|s| s.read_window(Window::new(0, 0, 512, 512), &mut buf));
+            let e = res.expect_err(&format!("{name} cut to {percent}% must not read"));
+            assert!(
+                matches!(e, satdet::Error::CorruptRaster { .. }),
+                "{name} at {percent}%: {e:?}"
+            );
+            assert!(e.to_string().contains(name), "{e}");
+        }
+    }
+}
+
+/// A world file with a 50 MB token: the error names the file and quotes a short prefix.
+#[test]
+fn a_huge_world_file_token_is_quoted_short() {
+    let (_dir, tif) = tiff_with_world_file(false);
+    let tfw = tif.with_extension("tfw");
+    for token_len in [900_000usize, 50 << 20] {
+        let text = format!("0.5\n0\n0\n-0.5\n{}x\n4999999.75\n", "1".repeat(token_len));
+        std::fs::write(&tfw, text).expect("tfw");
+        let e = Scene::open(&tif).unwrap_err();
+        let msg = e.to_string();
+        assert!(matches!(e, satdet::Error::Georef { .. }), "{e:?}");
+        assert!(msg.contains("scene.tfw"), "{msg}");
+        assert!(msg.len() < 400, "{} bytes of message", msg.len());
+    }
+}
+
+/// A `.prj` with a custom Lambert conformal conic (no authority of its own, EPSG ones on
+/// its GEOGCS and units) is an unknown CRS with a warning, not EPSG:4326.
+#[test]
+fn a_custom_crs_in_a_prj_is_unknown_not_its_datum() {
+    let (dir, tif) = tiff_with_world_file(false);
+    std::fs::write(dir.path().join("scene.prj"), CUSTOM_LCC).expect("prj");
+    let scene = Scene::open(&tif).expect("open");
+    let crs = &scene.georef().expect("georef").crs;
+    assert!(
+        matches!(crs, satdet::Crs::Unknown(why) if why.contains("Custom_LCC")),
+        "{crs:?}"
+    );
+    assert!(
+        scene
+            .warnings()
+            .iter()
+            .any(|w| w.contains("CRS not usable")),
+        "{:?}",
+        scene.warnings()
+    );
+    // GDAL agrees that the CRS has no EPSG code, when gdalsrsinfo is here to ask.
+    if let Ok(out) = std::process::Command::new("gdalsrsinfo")
+        .args(["-o", "epsg"])
+        .arg(dir.path().join("scene.prj"))
+        .output()
+    {
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(said.contains("EPSG:-1"), "gdalsrsinfo: {said}");
+    }
+}
+
+/// As `gdalsrsinfo -o wkt1` writes a custom LCC on WGS 84.
+const CUSTOM_LCC: &str = r#"PROJCS["Custom_LCC",GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563,AUTHORITY["EPSG","7030"]],AUTHORITY["EPSG","6326"]],PRIMEM["Greenwich",0,AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],AUTHORITY["EPSG","4326"]],PROJECTION["Lambert_Conformal_Conic_2SP"],PARAMETER["standard_parallel_1",33],PARAMETER["standard_parallel_2",45],PARAMETER["latitude_of_origin",39],PARAMETER["central_meridian",125],PARAMETER["false_easting",0],PARAMETER["false_northing",0],UNIT["metre",1,AUTHORITY["EPSG","9001"]]]"#;
+
+/// A scene in EPSG:4326 whose rows run past the North Pole: `Scene::open` warns (the
+/// boxes there will have no lon/lat); `with_crs(4326)` on such a scene warns as well; a
+/// scene inside ±90° gets no such warning.
+#[test]
+fn a_geographic_scene_past_the_pole_is_warned_about() {
+    let (dir, tif) = tiff_with_world_file(false);
+    let (w, h) = {
+        let s = Scene::open(&tif).expect("open");
+        (s.width(), s.height())
+    };
+    let past = |w: &str| w.contains("past the valid range");
+    // Top-left pixel centre at 89.9995°N, 0.001° pixels: the top rows are inside, the
+    // scene's top edge at 90.0000° exactly; then one raised by 0.1°: past the pole.
+    for (top, warned) in [(89.9995, false), (90.0995, true)] {
+        std::fs::write(
+            tif.with_extension("tfw"),
+            format!("0.001\n0\n0\n-0.001\n10.0\n{top}\n"),
+        )
+        .expect("tfw");
+        std::fs::write(dir.path().join("scene.prj"), "EPSG:4326").expect("prj");
+        let scene = Scene::open(&tif).expect("open");
+        assert_eq!(
+            scene.warnings().iter().any(|w| past(w)),
+            warned,
+            "top {top}, {w}x{h}: {:?}",
+            scene.warnings()
+        );
+        // The area is measured at the centre's latitude: none past the pole.
+        let centre_lat = top + 0.0005 - f64::from(h) * 0.0005;
+        assert_eq!(scene.area_km2().is_some(), centre_lat <= 90.0, "top {top}");
+        std::fs::remove_file(dir.path().join("scene.prj")).expect("rm prj");
+        let scene = Scene::open(&tif)
+            .expect("open")
+            .with_crs(4326)
+            .expect("4326");
+        assert_eq!(
+            scene.warnings().iter().any(|w| past(w)),
+            warned,
+            "with_crs, top {top}: {:?}",
+            scene.warnings()
+        );
+    }
+}
+
+/// `gdalsrsinfo -o epsg` on a `.prj`: the exact code (`Some(-1)`: GDAL knows none), or
+/// `None` with the candidate codes when it only offers matches with a confidence.
+fn gdal_epsg(prj: &std::path::Path) -> Option<(Option<i64>, Vec<i64>)> {
+    let out = std::process::Command::new("gdalsrsinfo")
+        .args(["-o", "epsg"])
+        .arg(prj)
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let codes: Vec<i64> = text
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("EPSG:")?.parse().ok())
+        .collect();
+    let exact = (!text.contains("Confidence") && codes.len() == 1).then(|| codes[0]);
+    Some((exact, codes))
+}
+
+/// The CRS satdet reads from a `.prj` agrees with GDAL on WKT1, WKT2 and ESRI WKT of a
+/// UTM zone and of a custom LCC (as `gdalsrsinfo` writes them): where GDAL names one code,
+/// satdet names the same or none; where GDAL says EPSG:-1, satdet says unknown; satdet
+/// never names a code GDAL does not list.
+#[test]
+fn prj_crs_agrees_with_gdalsrsinfo() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let lcc = dir.path().join("lcc.prj");
+    std::fs::write(&lcc, CUSTOM_LCC).expect("lcc");
+    let mut texts = Vec::new();
+    for (src, formats) in [
+        ("EPSG:32633", ["wkt1", "wkt2", "wkt_esri"]),
+        ("EPSG:4326", ["wkt1", "wkt2", "wkt_esri"]),
+        (lcc.to_str().expect("utf8"), ["wkt1", "wkt2", "wkt_esri"]),
+    ] {
+        for f in formats {
+            let Ok(out) = std::process::Command::new("gdalsrsinfo")
+                .args(["-o", f, src])
+                .output()
+            else {
+                eprintln!("gdalsrsinfo not found: comparison skipped");
+                return;
+            };
+            texts.push((
+                format!("{src} as {f}"),
+                String::from_utf8_lossy(&out.stdout).trim().to_owned(),
+            ));
+        }
+    }
+    let (tdir, tif) = tiff_with_world_file(false);
+    let prj = tdir.path().join("scene.prj");
+    for (what, text) in texts {
+        std::fs::write(&prj, &text).expect("prj");
+        let ours = Scene::open(&tif)
+            .expect("open")
+            .georef()
+            .expect("georef")
+            .crs
+            .epsg();
+        let (exact, listed) = gdal_epsg(&prj).expect("gdalsrsinfo ran before");
+        match (ours, exact) {
+            (Some(c), Some(g)) => assert_eq!(i64::from(c), g, "{what}"),
+            // satdet knows fewer names than GDAL: unknown (with a warning) is allowed.
+            (None, _) => {}
+            (Some(c), None) => assert!(
+                listed.contains(&i64::from(c)),
+                "{what}: satdet {c}, GDAL {listed:?}"
+            ),
+        }
+        if what.starts_with('/') {
+            assert_eq!(ours, None, "{what}: the custom LCC has no EPSG code");
+        }
+    }
+}

@@ -107,10 +107,13 @@ impl ToWgs84 {
             lon: p.0.to_degrees(),
             lat: p.1.to_degrees(),
         };
-        if !ll.lon.is_finite() || !ll.lat.is_finite() {
+        if !ll.is_valid() {
             return Err(Error::Reproject {
                 crs: self.name.clone(),
-                detail: format!("point ({}, {}) has no WGS84 position", m.x, m.y),
+                detail: format!(
+                    "point ({}, {}) has no WGS84 position (it gives longitude {}, latitude {})",
+                    m.x, m.y, ll.lon, ll.lat
+                ),
             });
         }
         Ok(ll)
@@ -150,6 +153,34 @@ mod tests {
             .expect("point");
         assert!((ll.lon - 15.0).abs() < 1e-9, "{ll:?}");
         assert!(ll.lat.abs() < 1e-9, "{ll:?}");
+    }
+
+    /// Rows of a geographic scene past the pole, or a transform giving non-finite
+    /// coordinates, never come out as WGS84 positions.
+    #[test]
+    fn positions_past_the_poles_or_not_finite_are_errors() {
+        let t = ToWgs84::new(&Crs::Epsg(4326)).expect("4326");
+        for (x, y) in [
+            (10.0, 90.5),
+            (10.0, -91.0),
+            (541.0, 10.0),
+            (f64::NAN, 10.0),
+            (10.0, f64::INFINITY),
+        ] {
+            let e = t.point(MapPoint { x, y }).unwrap_err();
+            assert!(matches!(e, Error::Reproject { .. }), "({x}, {y}): {e:?}");
+        }
+        for (x, y) in [(10.0, 90.0), (-180.0, -90.0), (539.0, 0.0)] {
+            t.point(MapPoint { x, y })
+                .unwrap_or_else(|e| panic!("({x}, {y}): {e}"));
+        }
+        let ring = [[10.0, 89.0], [11.0, 89.0], [11.0, 91.0], [10.0, 91.0]];
+        assert!(t.polygon(&ring).is_err(), "one corner past the pole");
+        // Projected: a non-finite northing gives no position either.
+        let utm = ToWgs84::new(&Crs::Epsg(32633)).expect("32633");
+        for y in [f64::NAN, f64::INFINITY] {
+            assert!(utm.point(MapPoint { x: 500_000.0, y }).is_err(), "{y}");
+        }
     }
 
     #[test]

@@ -7,7 +7,10 @@
 
 mod crs;
 mod gsd;
+mod prj;
 mod transform;
+
+pub(crate) use prj::parse_prj;
 
 pub use crs::{Crs, ToWgs84};
 pub use gsd::{ground_distance_m, gsd_m};
@@ -41,6 +44,20 @@ pub struct LonLat {
     pub lon: f64,
     /// Degrees north.
     pub lat: f64,
+}
+
+/// The largest |longitude| accepted: a scene crossing the antimeridian may run past 180°
+/// (GeoJSON viewers wrap it), but not around the Earth more than once and a half.
+pub const MAX_ABS_LON: f64 = 540.0;
+
+impl LonLat {
+    /// Finite, |lat| ≤ 90 and |lon| ≤ [`MAX_ABS_LON`].
+    pub fn is_valid(&self) -> bool {
+        self.lat.is_finite()
+            && self.lon.is_finite()
+            && self.lat.abs() <= 90.0
+            && self.lon.abs() <= MAX_ABS_LON
+    }
 }
 
 /// An axis-aligned box in scene pixels, `x0 <= x1`, `y0 <= y1` (kept by the constructor).

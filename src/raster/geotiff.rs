@@ -22,6 +22,10 @@ pub(crate) struct GeoKeys {
     pub raster_type: Option<u16>,
     pub geographic: Option<u16>,
     pub projected: Option<u16>,
+    /// Keys that define a projection by its parameters (ProjectionGeoKey,
+    /// ProjCoordTransGeoKey, units, parameters: 3074 to 3099): a user-defined projected
+    /// CRS, whatever geographic CRS it is based on.
+    pub projection_parameters: bool,
 }
 
 /// Parses the short values of a GeoKeyDirectoryTag: a 4-short header, then 4 shorts a key
@@ -52,6 +56,7 @@ pub(crate) fn parse_geokeys(dir: &[u16]) -> std::result::Result<GeoKeys, String>
             GT_RASTER_TYPE => keys.raster_type = Some(value),
             GEOGRAPHIC_TYPE => keys.geographic = Some(value),
             PROJECTED_CS_TYPE => keys.projected = Some(value),
+            3074..=3099 => keys.projection_parameters = true,
             _ => {}
         }
     }
@@ -60,10 +65,15 @@ pub(crate) fn parse_geokeys(dir: &[u16]) -> std::result::Result<GeoKeys, String>
 
 /// The CRS named by the GeoKeys.
 pub(crate) fn crs_from_keys(keys: &GeoKeys) -> Crs {
+    // Only the CRS itself counts, never the geographic CRS a projection is based on
+    // (the same rule as for a .prj's top-level authority): without a model type, the
+    // geographic code names the CRS only when no projection is defined.
     let code = match keys.model_type {
         Some(1) => keys.projected,
         Some(2) => keys.geographic,
-        _ => keys.projected.or(keys.geographic),
+        _ if keys.projected.is_some() => keys.projected,
+        _ if keys.projection_parameters => Some(USER_DEFINED),
+        _ => keys.geographic,
     };
     match code {
         Some(c) if c != USER_DEFINED && c != 0 => {
@@ -192,6 +202,26 @@ mod tests {
         let k = parse_geokeys(&dir).expect("valid");
         assert_eq!(k.raster_type, Some(2));
         assert_eq!(crs_from_keys(&k), Crs::Epsg(32633));
+    }
+
+    /// A projection defined by its parameters on WGS 84, with no model type: the
+    /// GeographicTypeGeoKey (4326) is the base, not the CRS.
+    #[test]
+    fn a_user_defined_projection_is_not_its_geographic_base() {
+        // GeographicType 4326, ProjCoordTrans 8 (LCC 2SP), ProjLinearUnits 9001.
+        let dir = [
+            1, 1, 0, 3, 2048, 0, 1, 4326, 3075, 0, 1, 8, 3076, 0, 1, 9001,
+        ];
+        let k = parse_geokeys(&dir).expect("valid");
+        assert!(k.projection_parameters);
+        assert!(
+            matches!(crs_from_keys(&k), Crs::Unknown(_)),
+            "{:?}",
+            crs_from_keys(&k)
+        );
+        // Geographic keys alone still name the CRS.
+        let k = parse_geokeys(&[1, 1, 0, 1, 2048, 0, 1, 4326]).expect("valid");
+        assert_eq!(crs_from_keys(&k), Crs::Epsg(4326));
     }
 
     #[test]

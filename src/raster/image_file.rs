@@ -8,34 +8,61 @@
 use super::{
     BandLayout, MaskSpec, Opened, RasterInfo, SampleType, Samples, TileBuf, Window, WindowSource,
 };
+use crate::error::{bounded, snippet};
 use crate::geo::{Crs, GeoRef, GeoTransform, RasterType};
 use crate::{Error, Limits, Result};
-use image::{ColorType, ImageDecoder, ImageReader};
+use image::{ColorType, ImageDecoder, ImageFormat, ImageReader};
 use std::path::{Path, PathBuf};
 
 fn image_error(path: &Path, e: image::ImageError) -> Error {
     match e {
+        // A PNG whose data stops short reports an end of file: the file is corrupt.
+        image::ImageError::IoError(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+            Error::CorruptRaster {
+                path: path.to_path_buf(),
+                detail: format!("the image data ends early (truncated file): {io}"),
+                source: Some(Box::new(io)),
+            }
+        }
         image::ImageError::IoError(io) => Error::io(path, io),
-        image::ImageError::Unsupported(u) => Error::unsupported(path, u.to_string()),
+        image::ImageError::Unsupported(u) => Error::unsupported(
+            path,
+            bounded(&u.to_string(), super::tiff_file::DECODER_MESSAGE_CHARS),
+        ),
         // The `image` decoder's own memory guard (it reports no sizes).
         image::ImageError::Limits(l) => Error::CorruptRaster {
             path: path.to_path_buf(),
             detail: format!("larger than the image decoder's built-in memory limit: {l}"),
             source: None,
         },
-        other => Error::CorruptRaster {
-            path: path.to_path_buf(),
-            detail: other.to_string(),
-            source: Some(Box::new(other)),
-        },
+        other => {
+            let message = other.to_string();
+            let detail = bounded(&message, super::tiff_file::DECODER_MESSAGE_CHARS);
+            let source: Option<Box<dyn std::error::Error + Send + Sync>> =
+                (detail.len() == message.len()).then(|| Box::new(other) as _);
+            Error::CorruptRaster {
+                path: path.to_path_buf(),
+                detail,
+                source,
+            }
+        }
     }
 }
 
+/// The `image` crate's own allocation limit for one decode: the decoded image (at most
+/// `max_window_bytes`, checked at open) and as much again for a decoder's working buffers.
+fn decoder_limits(limits: &Limits) -> image::Limits {
+    let mut l = image::Limits::default();
+    l.max_alloc = Some(limits.max_window_bytes.saturating_mul(2));
+    l
+}
+
 pub(super) fn open(path: &Path, limits: &Limits) -> Result<Opened> {
-    let reader = ImageReader::open(path).map_err(|e| Error::io(path, e))?;
-    let reader = reader
+    let mut reader = ImageReader::open(path)
+        .map_err(|e| Error::io(path, e))?
         .with_guessed_format()
         .map_err(|e| Error::io(path, e))?;
+    reader.limits(decoder_limits(limits));
     let format = reader.format();
     let dec = reader.into_decoder().map_err(|e| image_error(path, e))?;
     let (width, height) = dec.dimensions();
@@ -89,6 +116,9 @@ pub(super) fn open(path: &Path, limits: &Limits) -> Result<Opened> {
         warnings,
         source: Box::new(ImageSource {
             path: path.to_path_buf(),
+            jpeg: format == Some(ImageFormat::Jpeg),
+            limits: decoder_limits(limits),
+            expected: (width, height, bands),
             decoded: None,
         }),
     })
@@ -102,10 +132,7 @@ pub(crate) fn world_georef(path: &Path) -> Result<Option<GeoRef>> {
     };
     let transform = read_world_file(&wf)?;
     let crs = read_prj(path).unwrap_or_else(|| {
-        Crs::Unknown(format!(
-            "world file {} and no .prj giving an EPSG code or a known ESRI CRS name",
-            wf.display()
-        ))
+        Crs::Unknown(format!("world file {} and no .prj beside it", wf.display()))
     });
     Ok(Some(GeoRef { transform, crs }))
 }
@@ -138,7 +165,7 @@ pub(crate) fn parse_world_file(text: &str) -> std::result::Result<GeoTransform, 
         .split_whitespace()
         .map(|t| {
             t.parse::<f64>()
-                .map_err(|_| format!("`{t}` is not a number"))
+                .map_err(|_| format!("`{}` is not a number", snippet(t)))
         })
         .collect::<std::result::Result<_, _>>()?;
     if vals.len() != 6 {
@@ -160,92 +187,91 @@ pub(crate) fn parse_world_file(text: &str) -> std::result::Result<GeoTransform, 
 }
 
 fn read_world_file(wf: &Path) -> Result<GeoTransform> {
-    let text = std::fs::read_to_string(wf).map_err(|e| Error::io(wf, e))?;
+    let text = read_sidecar(wf).map_err(|detail| Error::Georef {
+        path: wf.to_path_buf(),
+        detail: format!("world file: {detail}"),
+    })?;
     parse_world_file(&text).map_err(|detail| Error::Georef {
         path: wf.to_path_buf(),
         detail: format!("world file: {detail}"),
     })
 }
 
-/// The EPSG code of the outermost authority in a `.prj` (WKT1 `AUTHORITY["EPSG","n"]` or
-/// WKT2 `ID["EPSG",n]`), or a bare `EPSG:n`, or, for ESRI WKT (which carries no
-/// authority), the EPSG code of a few common CRS names (see [`esri_name_to_epsg`]).
-pub(crate) fn parse_prj(text: &str) -> Option<Crs> {
-    let t = text.trim();
-    if let Some(code) = t.strip_prefix("EPSG:") {
-        return code.trim().parse().ok().map(Crs::Epsg);
-    }
-    let Some(pos) = t
-        .rfind("AUTHORITY[\"EPSG\",")
-        .map(|p| p + 17)
-        .or_else(|| t.rfind("ID[\"EPSG\",").map(|p| p + 10))
-    else {
-        return esri_name_to_epsg(t).map(Crs::Epsg);
-    };
-    let digits: String = t[pos..]
-        .chars()
-        .skip_while(|c| !c.is_ascii_digit())
-        .take_while(|c| c.is_ascii_digit())
-        .collect();
-    digits.parse().ok().map(Crs::Epsg)
-}
-
-/// ESRI WKT (what ArcGIS writes into `.prj` files) names the CRS but has no EPSG
-/// authority. The names of the common cases map to EPSG codes by rule: WGS 84, ETRS89,
-/// NAD83 and NAD27 UTM zones, WGS 84 geographic and Web Mercator. Anything else is `None`
-/// (the caller warns and the user can call `Scene::with_crs`).
-fn esri_name_to_epsg(wkt: &str) -> Option<u16> {
-    let outer = if wkt.starts_with("PROJCS[") {
-        "PROJCS[\""
-    } else if wkt.starts_with("GEOGCS[") {
-        "GEOGCS[\""
-    } else {
-        return None;
-    };
-    let rest = &wkt[outer.len()..];
-    let name = &rest[..rest.find('"')?];
-    match name {
-        "GCS_WGS_1984" => return Some(4326),
-        "WGS_1984_Web_Mercator_Auxiliary_Sphere" => return Some(3857),
-        _ => {}
-    }
-    let (datum, zone) = name.split_once("_UTM_Zone_")?;
-    let (digits, north) = match zone.strip_suffix('N') {
-        Some(d) => (d, true),
-        None => (zone.strip_suffix('S')?, false),
-    };
-    let zone: u16 = digits.parse().ok().filter(|z| (1..=60).contains(z))?;
-    match (datum, north) {
-        ("WGS_1984", true) => Some(32600 + zone),
-        ("WGS_1984", false) => Some(32700 + zone),
-        ("ETRS_1989", true) if (28..=38).contains(&zone) => Some(25800 + zone),
-        ("NAD_1983", true) if (1..=23).contains(&zone) => Some(26900 + zone),
-        ("NAD_1927", true) if (1..=22).contains(&zone) => Some(26700 + zone),
-        _ => None,
-    }
-}
-
+/// The CRS of the `.prj` beside `path`: `None` when there is none; `Crs::Unknown` with the
+/// reason when it names no EPSG CRS satdet knows (`Scene::open` warns).
 fn read_prj(path: &Path) -> Option<Crs> {
-    let text = std::fs::read_to_string(path.with_extension("prj")).ok()?;
-    parse_prj(&text)
+    let prj = path.with_extension("prj");
+    if !prj.is_file() {
+        return None;
+    }
+    let why = |detail: String| Crs::Unknown(format!("{}: {detail}", prj.display()));
+    Some(match read_sidecar(&prj) {
+        Err(e) => why(e),
+        Ok(text) => match crate::geo::parse_prj(&text) {
+            Ok(code) => Crs::Epsg(code),
+            Err(e) => why(e),
+        },
+    })
+}
+
+/// Largest world file or `.prj` read: a world file holds six numbers, a WKT a few KB.
+const MAX_SIDECAR_BYTES: u64 = 1 << 20;
+
+/// A small text file beside the raster, read only when it is small.
+fn read_sidecar(path: &Path) -> std::result::Result<String, String> {
+    use std::io::Read;
+    let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut bytes = Vec::new();
+    f.take(MAX_SIDECAR_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > MAX_SIDECAR_BYTES {
+        return Err(format!(
+            "larger than {MAX_SIDECAR_BYTES} bytes: not a world file or .prj"
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())
 }
 
 struct ImageSource {
     path: PathBuf,
+    /// JPEG decoders pad a truncated file silently: its end is checked before decoding.
+    jpeg: bool,
+    limits: image::Limits,
+    /// Width, height and bands from the header.
+    expected: (u32, u32, u16),
     decoded: Option<(u32, u16, Samples)>,
 }
 
 impl WindowSource for ImageSource {
     fn read_window(&mut self, win: Window, buf: &mut TileBuf) -> Result<()> {
         if self.decoded.is_none() {
-            let img = ImageReader::open(&self.path)
+            if self.jpeg {
+                let f = std::fs::File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
+                super::jpeg_end::check_complete(f)
+                    .map_err(|detail| Error::corrupt(&self.path, format!("JPEG: {detail}")))?;
+            }
+            let mut reader = ImageReader::open(&self.path)
                 .map_err(|e| Error::io(&self.path, e))?
                 .with_guessed_format()
-                .map_err(|e| Error::io(&self.path, e))?
-                .decode()
-                .map_err(|e| image_error(&self.path, e))?;
+                .map_err(|e| Error::io(&self.path, e))?;
+            reader.limits(self.limits.clone());
+            let img = reader.decode().map_err(|e| image_error(&self.path, e))?;
             let w = img.width();
             let bands = u16::from(img.color().channel_count());
+            // Windows are checked against the header's size: the decoded image must
+            // have it, or the copies below would index past its samples.
+            if (w, img.height(), bands) != self.expected {
+                return Err(Error::corrupt(
+                    &self.path,
+                    format!(
+                        "decoded {}x{} pixels of {bands} bands, but the header says {:?} (width, height, bands)",
+                        w,
+                        img.height(),
+                        self.expected
+                    ),
+                ));
+            }
             let samples = match img {
                 image::DynamicImage::ImageLuma8(i) => Samples::U8(i.into_raw()),
                 image::DynamicImage::ImageLumaA8(i) => Samples::U8(i.into_raw()),
@@ -309,87 +335,5 @@ mod tests {
         assert!(parse_world_file("1 0 0 -1 x 0")
             .unwrap_err()
             .contains("`x`"));
-    }
-
-    #[test]
-    fn prj_outer_authority() {
-        let wkt = r#"PROJCS["WGS 84 / UTM zone 33N",GEOGCS["WGS 84",AUTHORITY["EPSG","4326"]],AUTHORITY["EPSG","32633"]]"#;
-        assert_eq!(parse_prj(wkt), Some(Crs::Epsg(32633)));
-        assert_eq!(parse_prj("EPSG:3857"), Some(Crs::Epsg(3857)));
-    }
-
-    /// ESRI WKT as `gdalsrsinfo -o wkt_esri EPSG:n` (GDAL 3.6) writes it, abridged after
-    /// the names, which are all the parser reads.
-    #[test]
-    fn prj_esri_names() {
-        let cases = [
-            (
-                r#"PROJCS["WGS_1984_UTM_Zone_33N",GEOGCS["GCS_WGS_1984",DATUM["D_WGS_1984"]]]"#,
-                Some(32633),
-            ),
-            (
-                r#"PROJCS["WGS_1984_UTM_Zone_55S",GEOGCS["GCS_WGS_1984"]]"#,
-                Some(32755),
-            ),
-            (
-                r#"PROJCS["ETRS_1989_UTM_Zone_32N",GEOGCS["GCS_ETRS_1989"]]"#,
-                Some(25832),
-            ),
-            (
-                r#"PROJCS["NAD_1983_UTM_Zone_10N",GEOGCS["GCS_North_American_1983"]]"#,
-                Some(26910),
-            ),
-            (
-                r#"PROJCS["WGS_1984_Web_Mercator_Auxiliary_Sphere",GEOGCS["GCS_WGS_1984"]]"#,
-                Some(3857),
-            ),
-            (
-                r#"GEOGCS["GCS_WGS_1984",DATUM["D_WGS_1984",SPHEROID["WGS_1984",6378137.0,298.257223563]]]"#,
-                Some(4326),
-            ),
-            // not guessed: a name without a rule, a zone out of range, a southern ETRS zone
-            (r#"PROJCS["CH1903+_LV95",GEOGCS["GCS_CH1903+"]]"#, None),
-            (
-                r#"PROJCS["WGS_1984_UTM_Zone_61N",GEOGCS["GCS_WGS_1984"]]"#,
-                None,
-            ),
-            (
-                r#"PROJCS["ETRS_1989_UTM_Zone_32S",GEOGCS["GCS_ETRS_1989"]]"#,
-                None,
-            ),
-            // malformed: no hemisphere, a non-ASCII last character, no digits
-            (
-                r#"PROJCS["WGS_1984_UTM_Zone_33",GEOGCS["GCS_WGS_1984"]]"#,
-                None,
-            ),
-            (
-                r#"PROJCS["WGS_1984_UTM_Zone_33Ñ",GEOGCS["GCS_WGS_1984"]]"#,
-                None,
-            ),
-            (
-                r#"PROJCS["WGS_1984_UTM_Zone_N",GEOGCS["GCS_WGS_1984"]]"#,
-                None,
-            ),
-            (
-                r#"PROJCS["WGS_1984_UTM_Zone_",GEOGCS["GCS_WGS_1984"]]"#,
-                None,
-            ),
-            // the other datums' edges (names as gdalsrsinfo prints them)
-            (
-                r#"PROJCS["NAD_1927_UTM_Zone_17N",GEOGCS["GCS_North_American_1927"]]"#,
-                Some(26717),
-            ),
-            (
-                r#"PROJCS["ETRS_1989_UTM_Zone_38N",GEOGCS["GCS_ETRS_1989"]]"#,
-                Some(25838),
-            ),
-            (
-                r#"PROJCS["NAD_1983_UTM_Zone_23N",GEOGCS["GCS_North_American_1983"]]"#,
-                Some(26923),
-            ),
-        ];
-        for (wkt, epsg) in cases {
-            assert_eq!(parse_prj(wkt), epsg.map(Crs::Epsg), "{wkt}");
-        }
     }
 }

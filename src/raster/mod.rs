@@ -3,9 +3,13 @@
 //! and JPEG, which have no random access, are decoded once on the first read, within
 //! [`Limits::max_window_bytes`].
 
+mod chunk_cache;
+mod chunk_codec;
 mod geotiff;
 mod image_file;
+mod jpeg_end;
 mod tiff_file;
+mod tiff_header;
 
 use crate::geo::GeoRef;
 use crate::{Error, Limits, Result};
@@ -376,7 +380,12 @@ impl Scene {
                     path.display()
                 ));
             }
-            Some(_) => {}
+            Some(g) => warnings.extend(geographic_extent_warning(
+                &path,
+                g,
+                opened.info.width,
+                opened.info.height,
+            )),
         }
         for w in &warnings {
             log::warn!("{w}");
@@ -440,6 +449,11 @@ impl Scene {
         if let Some(i) = self.crs_warning.take() {
             self.warnings.remove(i);
         }
+        let extent = geographic_extent_warning(&self.path, g, self.info.width, self.info.height);
+        if let Some(w) = extent.filter(|w| !self.warnings.contains(w)) {
+            log::warn!("{w}");
+            self.warnings.push(w);
+        }
         Ok(self)
     }
 
@@ -455,6 +469,9 @@ impl Scene {
         });
         let proj = g.crs.proj4()?;
         if g.crs.is_geographic() {
+            if centre.y.is_nan() || centre.y.abs() > 90.0 {
+                return None; // past a pole (Scene::open warned)
+            }
             // Degrees² → m² at the scene centre's latitude.
             let m_per_deg = 111_320.0;
             Some(pixels * px_area * m_per_deg * m_per_deg * centre.y.to_radians().cos() / 1e6)
@@ -494,6 +511,35 @@ impl Scene {
             .map_err(|_| Error::Config("a previous read panicked".into()))?;
         src.read_window(window, buf)
     }
+}
+
+/// A warning when a scene in a geographic CRS reaches past latitude ±90° (or longitude
+/// ±540°, or to non-finite coordinates): the boxes there get no WGS84 position (see
+/// [`crate::geo::ToWgs84::point`]), and the user should know why before they go missing.
+fn geographic_extent_warning(path: &Path, g: &GeoRef, width: u32, height: u32) -> Option<String> {
+    if !g.crs.is_geographic() {
+        return None;
+    }
+    let (w, h) = (f64::from(width), f64::from(height));
+    let corners = [(0.0, 0.0), (w, 0.0), (w, h), (0.0, h)]
+        .map(|(x, y)| g.transform.pixel_to_map(crate::geo::PixelPoint { x, y }));
+    let (mut lat_min, mut lat_max) = (f64::INFINITY, f64::NEG_INFINITY);
+    let mut lon_max = 0.0f64;
+    let mut finite = true;
+    for c in corners {
+        finite &= c.x.is_finite() && c.y.is_finite();
+        lat_min = lat_min.min(c.y);
+        lat_max = lat_max.max(c.y);
+        lon_max = lon_max.max(c.x.abs());
+    }
+    if finite && lat_min >= -90.0 && lat_max <= 90.0 && lon_max <= crate::geo::MAX_ABS_LON {
+        return None;
+    }
+    Some(format!(
+        "{}: the scene's {} extent runs from latitude {lat_min} to {lat_max} (longitude up to ±{lon_max}), past the valid range; detections there get no WGS84 position",
+        path.display(),
+        g.crs
+    ))
 }
 
 /// What a format opener returns.

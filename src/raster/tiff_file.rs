@@ -4,12 +4,14 @@
 //! kept in a small byte-bounded cache so that overlapping neighbouring windows do not decode
 //! the same chunk twice.
 
+use super::chunk_cache::{Chunk, ChunkCache, CHUNK_OVERHEAD_BYTES};
+use super::chunk_codec::{self, ChunkGrid, SUPPORTED_COMPRESSION};
 use super::{
-    geotiff, BandLayout, MaskSpec, Opened, RasterInfo, SampleType, Samples, TileBuf, Window,
-    WindowSource,
+    geotiff, tiff_header, BandLayout, MaskSpec, Opened, RasterInfo, SampleType, Samples, TileBuf,
+    Window, WindowSource,
 };
+use crate::error::bounded;
 use crate::{Error, Limits, Result};
-use std::collections::{HashMap, VecDeque};
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
@@ -22,7 +24,10 @@ type Dec = Decoder<BufReader<File>>;
 /// Maps a `tiff` error to ours, by whose fault it is.
 pub(super) fn tiff_error(path: &Path, what: &str, e: TiffError) -> Error {
     match e {
-        TiffError::UnsupportedError(u) => Error::unsupported(path, format!("{what}: {u}")),
+        TiffError::UnsupportedError(u) => Error::unsupported(
+            path,
+            format!("{what}: {}", bounded(&u.to_string(), DECODER_MESSAGE_CHARS)),
+        ),
         // The `tiff` decoder's own memory guard (it reports no sizes).
         TiffError::LimitsExceeded => Error::CorruptRaster {
             path: path.to_path_buf(),
@@ -34,21 +39,24 @@ pub(super) fn tiff_error(path: &Path, what: &str, e: TiffError) -> Error {
         TiffError::IoError(io) if io.kind() != std::io::ErrorKind::UnexpectedEof => {
             Error::io(path, io)
         }
-        other => Error::CorruptRaster {
-            path: path.to_path_buf(),
-            detail: format!("{what}: {other}"),
-            source: Some(Box::new(other)),
-        },
+        other => {
+            // The decoder's message may quote tag values (a whole list of them): keep it
+            // short, and drop the source when it alone would print the long text.
+            let message = other.to_string();
+            let detail = bounded(&message, DECODER_MESSAGE_CHARS);
+            let source: Option<Box<dyn std::error::Error + Send + Sync>> =
+                (detail.len() == message.len()).then(|| Box::new(other) as _);
+            Error::CorruptRaster {
+                path: path.to_path_buf(),
+                detail: format!("{what}: {detail}"),
+                source,
+            }
+        }
     }
 }
 
-const SUPPORTED_COMPRESSION: &[(u16, &str)] = &[
-    (1, "none"),
-    (5, "LZW"),
-    (8, "Deflate"),
-    (32946, "Deflate"),
-    (32773, "PackBits"),
-];
+/// Characters of a decoder's error message an error quotes.
+pub(super) const DECODER_MESSAGE_CHARS: usize = 300;
 
 pub(super) fn open(path: &Path, limits: &Limits) -> Result<Opened> {
     let (info, georef, warnings, source) = open_source(path, limits)?;
@@ -63,6 +71,8 @@ pub(super) fn open(path: &Path, limits: &Limits) -> Result<Opened> {
 type OpenedTiff = (RasterInfo, Option<crate::GeoRef>, Vec<String>, TiffSource);
 
 fn open_source(path: &Path, limits: &Limits) -> Result<OpenedTiff> {
+    // Before the `tiff` decoder reads the chunk index with its own limits.
+    let file_len = tiff_header::check_first_ifd(path, limits)?;
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut tl = tiff::decoder::Limits::default();
     tl.decoding_buffer_size = usize::try_from(limits.max_window_bytes).unwrap_or(usize::MAX);
@@ -185,8 +195,9 @@ fn open_source(path: &Path, limits: &Limits) -> Result<OpenedTiff> {
                 Ok(v) if v.is_finite() => Some(v),
                 _ => {
                     warnings.push(format!(
-                        "{}: GDAL_NODATA value `{s}` is not a finite number; ignored",
-                        path.display()
+                        "{}: GDAL_NODATA value `{}` is not a finite number; ignored",
+                        path.display(),
+                        crate::error::snippet(s)
                     ));
                     None
                 }
@@ -258,7 +269,7 @@ fn open_source(path: &Path, limits: &Limits) -> Result<OpenedTiff> {
         ));
     }
     let codec = ChunkCodec {
-        offsets: offsets.clone(),
+        offsets,
         byte_counts,
         predictor,
         big_endian: dec.byte_order() == tiff::tags::ByteOrder::BigEndian,
@@ -283,6 +294,18 @@ fn open_source(path: &Path, limits: &Limits) -> Result<OpenedTiff> {
         chunk_bytes,
         limits.max_window_bytes,
     )?;
+    let grid = ChunkGrid {
+        width,
+        height,
+        chunk_w: cw,
+        chunk_h: ch,
+        across,
+        down,
+        tiled: chunk_type == ChunkType::Tile,
+        spp: chunk_spp as usize,
+        sample,
+    };
+    check_chunk_index(path, &codec, &grid, file_len)?;
 
     let mut georef = geotiff::read(&mut dec, path)?;
     if georef.is_none() {
@@ -313,100 +336,26 @@ fn open_source(path: &Path, limits: &Limits) -> Result<OpenedTiff> {
     let source = TiffSource {
         path: path.to_path_buf(),
         dec,
-        sample,
         bands,
         layout,
-        chunk_w: cw,
-        chunk_h: ch,
-        across,
-        down,
+        grid,
         // Growing to one window's strips stops at max_window_bytes (see read_window).
         cache: ChunkCache::new(limits.chunk_cache_bytes, limits.max_window_bytes),
         chunk_bytes,
         codec,
-        tiled: chunk_type == ChunkType::Tile,
-        width,
-        height,
         decoded: 0,
     };
     Ok((info, georef, warnings, source))
 }
 
-/// One decoded strip or tile.
-struct Chunk {
-    samples: Samples,
-    /// Data columns (the chunk minus padding past the image edge).
-    width: u32,
-    height: u32,
-    /// Samples from one row to the next.
-    row_stride: usize,
-}
-
-impl Chunk {
-    fn bytes(&self) -> usize {
-        match &self.samples {
-            Samples::U8(v) => v.len(),
-            Samples::U16(v) => v.len() * 2,
-        }
-    }
-}
-
-/// Decoded chunks, most recent last, bounded in bytes.
-struct ChunkCache {
-    map: HashMap<u32, Chunk>,
-    order: VecDeque<u32>,
-    bytes: usize,
-    budget: usize,
-    /// The most `grow_to` may raise the budget to.
-    cap: usize,
-}
-
-impl ChunkCache {
-    fn new(budget: u64, cap: u64) -> Self {
-        let size = |b: u64| usize::try_from(b).unwrap_or(usize::MAX);
-        ChunkCache {
-            map: HashMap::new(),
-            order: VecDeque::new(),
-            bytes: 0,
-            budget: size(budget),
-            cap: size(cap.max(budget)),
-        }
-    }
-    /// Raises the budget to `bytes`, at most to the cap (never lowers it).
-    fn grow_to(&mut self, bytes: u64) {
-        let want = usize::try_from(bytes).unwrap_or(usize::MAX).min(self.cap);
-        self.budget = self.budget.max(want);
-    }
-    fn insert(&mut self, idx: u32, c: Chunk) {
-        self.bytes += c.bytes();
-        self.map.insert(idx, c);
-        self.order.push_back(idx);
-        // Keep at least the newest chunk even when it alone exceeds the budget.
-        while self.bytes > self.budget && self.order.len() > 1 {
-            if let Some(old) = self.order.pop_front() {
-                if let Some(c) = self.map.remove(&old) {
-                    self.bytes -= c.bytes();
-                }
-            }
-        }
-    }
-}
-
 struct TiffSource {
     path: PathBuf,
     dec: Dec,
-    sample: SampleType,
     bands: u16,
     layout: BandLayout,
-    chunk_w: u32,
-    chunk_h: u32,
-    across: u32,
-    down: u32,
+    grid: ChunkGrid,
     cache: ChunkCache,
     codec: ChunkCodec,
-    tiled: bool,
-    width: u32,
-    height: u32,
     /// Chunks decoded so far (cache misses).
     decoded: u64,
     /// Bytes of one decoded strip/tile (of one plane when planar).
@@ -425,26 +374,58 @@ struct ChunkCodec {
     sparse_fill: u16,
 }
 
-/// PackBits: a header byte n; 0..=127 copies n + 1 literal bytes, -127..=-1 repeats the
-/// next byte 1 - n times, -128 is a no-op. Returns the bytes written.
-fn unpack_bits(src: &[u8], out: &mut [u8]) -> usize {
-    let (mut i, mut o) = (0usize, 0usize);
-    while i < src.len() && o < out.len() {
-        let n = src[i] as i8;
-        i += 1;
-        if n >= 0 {
-            let k = (n as usize + 1).min(src.len() - i).min(out.len() - o);
-            out[o..o + k].copy_from_slice(&src[i..i + k]);
-            i += k;
-            o += k;
-        } else if n != -128 && i < src.len() {
-            let k = ((1 - n as isize) as usize).min(out.len() - o);
-            out[o..o + k].fill(src[i]);
-            i += 1;
-            o += k;
+/// Checks the chunk index against the file before any chunk is read, so that a header
+/// describing more pixels than its data can hold fails at once instead of after hours of
+/// decompression: every chunk lies inside the file, no chunk claims to decode to more
+/// than its bytes can (see [`chunk_codec::max_decoded_bytes`]), and all chunks together
+/// claim no more than the whole file can decode to (chunks sharing their bytes, a
+/// "decompression bomb" of one small stream referenced thousands of times, fail here).
+fn check_chunk_index(
+    path: &Path,
+    codec: &ChunkCodec,
+    grid: &ChunkGrid,
+    file_len: u64,
+) -> Result<()> {
+    let name = SUPPORTED_COMPRESSION
+        .iter()
+        .find(|(c, _)| *c == codec.compression)
+        .map_or("this compression", |(_, n)| *n);
+    let mut claimed = 0u64;
+    for (i, (&off, &count)) in codec.offsets.iter().zip(&codec.byte_counts).enumerate() {
+        if count == 0 {
+            continue; // sparse: read as the fill value, nothing decoded
         }
+        let idx = u32::try_from(i).map_err(|_| Error::corrupt(path, "too many chunks"))?;
+        let decoded = grid.stored_bytes(idx);
+        if off.checked_add(count).is_none_or(|end| end > file_len) {
+            return Err(Error::corrupt(
+                path,
+                format!(
+                    "chunk {i}: {count} bytes at offset {off} run past the end of the {file_len}-byte file (truncated?)"
+                ),
+            ));
+        }
+        let most = chunk_codec::max_decoded_bytes(codec.compression, count);
+        if decoded > most {
+            return Err(Error::corrupt(
+                path,
+                format!(
+                    "chunk {i}: {count} bytes cannot hold the {decoded} bytes the header claims ({name} decodes to at most {most})"
+                ),
+            ));
+        }
+        claimed = claimed.saturating_add(decoded);
     }
-    o
+    let most = chunk_codec::max_decoded_bytes(codec.compression, file_len);
+    if claimed > most {
+        return Err(Error::corrupt(
+            path,
+            format!(
+                "the chunks claim {claimed} decoded bytes but a {file_len}-byte {name} file holds at most {most} (chunks sharing their data?)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 impl TiffSource {
@@ -458,35 +439,23 @@ impl TiffSource {
         Ok(())
     }
 
-    /// Reads and decodes chunk `idx`: decompression, predictor, byte order. Like libtiff,
-    /// decoding stops once the chunk's full (padded) size is produced; a missing end code
-    /// is accepted, a short stream is an error.
+    /// Reads and decodes chunk `idx`: decompression, predictor, byte order.
     fn decode_chunk(&mut self, idx: u32) -> Result<Chunk> {
         let codec = &self.codec;
+        let grid = &self.grid;
         let i = idx as usize;
-        let unit = idx % (self.across * self.down);
-        let (cx, cy) = (unit % self.across, unit / self.across);
-        let width = self.chunk_w.min(self.width - cx * self.chunk_w);
-        let height = self.chunk_h.min(self.height - cy * self.chunk_h);
-        let spp = if self.layout == BandLayout::Planar {
-            1
-        } else {
-            usize::from(self.bands)
+        let (width, height) = grid.data_size(idx);
+        let (stored_w, stored_h) = grid.stored_size(idx);
+        let row_samples = stored_w as usize * grid.spp;
+        let out_len = row_samples * stored_h as usize * grid.sample.bytes();
+        let (Some(&off), Some(&count)) = (codec.offsets.get(i), codec.byte_counts.get(i)) else {
+            return Err(Error::corrupt(&self.path, format!("no chunk {idx}")));
         };
-        // Tiles are stored padded to the full tile size; strips hold only their rows.
-        let (stored_w, stored_h) = if self.tiled {
-            (self.chunk_w, self.chunk_h)
-        } else {
-            (self.width, height)
-        };
-        let row_samples = stored_w as usize * spp;
-        let out_len = row_samples * stored_h as usize * self.sample.bytes();
-        let (off, count) = (codec.offsets[i], codec.byte_counts[i]);
         let bad = |detail: String| Error::corrupt(&self.path, format!("chunk {idx}: {detail}"));
         if count == 0 {
             // A sparse chunk: no data written, read as the fill value.
             let n = row_samples * stored_h as usize;
-            let samples = match self.sample {
+            let samples = match grid.sample {
                 SampleType::U8 => Samples::U8(vec![codec.sparse_fill as u8; n]),
                 SampleType::U16 => Samples::U16(vec![codec.sparse_fill; n]),
             };
@@ -503,6 +472,10 @@ impl TiffSource {
                 "byte count {count} for {out_len} decoded bytes"
             )));
         }
+        // A valid stream needs at most ~1.5 × the decoded size (LZW's 12-bit codes for
+        // single bytes; Deflate and PackBits expand less): bytes past that cannot be
+        // needed to fill the chunk, so they are not read (nor allocated).
+        let count = count.min((out_len as u64).saturating_mul(3) / 2 + 4096);
         let mut compressed = vec![0u8; count as usize];
         {
             use std::io::{Read, Seek, SeekFrom};
@@ -517,83 +490,16 @@ impl TiffSource {
                 })?;
         }
         let mut raw = vec![0u8; out_len];
-        let produced = match codec.compression {
-            1 => {
-                let k = compressed.len().min(out_len);
-                raw[..k].copy_from_slice(&compressed[..k]);
-                k
-            }
-            5 => {
-                let mut d =
-                    weezl::decode::Configuration::with_tiff_size_switch(weezl::BitOrder::Msb, 8)
-                        .build();
-                let (mut inp, mut outp) = (0usize, 0usize);
-                while outp < out_len {
-                    let r = d.decode_bytes(&compressed[inp..], &mut raw[outp..]);
-                    inp += r.consumed_in;
-                    outp += r.consumed_out;
-                    match r.status {
-                        Ok(weezl::LzwStatus::Ok) => {}
-                        Ok(weezl::LzwStatus::Done | weezl::LzwStatus::NoProgress) => break,
-                        Err(e) => return Err(bad(format!("LZW: {e}"))),
-                    }
-                }
-                outp
-            }
-            8 | 32946 => {
-                use std::io::Read;
-                let mut z = flate2::read::ZlibDecoder::new(&compressed[..]);
-                let mut outp = 0;
-                while outp < out_len {
-                    match z.read(&mut raw[outp..]) {
-                        Ok(0) => break,
-                        Ok(n) => outp += n,
-                        Err(e) => return Err(bad(format!("Deflate: {e}"))),
-                    }
-                }
-                outp
-            }
-            32773 => unpack_bits(&compressed, &mut raw),
-            c => return Err(Error::unsupported(&self.path, format!("compression {c}"))),
-        };
-        if produced < out_len {
-            return Err(bad(format!(
-                "data ends after {produced} of {out_len} bytes"
-            )));
-        }
-        let samples = match self.sample {
-            SampleType::U8 => {
-                if codec.predictor == 2 {
-                    for row in raw.chunks_exact_mut(row_samples) {
-                        for k in spp..row.len() {
-                            row[k] = row[k].wrapping_add(row[k - spp]);
-                        }
-                    }
-                }
-                Samples::U8(raw)
-            }
-            SampleType::U16 => {
-                let be = codec.big_endian;
-                let mut v: Vec<u16> = raw
-                    .chunks_exact(2)
-                    .map(|b| {
-                        if be {
-                            u16::from_be_bytes([b[0], b[1]])
-                        } else {
-                            u16::from_le_bytes([b[0], b[1]])
-                        }
-                    })
-                    .collect();
-                if codec.predictor == 2 {
-                    for row in v.chunks_exact_mut(row_samples) {
-                        for k in spp..row.len() {
-                            row[k] = row[k].wrapping_add(row[k - spp]);
-                        }
-                    }
-                }
-                Samples::U16(v)
-            }
-        };
+        chunk_codec::decompress(codec.compression, &compressed, &mut raw).map_err(bad)?;
+        drop(compressed);
+        let samples = chunk_codec::to_samples(
+            raw,
+            grid.sample,
+            codec.big_endian,
+            codec.predictor,
+            row_samples,
+            grid.spp,
+        );
         Ok(Chunk {
             samples,
             width,
@@ -605,16 +511,16 @@ impl TiffSource {
 
 impl WindowSource for TiffSource {
     fn read_window(&mut self, win: Window, buf: &mut TileBuf) -> Result<()> {
-        let cx0 = win.x / self.chunk_w;
-        let cx1 = ((win.x_end() - 1) / u64::from(self.chunk_w)) as u32;
-        let cy0 = win.y / self.chunk_h;
-        let cy1 = ((win.y_end() - 1) / u64::from(self.chunk_h)) as u32;
+        let cx0 = win.x / self.grid.chunk_w;
+        let cx1 = ((win.x_end() - 1) / u64::from(self.grid.chunk_w)) as u32;
+        let cy0 = win.y / self.grid.chunk_h;
+        let cy1 = ((win.y_end() - 1) / u64::from(self.grid.chunk_h)) as u32;
         let planes = if self.layout == BandLayout::Planar {
             self.bands
         } else {
             1
         };
-        let per_plane = self.across * self.down;
+        let per_plane = self.grid.across * self.grid.down;
         let spp = if self.layout == BandLayout::Planar {
             1
         } else {
@@ -626,18 +532,24 @@ impl WindowSource for TiffSource {
         // it, each window would decode all its strips again. The growth stops at the
         // cache's cap (past it, reading is slower, never unbounded in memory).
         let touched = u64::from(planes) * u64::from(cy1 - cy0 + 1) * u64::from(cx1 - cx0 + 1);
-        self.cache.grow_to(touched.saturating_mul(self.chunk_bytes));
+        let per_chunk = self.chunk_bytes.saturating_add(CHUNK_OVERHEAD_BYTES as u64);
+        self.cache.grow_to(touched.saturating_mul(per_chunk));
         let win_w = win.width as usize;
         let plane_len = win.pixels() as usize;
         for plane in 0..planes {
             for cy in cy0..=cy1 {
                 for cx in cx0..=cx1 {
-                    let idx = u32::from(plane) * per_plane + cy * self.across + cx;
+                    let idx = u32::from(plane) * per_plane + cy * self.grid.across + cx;
                     self.load(idx)?;
-                    let chunk = &self.cache.map[&idx];
+                    let Some(chunk) = self.cache.map.get(&idx) else {
+                        return Err(Error::corrupt(
+                            &self.path,
+                            format!("chunk {idx} not loaded"),
+                        ));
+                    };
                     // Intersection of the chunk and the window, in scene pixels.
-                    let ox = cx * self.chunk_w;
-                    let oy = cy * self.chunk_h;
+                    let ox = cx * self.grid.chunk_w;
+                    let oy = cy * self.grid.chunk_h;
                     let x0 = win.x.max(ox);
                     let x1 = (win.x_end()).min(u64::from(ox) + u64::from(chunk.width)) as u32;
                     let y0 = win.y.max(oy);
@@ -681,7 +593,7 @@ impl WindowSource for TiffSource {
 
 #[cfg(test)]
 mod tests {
-    use super::{open_source, unpack_bits, WindowSource};
+    use super::{open_source, WindowSource, CHUNK_OVERHEAD_BYTES};
     use crate::raster::{TileBuf, Window};
     use crate::Limits;
 
@@ -727,8 +639,8 @@ mod tests {
         let strip_bytes = (w * 8 * 3 * 2) as usize;
         assert_eq!(
             src.cache.budget,
-            8 * strip_bytes,
-            "grown to one window's strips"
+            8 * (strip_bytes + CHUNK_OVERHEAD_BYTES),
+            "grown to one window's strips, with their overhead"
         );
 
         // The growth stops at max_window_bytes: with room for 3 strips, windows of 8
@@ -747,20 +659,5 @@ mod tests {
         assert_eq!(src.cache.budget, 3 * strip_bytes);
         assert!(src.cache.bytes <= 3 * strip_bytes);
         assert_eq!(src.decoded, 2 * strips);
-    }
-
-    #[test]
-    fn packbits_literal_run_and_noop() {
-        // 2 literals, a run of 3 x 0xAA, a no-op, 1 literal.
-        let src = [1u8, 7, 8, 0xFE, 0xAA, 0x80, 0, 9];
-        let mut out = [0u8; 6];
-        assert_eq!(unpack_bits(&src, &mut out), 6);
-        assert_eq!(out, [7, 8, 0xAA, 0xAA, 0xAA, 9]);
-        let mut short = [0u8; 4];
-        assert_eq!(
-            unpack_bits(&src[..2], &mut short),
-            1,
-            "truncated literal stops"
-        );
     }
 }

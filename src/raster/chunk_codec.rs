@@ -1,0 +1,245 @@
+//! Pure TIFF chunk geometry and decoding: where each strip/tile lies, how big it decodes,
+//! how much a compressed chunk can possibly decode to, and the decompressors themselves.
+//! No files: bytes in, samples out.
+
+use super::{SampleType, Samples};
+
+/// Compression codes satdet reads, with their names.
+pub(super) const SUPPORTED_COMPRESSION: &[(u16, &str)] = &[
+    (1, "none"),
+    (5, "LZW"),
+    (8, "Deflate"),
+    (32946, "Deflate"),
+    (32773, "PackBits"),
+];
+
+/// How a scene is cut into chunks (strips are tiles as wide as the scene).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct ChunkGrid {
+    pub width: u32,
+    pub height: u32,
+    pub chunk_w: u32,
+    pub chunk_h: u32,
+    pub across: u32,
+    pub down: u32,
+    pub tiled: bool,
+    /// Samples per pixel within one chunk (1 for planar chunks).
+    pub spp: usize,
+    pub sample: SampleType,
+}
+
+impl ChunkGrid {
+    /// Column and row of chunk `idx` in its plane.
+    pub fn position(&self, idx: u32) -> (u32, u32) {
+        let unit = idx % (self.across * self.down);
+        (unit % self.across, unit / self.across)
+    }
+
+    /// Data pixels of chunk `idx` (the chunk minus padding past the image edge).
+    pub fn data_size(&self, idx: u32) -> (u32, u32) {
+        let (cx, cy) = self.position(idx);
+        (
+            self.chunk_w.min(self.width - cx * self.chunk_w),
+            self.chunk_h.min(self.height - cy * self.chunk_h),
+        )
+    }
+
+    /// Pixels stored for chunk `idx`: tiles are stored padded to the full tile size,
+    /// strips hold only their rows.
+    pub fn stored_size(&self, idx: u32) -> (u32, u32) {
+        if self.tiled {
+            (self.chunk_w, self.chunk_h)
+        } else {
+            (self.width, self.data_size(idx).1)
+        }
+    }
+
+    /// Decoded bytes of chunk `idx`.
+    pub fn stored_bytes(&self, idx: u32) -> u64 {
+        let (w, h) = self.stored_size(idx);
+        u64::from(w) * u64::from(h) * self.spp as u64 * self.sample.bytes() as u64
+    }
+}
+
+/// The most bytes `count` compressed bytes can decode to. Deflate: a 258-byte match costs
+/// at least 2 bits (1032:1). LZW: a code is at least 9 bits and stands for at most 4096
+/// bytes (the table size). PackBits: 2 bytes repeat a byte at most 128 times.
+/// Uncompressed: as many as stored.
+pub(super) fn max_decoded_bytes(compression: u16, count: u64) -> u64 {
+    match compression {
+        8 | 32946 => count.saturating_mul(1032),
+        5 => count.saturating_mul(8 * 4096).div_ceil(9),
+        32773 => count.saturating_mul(64),
+        _ => count,
+    }
+}
+
+/// Decompresses one chunk into `raw`, which has the chunk's full decoded length. Like
+/// libtiff, decoding stops once `raw` is full (a missing end code is accepted); a stream
+/// that ends before is an error (a short chunk is corrupt, never padded).
+pub(super) fn decompress(
+    compression: u16,
+    compressed: &[u8],
+    raw: &mut [u8],
+) -> Result<(), String> {
+    let out_len = raw.len();
+    let produced = match compression {
+        1 => {
+            let k = compressed.len().min(out_len);
+            raw[..k].copy_from_slice(&compressed[..k]);
+            k
+        }
+        5 => {
+            let mut d =
+                weezl::decode::Configuration::with_tiff_size_switch(weezl::BitOrder::Msb, 8)
+                    .build();
+            let (mut inp, mut outp) = (0usize, 0usize);
+            while outp < out_len {
+                let r = d.decode_bytes(&compressed[inp..], &mut raw[outp..]);
+                inp += r.consumed_in;
+                outp += r.consumed_out;
+                match r.status {
+                    Ok(weezl::LzwStatus::Ok) => {}
+                    Ok(weezl::LzwStatus::Done | weezl::LzwStatus::NoProgress) => break,
+                    Err(e) => return Err(format!("LZW: {e}")),
+                }
+            }
+            outp
+        }
+        8 | 32946 => {
+            use std::io::Read;
+            let mut z = flate2::read::ZlibDecoder::new(compressed);
+            let mut outp = 0;
+            while outp < out_len {
+                match z.read(&mut raw[outp..]) {
+                    Ok(0) => break,
+                    Ok(n) => outp += n,
+                    Err(e) => return Err(format!("Deflate: {e}")),
+                }
+            }
+            outp
+        }
+        32773 => unpack_bits(compressed, raw),
+        c => return Err(format!("compression {c}")),
+    };
+    if produced < out_len {
+        return Err(format!("data ends after {produced} of {out_len} bytes"));
+    }
+    Ok(())
+}
+
+/// PackBits: a header byte n; 0..=127 copies n + 1 literal bytes, -127..=-1 repeats the
+/// next byte 1 - n times, -128 is a no-op. Returns the bytes written.
+pub(super) fn unpack_bits(src: &[u8], out: &mut [u8]) -> usize {
+    let (mut i, mut o) = (0usize, 0usize);
+    while i < src.len() && o < out.len() {
+        let n = src[i] as i8;
+        i += 1;
+        if n >= 0 {
+            let k = (n as usize + 1).min(src.len() - i).min(out.len() - o);
+            out[o..o + k].copy_from_slice(&src[i..i + k]);
+            i += k;
+            o += k;
+        } else if n != -128 && i < src.len() {
+            let k = ((1 - n as isize) as usize).min(out.len() - o);
+            out[o..o + k].fill(src[i]);
+            i += 1;
+            o += k;
+        }
+    }
+    o
+}
+
+/// Decoded bytes to samples: byte order, then the horizontal predictor, row by row
+/// (`row_samples` samples a row, `spp` samples a pixel).
+pub(super) fn to_samples(
+    raw: Vec<u8>,
+    sample: SampleType,
+    big_endian: bool,
+    predictor: u16,
+    row_samples: usize,
+    spp: usize,
+) -> Samples {
+    match sample {
+        SampleType::U8 => {
+            let mut raw = raw;
+            if predictor == 2 {
+                for row in raw.chunks_exact_mut(row_samples) {
+                    for k in spp..row.len() {
+                        row[k] = row[k].wrapping_add(row[k - spp]);
+                    }
+                }
+            }
+            Samples::U8(raw)
+        }
+        SampleType::U16 => {
+            let mut v: Vec<u16> = raw
+                .chunks_exact(2)
+                .map(|b| {
+                    if big_endian {
+                        u16::from_be_bytes([b[0], b[1]])
+                    } else {
+                        u16::from_le_bytes([b[0], b[1]])
+                    }
+                })
+                .collect();
+            if predictor == 2 {
+                for row in v.chunks_exact_mut(row_samples) {
+                    for k in spp..row.len() {
+                        row[k] = row[k].wrapping_add(row[k - spp]);
+                    }
+                }
+            }
+            Samples::U16(v)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packbits_literal_run_and_noop() {
+        // 2 literals, a run of 3 x 0xAA, a no-op, 1 literal.
+        let src = [1u8, 7, 8, 0xFE, 0xAA, 0x80, 0, 9];
+        let mut out = [0u8; 6];
+        assert_eq!(unpack_bits(&src, &mut out), 6);
+        assert_eq!(out, [7, 8, 0xAA, 0xAA, 0xAA, 9]);
+        let mut short = [0u8; 4];
+        assert_eq!(
+            unpack_bits(&src[..2], &mut short),
+            1,
+            "truncated literal stops"
+        );
+    }
+
+    /// The ratio bounds hold for the most compressible input each encoder can be given.
+    #[test]
+    fn max_decoded_bytes_bounds_real_streams() {
+        use std::io::Write;
+        let zeros = vec![0u8; 4 << 20];
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::best());
+        z.write_all(&zeros).expect("deflate");
+        let deflated = z.finish().expect("deflate");
+        assert!(max_decoded_bytes(8, deflated.len() as u64) >= zeros.len() as u64);
+        let lzw = weezl::encode::Encoder::with_tiff_size_switch(weezl::BitOrder::Msb, 8)
+            .encode(&zeros)
+            .expect("lzw");
+        assert!(max_decoded_bytes(5, lzw.len() as u64) >= zeros.len() as u64);
+        // PackBits: runs of 128 in 2 bytes.
+        assert_eq!(max_decoded_bytes(32773, 2), 128);
+        assert_eq!(max_decoded_bytes(1, 10), 10);
+        // A stream far shorter than the claim cannot fill it, whatever it holds.
+        assert!(max_decoded_bytes(8, 100) < 2_400_000);
+    }
+
+    #[test]
+    fn short_streams_are_errors_not_padding() {
+        let mut raw = vec![0u8; 16];
+        let e = decompress(1, &[1, 2, 3], &mut raw).unwrap_err();
+        assert!(e.contains("after 3 of 16"), "{e}");
+        let e = decompress(32773, &[1, 7, 8], &mut raw).unwrap_err();
+        assert!(e.contains("after 2 of 16"), "{e}");
+    }
+}
