@@ -76,8 +76,10 @@ fn a_quicklook_over_the_input_is_refused_before_anything_is_written() {
     assert!(!out.exists(), "nothing written");
 }
 
+#[cfg(unix)]
 #[test]
 fn outputs_resolving_to_an_input_or_each_other_are_refused() {
+    use std::os::unix::fs::symlink;
     let d = tempfile::tempdir().expect("tempdir");
     let scene = scene_copy(d.path());
     let before = std::fs::read(&scene).expect("read");
@@ -85,30 +87,37 @@ fn outputs_resolving_to_an_input_or_each_other_are_refused() {
     let model_copy = d.path().join("model.onnx");
     std::fs::copy(common::fixture("square_detector.onnx"), &model_copy).expect("copy");
     let model_before = std::fs::read(&model_copy).expect("read");
-    // The scene itself through `..`, a symlink to the scene, the model, a world file.
-    let via_dotdot = d.path().join("sub/../scene.tif");
-    let link = d.path().join("link.geojson");
-    let world = d.path().join("scene.tfw");
+    // An upper-case world file beside the scene is an input too.
+    let world = d.path().join("scene.TFW");
     std::fs::write(&world, "0.5\n0\n0\n-0.5\n500000\n5000000\n").expect("tfw");
-    let mut cases: Vec<(PathBuf, Option<PathBuf>)> = vec![
-        (via_dotdot, None),
+    let hard = d.path().join("hard.geojson");
+    std::fs::hard_link(&scene, &hard).expect("hard link");
+    symlink(&scene, d.path().join("link.geojson")).expect("symlink");
+    symlink(&model_copy, d.path().join("model.geojson")).expect("symlink");
+    symlink(&world, d.path().join("world.geojson")).expect("symlink");
+    let a = d.path().join("a.geojson");
+    std::fs::write(&a, b"previous").expect("write");
+    symlink(&a, d.path().join("q.png")).expect("symlink");
+    let cases: Vec<(PathBuf, Option<PathBuf>, &str)> = vec![
+        (hard.clone(), None, "refusing to overwrite an input"),
         (
-            d.path().join("a.json"),
-            Some(d.path().join("sub/../a.json")),
+            d.path().join("sub/../link.geojson"),
+            None,
+            "refusing to overwrite an input",
         ),
+        (
+            d.path().join("model.geojson"),
+            None,
+            "refusing to overwrite an input",
+        ),
+        (
+            d.path().join("world.geojson"),
+            None,
+            "refusing to overwrite an input",
+        ),
+        (a.clone(), Some(d.path().join("q.png")), "also the output"),
     ];
-    #[cfg(unix)]
-    {
-        std::os::unix::fs::symlink(&scene, &link).expect("symlink");
-        cases.push((link.clone(), None));
-        let model_link = d.path().join("model.geojson");
-        std::os::unix::fs::symlink(&model_copy, &model_link).expect("symlink");
-        cases.push((model_link, None));
-        let world_link = d.path().join("w.geojson");
-        std::os::unix::fs::symlink(&world, &world_link).expect("symlink");
-        cases.push((world_link, None));
-    }
-    for (output, quicklook) in cases {
+    for (output, quicklook, message) in cases {
         let mut args = vec![
             os(&scene),
             os("--output"),
@@ -128,14 +137,15 @@ fn outputs_resolving_to_an_input_or_each_other_are_refused() {
             stderr(&o)
         );
         assert!(
-            stderr(&o).contains("refusing")
-                || stderr(&o).contains("unsupported")
-                || stderr(&o).contains("also the output"),
-            "{}",
+            stderr(&o).contains(message),
+            "{}: {}",
+            output.display(),
             stderr(&o)
         );
         assert_eq!(std::fs::read(&scene).expect("read"), before);
         assert_eq!(std::fs::read(&model_copy).expect("read"), model_before);
+        assert!(std::fs::read(&world).expect("read").starts_with(b"0.5\n"));
+        assert_eq!(std::fs::read(&a).expect("read"), b"previous");
     }
 }
 

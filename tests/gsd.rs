@@ -134,3 +134,26 @@ fn the_wgsl_path_resamples_to_the_same_detections() {
         assert_eq!(gpu.items, cpu.items, "{scene}");
     }
 }
+
+#[test]
+fn a_matched_tile_too_big_for_the_window_limit_is_clamped_with_a_warning() {
+    // 0.15 m on a 0.3 m model wants 512 px tiles (768 KiB of RGB); allow 300 px at most.
+    let mut limits = satdet::Limits::default();
+    limits.max_window_bytes = 300 * 300 * 3;
+    let det = Detector::builder()
+        .model(common::fixture("square_detector_03m.onnx"))
+        .threads(1)
+        .limits(limits)
+        .build()
+        .expect("detector");
+    let scene = Scene::open(common::fixture("gsd_015.tif")).expect("open");
+    let plan = det.plan(&scene).expect("a plan, not a limits error");
+    assert_eq!(plan.grid.tile_px(), 300);
+    assert!(
+        plan.warnings
+            .iter()
+            .any(|w| w.contains("needs 512 px tiles") && w.contains("--no-gsd-match")),
+        "{:?}",
+        plan.warnings
+    );
+}

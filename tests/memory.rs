@@ -71,19 +71,29 @@ fn bytes_per_detection_hold_through_merge_and_georeferencing() {
         cands.push(c);
     }
     let name: Arc<str> = Arc::from("car");
-    let merged = merge_tiles(cands, 0.5, 0.7);
-    let mut items = Vec::with_capacity(merged.len());
-    for c in merged {
-        let poly = [[c.bbox.x0(), c.bbox.y0()]; 4];
-        items.push(Detection {
-            class_id: c.class_id,
-            class_name: name.clone(),
-            score: c.score,
-            pixel_box: c.bbox,
-            map_polygon: Some(poly),
-            lonlat_polygon: Some(poly),
-        });
+    // As the pipeline does: merged in row-sized chunks, the detections appended with
+    // `extend` (so with the Vec's growth slack), then sorted in place.
+    let mut items: Vec<Detection> = Vec::new();
+    let mut rows = cands.into_iter();
+    loop {
+        let chunk: Vec<Candidate> = rows.by_ref().take(5_000).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        let merged = merge_tiles(chunk, 0.5, 0.7);
+        items.extend(merged.into_iter().map(|c| {
+            let poly = [[c.bbox.x0(), c.bbox.y0()]; 4];
+            Detection {
+                class_id: c.class_id,
+                class_name: name.clone(),
+                score: c.score,
+                pixel_box: c.bbox,
+                map_polygon: Some(poly),
+                lonlat_polygon: Some(poly),
+            }
+        }));
     }
+    items.sort_unstable_by(|a, b| b.score.total_cmp(&a.score));
     let peak = PEAK.load(Ordering::SeqCst) - base;
     let per = peak / n;
     eprintln!("peak {peak} bytes for {n} candidates: {per} per candidate");

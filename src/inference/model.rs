@@ -77,10 +77,13 @@ impl GsdRange {
         } else if inner.contains("..") {
             inner.split("..").collect()
         } else {
-            // A '-' between two numbers; a leading '-' would be a (refused) negative.
-            match inner.trim().get(1..).and_then(|t| t.find('-')) {
-                Some(i) => vec![&inner.trim()[..=i], &inner.trim()[i + 2..]],
-                None => vec![inner],
+            // A '-' between two numbers: not the first character (a refused negative) and
+            // not an exponent's sign (`3e-1`).
+            let t = inner.trim();
+            let b = t.as_bytes();
+            match (1..b.len()).find(|&i| b[i] == b'-' && !matches!(b[i - 1], b'e' | b'E')) {
+                Some(i) => vec![&t[..i], &t[i + 1..]],
+                None => vec![t],
             }
         };
         let v: Vec<f64> = parts
@@ -100,9 +103,10 @@ impl GsdRange {
         Some(GsdRange { min_m, max_m })
     }
 
-    /// The GSD in the range nearest to `gsd_m`.
+    /// The GSD in the range nearest to `gsd_m` (never panics, even on a range built by
+    /// hand with `min_m > max_m` or NaN: then `gsd_m` bounded by what is usable).
     pub fn nearest(&self, gsd_m: f64) -> f64 {
-        gsd_m.clamp(self.min_m, self.max_m)
+        gsd_m.max(self.min_m).min(self.max_m)
     }
 }
 
@@ -637,6 +641,18 @@ mod tests {
         assert_eq!(GsdRange::parse("0.3-0.5"), r(0.3, 0.5));
         assert_eq!(GsdRange::parse(" [0.3, 0.5] "), r(0.3, 0.5));
         assert_eq!(GsdRange::parse("0.3..0.5"), r(0.3, 0.5));
+        assert_eq!(GsdRange::parse("3e-1"), r(0.3, 0.3));
+        assert_eq!(GsdRange::parse("3e-1-5e-1"), r(0.3, 0.5));
+        let odd = GsdRange {
+            min_m: 0.5,
+            max_m: 0.3,
+        };
+        let _ = odd.nearest(0.4); // no panic
+        let nan = GsdRange {
+            min_m: f64::NAN,
+            max_m: 0.3,
+        };
+        let _ = nan.nearest(0.4);
         for bad in [
             "",
             "-0.3",

@@ -55,7 +55,8 @@ pub enum Event<'a> {
     /// Tiles done so far (after each batch and each run of skipped tiles).
     Progress(Progress),
     /// Detections that are final: no later tile can change them. The concatenation of
-    /// every batch is the result of the run.
+    /// every batch is the result of the run, if the run succeeds (a run that fails later,
+    /// or is cancelled, returns an error instead of a result).
     Detections(&'a [Detection]),
 }
 
@@ -278,6 +279,9 @@ impl Detector {
         let mut rows_final = 0usize;
         let mut emitted = 0usize;
         let stop = AtomicBool::new(false);
+        // Whether the preprocess stage ended without an error of its own (a GPU failure
+        // there is sticky, whatever error won the run).
+        let mut pre_sound = false;
 
         let run = std::thread::scope(|s| -> Result<()> {
             let (tile_tx, tile_rx) = sync_channel::<ReadMsg>(batch_cap * 2);
@@ -421,6 +425,7 @@ impl Detector {
             let pre_res = preproc
                 .join()
                 .map_err(|_| Error::Internal("the preprocess thread panicked".into()))?;
+            pre_sound = pre_res.is_ok();
             // The first real error wins; a closed channel downstream of an error is not one.
             result?;
             let (read_time, _) = read_res?;
@@ -428,10 +433,11 @@ impl Detector {
             times.preprocess = pre_res?;
             Ok(())
         });
-        // The preprocessor goes back to the pool (nothing queued in it), unless the GPU
-        // failed under it (a lost device, a timed-out wait): the next run makes a new one.
+        // The preprocessor goes back to the pool (nothing queued in it), unless it failed
+        // (a lost device, a timed-out wait) or a thread panicked: the next run makes a new
+        // one.
         pre.cancel();
-        if !matches!(run, Err(Error::Gpu(_))) {
+        if pre_sound && !matches!(run, Err(Error::Gpu(_) | Error::Internal(_))) {
             if let Ok(mut pool) = self.preprocessors.lock() {
                 pool.push(pre);
             }
@@ -455,7 +461,7 @@ impl Detector {
             ));
         }
         // Best score first, whatever order the rows finished in.
-        items.sort_by(rank_detections);
+        items.sort_unstable_by(rank_detections);
         times.total = t0.elapsed();
         let georef = scene.georef();
         Ok(Detections {

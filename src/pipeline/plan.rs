@@ -197,13 +197,18 @@ fn tile_for(
         return (cfg.tile_px, unmatched(cfg.tile_px));
     };
     let want = f64::from(model_side) * range.nearest(s) / s;
-    let tile_px = want
-        .round()
-        .clamp(f64::from(MIN_TILE_PX), f64::from(MAX_TILE_PX)) as u32;
+    // The largest tile whose raw window fits Limits::max_window_bytes.
+    let px_bytes = (u64::from(scene.info().bands) * scene.info().sample.bytes() as u64).max(1);
+    let fits = ((cfg.limits.max_window_bytes / px_bytes) as f64)
+        .sqrt()
+        .floor();
+    let max_px = fits.clamp(f64::from(MIN_TILE_PX), f64::from(MAX_TILE_PX));
+    let tile_px = want.round().clamp(f64::from(MIN_TILE_PX), max_px) as u32;
     if f64::from(tile_px) != want.round() {
         warnings.push(format!(
-            "{}: matching the scene's {s:.3} m GSD to the model's {range} needs {want:.0} px tiles; using {tile_px} px, the nearest allowed",
-            scene.path().display()
+            "{}: matching the scene's {s:.3} m GSD to the model's {range} needs {want:.0} px tiles; using {tile_px} px, the nearest allowed (by tile size and Limits::max_window_bytes), so objects reach the model at {:.3} m instead; --no-gsd-match (DetectorBuilder::match_gsd(false)) feeds tiles unscaled",
+            scene.path().display(),
+            s * f64::from(tile_px) / f64::from(model_side)
         ));
     }
     warnings.extend(resampling_warning(
