@@ -10,7 +10,9 @@
 pub struct Limits {
     /// Largest scene, in pixels (width × height).
     pub max_scene_pixels: u64,
-    /// Largest single window or decoded chunk (strip/tile), in bytes.
+    /// Largest single window or decoded chunk (strip/tile), in bytes. It also bounds a
+    /// TIFF's chunk index (offsets and byte counts: a quarter of this, checked before the
+    /// decoder reads them) and the `image` crate's allocations for PNG/JPEG (twice this).
     pub max_window_bytes: u64,
     /// Bytes held for the detections of one scene: candidates after per-tile NMS, then
     /// the merged and georeferenced detections, counted as
@@ -28,7 +30,8 @@ pub struct Limits {
     /// (and says so in the report), and refuses a model or tile size for which even one
     /// tile does not fit. The pipeline holds at most three batches' worth of this.
     pub max_batch_bytes: u64,
-    /// Bytes of decoded strips/tiles kept to serve overlapping windows. A reader raises
+    /// Bytes of decoded strips/tiles kept to serve overlapping windows, bookkeeping per
+    /// chunk included (so a file of tiny tiles cannot hide its cost). A reader raises
     /// its own budget to the chunks one window touches when that is more (a wide stripped
     /// scene: full-width strips times the window height), so that the next window of the
     /// row does not decode the same strips again, but never above `max_window_bytes`.
