@@ -5,14 +5,15 @@
 //! These formats have no random access: the image is decoded once, on the first window
 //! read, and only if it fits within [`Limits::max_window_bytes`].
 
-use super::{
-    BandLayout, MaskSpec, Opened, RasterInfo, SampleType, Samples, TileBuf, Window, WindowSource,
-};
-use crate::error::{bounded, snippet};
+use super::memory::{copy_window, image_samples};
+use super::scene::Opened;
+use super::{BandLayout, MaskSpec, RasterInfo, SampleType, Samples, TileBuf, Window, WindowSource};
+use crate::error::{bounded, snippet, Error, Result};
 use crate::geo::{Crs, GeoRef, GeoTransform, RasterType};
-use crate::{Error, Limits, Result};
+use crate::limits::Limits;
 use image::{ColorType, ImageDecoder, ImageFormat, ImageReader};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 fn image_error(path: &Path, e: image::ImageError) -> Error {
     match e {
@@ -111,15 +112,14 @@ pub(super) fn open(path: &Path, limits: &Limits) -> Result<Opened> {
         storage: format!("{format:?} image, decoded whole"),
     };
     Ok(Opened {
-        info,
         georef,
         warnings,
         source: Box::new(ImageSource {
             path: path.to_path_buf(),
             jpeg: format == Some(ImageFormat::Jpeg),
             limits: decoder_limits(limits),
-            expected: (width, height, bands),
-            decoded: None,
+            info,
+            decoded: Mutex::new(None),
         }),
     })
 }
@@ -238,82 +238,63 @@ struct ImageSource {
     /// JPEG decoders pad a truncated file silently: its end is checked before decoding.
     jpeg: bool,
     limits: image::Limits,
-    /// Width, height and bands from the header.
-    expected: (u32, u32, u16),
-    decoded: Option<(u32, u16, Samples)>,
+    /// From the header.
+    info: RasterInfo,
+    /// The whole image, interleaved, once the first window was read.
+    decoded: Mutex<Option<Samples>>,
+}
+
+impl ImageSource {
+    fn decode(&self) -> Result<Samples> {
+        if self.jpeg {
+            let f = std::fs::File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
+            super::jpeg_end::check_complete(f)
+                .map_err(|detail| Error::corrupt(&self.path, format!("JPEG: {detail}")))?;
+        }
+        let mut reader = ImageReader::open(&self.path)
+            .map_err(|e| Error::io(&self.path, e))?
+            .with_guessed_format()
+            .map_err(|e| Error::io(&self.path, e))?;
+        reader.limits(self.limits.clone());
+        let img = reader.decode().map_err(|e| image_error(&self.path, e))?;
+        let (w, h) = (img.width(), img.height());
+        let bands = u16::from(img.color().channel_count());
+        let expected = (self.info.width, self.info.height, self.info.bands);
+        // Windows are checked against the header's size: the decoded image must have it,
+        // or the copies would index past its samples.
+        if (w, h, bands) != expected {
+            return Err(Error::corrupt(
+                &self.path,
+                format!(
+                    "decoded {w}x{h} pixels of {bands} bands, but the header says {expected:?} (width, height, bands)"
+                ),
+            ));
+        }
+        let color = img.color();
+        let (samples, _) = image_samples(img).ok_or_else(|| {
+            Error::unsupported(&self.path, format!("decoded colour type {color:?}"))
+        })?;
+        Ok(samples)
+    }
 }
 
 impl WindowSource for ImageSource {
-    fn read_window(&mut self, win: Window, buf: &mut TileBuf) -> Result<()> {
-        if self.decoded.is_none() {
-            if self.jpeg {
-                let f = std::fs::File::open(&self.path).map_err(|e| Error::io(&self.path, e))?;
-                super::jpeg_end::check_complete(f)
-                    .map_err(|detail| Error::corrupt(&self.path, format!("JPEG: {detail}")))?;
-            }
-            let mut reader = ImageReader::open(&self.path)
-                .map_err(|e| Error::io(&self.path, e))?
-                .with_guessed_format()
-                .map_err(|e| Error::io(&self.path, e))?;
-            reader.limits(self.limits.clone());
-            let img = reader.decode().map_err(|e| image_error(&self.path, e))?;
-            let w = img.width();
-            let bands = u16::from(img.color().channel_count());
-            // Windows are checked against the header's size: the decoded image must
-            // have it, or the copies below would index past its samples.
-            if (w, img.height(), bands) != self.expected {
-                return Err(Error::corrupt(
-                    &self.path,
-                    format!(
-                        "decoded {}x{} pixels of {bands} bands, but the header says {:?} (width, height, bands)",
-                        w,
-                        img.height(),
-                        self.expected
-                    ),
-                ));
-            }
-            let samples = match img {
-                image::DynamicImage::ImageLuma8(i) => Samples::U8(i.into_raw()),
-                image::DynamicImage::ImageLumaA8(i) => Samples::U8(i.into_raw()),
-                image::DynamicImage::ImageRgb8(i) => Samples::U8(i.into_raw()),
-                image::DynamicImage::ImageRgba8(i) => Samples::U8(i.into_raw()),
-                image::DynamicImage::ImageLuma16(i) => Samples::U16(i.into_raw()),
-                image::DynamicImage::ImageLumaA16(i) => Samples::U16(i.into_raw()),
-                image::DynamicImage::ImageRgb16(i) => Samples::U16(i.into_raw()),
-                image::DynamicImage::ImageRgba16(i) => Samples::U16(i.into_raw()),
-                other => {
-                    return Err(Error::unsupported(
-                        &self.path,
-                        format!("decoded colour type {:?}", other.color()),
-                    ))
-                }
-            };
-            self.decoded = Some((w, bands, samples));
-        }
-        let Some((w, bands, samples)) = &self.decoded else {
-            return Err(Error::corrupt(&self.path, "image not decoded"));
+    fn info(&self) -> &RasterInfo {
+        &self.info
+    }
+
+    fn read_window(&self, win: Window, buf: &mut TileBuf) -> Result<()> {
+        let mut decoded = self
+            .decoded
+            .lock()
+            .map_err(|_| Error::Internal("an earlier image read panicked".into()))?;
+        let samples = match decoded.take() {
+            Some(s) => s,
+            None => self.decode()?,
         };
-        let spp = usize::from(*bands);
-        let n = win.width as usize * spp;
-        for row in 0..win.height as usize {
-            let src = ((win.y as usize + row) * *w as usize + win.x as usize) * spp;
-            let dst = row * n;
-            match (samples, buf.samples_mut()) {
-                (Samples::U8(s), Samples::U8(d)) => {
-                    d[dst..dst + n].copy_from_slice(&s[src..src + n])
-                }
-                (Samples::U16(s), Samples::U16(d)) => {
-                    d[dst..dst + n].copy_from_slice(&s[src..src + n])
-                }
-                _ => {
-                    return Err(Error::corrupt(
-                        &self.path,
-                        "decoded sample type differs from the header's",
-                    ))
-                }
-            }
-        }
-        Ok(())
+        let copied = copy_window(&samples, self.info.width, self.info.bands, win, buf);
+        *decoded = Some(samples);
+        copied.map_err(|detail| Error::corrupt(&self.path, detail))
     }
 }
 

@@ -6,15 +6,18 @@
 
 use super::chunk_cache::{Chunk, ChunkCache, CHUNK_OVERHEAD_BYTES};
 use super::chunk_codec::{self, ChunkGrid, SUPPORTED_COMPRESSION};
+use super::scene::Opened;
 use super::{
-    geotiff, tiff_header, BandLayout, MaskSpec, Opened, RasterInfo, SampleType, Samples, TileBuf,
-    Window, WindowSource,
+    geotiff, tiff_header, BandLayout, MaskSpec, RasterInfo, SampleType, Samples, SamplesMut,
+    TileBuf, Window, WindowSource,
 };
-use crate::error::bounded;
-use crate::{Error, Limits, Result};
+use crate::error::{bounded, Error, Result};
+use crate::geo::GeoRef;
+use crate::limits::Limits;
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use tiff::decoder::{ChunkType, Decoder};
 use tiff::tags::Tag;
 use tiff::{ColorType, TiffError};
@@ -59,16 +62,15 @@ pub(super) fn tiff_error(path: &Path, what: &str, e: TiffError) -> Error {
 pub(super) const DECODER_MESSAGE_CHARS: usize = 300;
 
 pub(super) fn open(path: &Path, limits: &Limits) -> Result<Opened> {
-    let (info, georef, warnings, source) = open_source(path, limits)?;
+    let (georef, warnings, source) = open_source(path, limits)?;
     Ok(Opened {
-        info,
         georef,
         warnings,
         source: Box::new(source),
     })
 }
 
-type OpenedTiff = (RasterInfo, Option<crate::GeoRef>, Vec<String>, TiffSource);
+type OpenedTiff = (Option<GeoRef>, Vec<String>, TiffSource);
 
 fn open_source(path: &Path, limits: &Limits) -> Result<OpenedTiff> {
     // Before the `tiff` decoder reads the chunk index with its own limits.
@@ -335,31 +337,36 @@ fn open_source(path: &Path, limits: &Limits) -> Result<OpenedTiff> {
     };
     let source = TiffSource {
         path: path.to_path_buf(),
-        dec,
-        bands,
-        layout,
+        info,
         grid,
-        // Growing to one window's strips stops at max_window_bytes (see read_window).
-        cache: ChunkCache::new(limits.chunk_cache_bytes, limits.max_window_bytes),
         chunk_bytes,
         codec,
-        decoded: 0,
+        state: Mutex::new(TiffState {
+            dec,
+            // Growing to one window's strips stops at max_window_bytes (see read_window).
+            cache: ChunkCache::new(limits.chunk_cache_bytes, limits.max_window_bytes),
+            decoded: 0,
+        }),
     };
-    Ok((info, georef, warnings, source))
+    Ok((georef, warnings, source))
 }
 
 struct TiffSource {
     path: PathBuf,
-    dec: Dec,
-    bands: u16,
-    layout: BandLayout,
+    info: RasterInfo,
     grid: ChunkGrid,
-    cache: ChunkCache,
     codec: ChunkCodec,
-    /// Chunks decoded so far (cache misses).
-    decoded: u64,
     /// Bytes of one decoded strip/tile (of one plane when planar).
     chunk_bytes: u64,
+    /// The file and the decoded chunks: one window is assembled at a time.
+    state: Mutex<TiffState>,
+}
+
+struct TiffState {
+    dec: Dec,
+    cache: ChunkCache,
+    /// Chunks decoded so far (cache misses).
+    decoded: u64,
 }
 
 /// Where each chunk lies in the file and how to decode it.
@@ -429,18 +436,18 @@ fn check_chunk_index(
 }
 
 impl TiffSource {
-    fn load(&mut self, idx: u32) -> Result<()> {
-        if self.cache.map.contains_key(&idx) {
+    fn load(&self, state: &mut TiffState, idx: u32) -> Result<()> {
+        if state.cache.map.contains_key(&idx) {
             return Ok(());
         }
-        let c = self.decode_chunk(idx)?;
-        self.decoded += 1;
-        self.cache.insert(idx, c);
+        let c = self.decode_chunk(&mut state.dec, idx)?;
+        state.decoded += 1;
+        state.cache.insert(idx, c);
         Ok(())
     }
 
     /// Reads and decodes chunk `idx`: decompression, predictor, byte order.
-    fn decode_chunk(&mut self, idx: u32) -> Result<Chunk> {
+    fn decode_chunk(&self, dec: &mut Dec, idx: u32) -> Result<Chunk> {
         let codec = &self.codec;
         let grid = &self.grid;
         let i = idx as usize;
@@ -479,7 +486,7 @@ impl TiffSource {
         let mut compressed = vec![0u8; count as usize];
         {
             use std::io::{Read, Seek, SeekFrom};
-            let r = self.dec.inner();
+            let r = dec.inner();
             r.seek(SeekFrom::Start(off))
                 .map_err(|e| Error::io(&self.path, e))?;
             r.read_exact(&mut compressed)
@@ -510,21 +517,31 @@ impl TiffSource {
 }
 
 impl WindowSource for TiffSource {
-    fn read_window(&mut self, win: Window, buf: &mut TileBuf) -> Result<()> {
+    fn info(&self) -> &RasterInfo {
+        &self.info
+    }
+
+    fn read_window(&self, win: Window, buf: &mut TileBuf) -> Result<()> {
+        let mut state = self
+            .state
+            .lock()
+            .map_err(|_| Error::Internal("an earlier TIFF read panicked".into()))?;
+        let state = &mut *state;
+        let (bands, layout) = (self.info.bands, self.info.layout);
         let cx0 = win.x / self.grid.chunk_w;
         let cx1 = ((win.x_end() - 1) / u64::from(self.grid.chunk_w)) as u32;
         let cy0 = win.y / self.grid.chunk_h;
         let cy1 = ((win.y_end() - 1) / u64::from(self.grid.chunk_h)) as u32;
-        let planes = if self.layout == BandLayout::Planar {
-            self.bands
+        let planes = if layout == BandLayout::Planar {
+            bands
         } else {
             1
         };
         let per_plane = self.grid.across * self.grid.down;
-        let spp = if self.layout == BandLayout::Planar {
+        let spp = if layout == BandLayout::Planar {
             1
         } else {
-            usize::from(self.bands)
+            usize::from(bands)
         };
         // Keep every chunk this window touches: the next window of the row needs most of
         // them again. With strips that is the full scene width times the window height,
@@ -533,15 +550,15 @@ impl WindowSource for TiffSource {
         // cache's cap (past it, reading is slower, never unbounded in memory).
         let touched = u64::from(planes) * u64::from(cy1 - cy0 + 1) * u64::from(cx1 - cx0 + 1);
         let per_chunk = self.chunk_bytes.saturating_add(CHUNK_OVERHEAD_BYTES as u64);
-        self.cache.grow_to(touched.saturating_mul(per_chunk));
+        state.cache.grow_to(touched.saturating_mul(per_chunk));
         let win_w = win.width as usize;
         let plane_len = win.pixels() as usize;
         for plane in 0..planes {
             for cy in cy0..=cy1 {
                 for cx in cx0..=cx1 {
                     let idx = u32::from(plane) * per_plane + cy * self.grid.across + cx;
-                    self.load(idx)?;
-                    let Some(chunk) = self.cache.map.get(&idx) else {
+                    self.load(state, idx)?;
+                    let Some(chunk) = state.cache.map.get(&idx) else {
                         return Err(Error::corrupt(
                             &self.path,
                             format!("chunk {idx} not loaded"),
@@ -570,10 +587,10 @@ impl WindowSource for TiffSource {
                         let dst = plane_off
                             + ((y - win.y) as usize * win_w + (x0 - win.x) as usize) * spp;
                         match (&chunk.samples, buf.samples_mut()) {
-                            (Samples::U8(s), Samples::U8(d)) => {
+                            (Samples::U8(s), SamplesMut::U8(d)) => {
                                 d[dst..dst + n].copy_from_slice(&s[src..src + n])
                             }
-                            (Samples::U16(s), Samples::U16(d)) => {
+                            (Samples::U16(s), SamplesMut::U16(d)) => {
                                 d[dst..dst + n].copy_from_slice(&s[src..src + n])
                             }
                             _ => {
@@ -594,8 +611,8 @@ impl WindowSource for TiffSource {
 #[cfg(test)]
 mod tests {
     use super::{open_source, WindowSource, CHUNK_OVERHEAD_BYTES};
+    use crate::limits::Limits;
     use crate::raster::{TileBuf, Window};
-    use crate::Limits;
 
     /// A scene much wider than tall, in strips of 8 rows, read window by window along a
     /// row with a cache budget far below one window's strips: every strip is decoded once.
@@ -617,7 +634,8 @@ mod tests {
             chunk_cache_bytes: 1,
             ..Limits::default()
         };
-        let (info, _, _, mut src) = open_source(&path, &limits).unwrap();
+        let (_, _, src) = open_source(&path, &limits).unwrap();
+        let info = src.info.clone();
         assert_eq!(info.storage, "GeoTIFF, strips of 8 rows, none, interleaved");
         let strips = u64::from(h / 8);
         for x in (0..w - 256).step_by(192) {
@@ -633,12 +651,13 @@ mod tests {
             }
         }
         assert_eq!(
-            src.decoded, strips,
+            src.state.lock().unwrap().decoded,
+            strips,
             "each strip decoded once, not once per window"
         );
         let strip_bytes = (w * 8 * 3 * 2) as usize;
         assert_eq!(
-            src.cache.budget,
+            src.state.lock().unwrap().cache.budget,
             8 * (strip_bytes + CHUNK_OVERHEAD_BYTES),
             "grown to one window's strips, with their overhead"
         );
@@ -650,14 +669,16 @@ mod tests {
             max_window_bytes: 3 * strip_bytes as u64,
             ..Limits::default()
         };
-        let (info, _, _, mut src) = open_source(&path, &limits).unwrap();
+        let (_, _, src) = open_source(&path, &limits).unwrap();
+        let info = src.info.clone();
         let win = Window::new(0, 0, 256, h);
         let mut buf = TileBuf::new();
         buf.reset(win, info.bands, info.sample, info.layout);
         src.read_window(win, &mut buf).unwrap();
         src.read_window(win, &mut buf).unwrap();
-        assert_eq!(src.cache.budget, 3 * strip_bytes);
-        assert!(src.cache.bytes <= 3 * strip_bytes);
-        assert_eq!(src.decoded, 2 * strips);
+        let state = src.state.lock().unwrap();
+        assert_eq!(state.cache.budget, 3 * strip_bytes);
+        assert!(state.cache.bytes <= 3 * strip_bytes);
+        assert_eq!(state.decoded, 2 * strips);
     }
 }
