@@ -14,6 +14,7 @@ mod image_file;
 mod jpeg_end;
 mod memory;
 mod scene;
+mod sidecar;
 mod source;
 mod tiff_file;
 mod tiff_header;
@@ -23,6 +24,9 @@ pub use scene::Scene;
 pub use source::WindowSource;
 
 use crate::error::{Error, Result};
+
+/// Characters of a decoder's error message (`tiff`, `image`) an error quotes.
+const DECODER_MESSAGE_CHARS: usize = 300;
 
 /// Sample type of a raster's bands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

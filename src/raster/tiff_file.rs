@@ -9,7 +9,7 @@ use super::chunk_codec::{self, ChunkGrid, SUPPORTED_COMPRESSION};
 use super::scene::Opened;
 use super::{
     geotiff, tiff_header, BandLayout, MaskSpec, RasterInfo, SampleType, Samples, SamplesMut,
-    TileBuf, Window, WindowSource,
+    TileBuf, Window, WindowSource, DECODER_MESSAGE_CHARS,
 };
 use crate::error::{bounded, Error, Result};
 use crate::geo::GeoRef;
@@ -25,7 +25,7 @@ use tiff::{ColorType, TiffError};
 type Dec = Decoder<BufReader<File>>;
 
 /// Maps a `tiff` error to ours, by whose fault it is.
-pub(super) fn tiff_error(path: &Path, what: &str, e: TiffError) -> Error {
+fn tiff_error(path: &Path, what: &str, e: TiffError) -> Error {
     match e {
         TiffError::UnsupportedError(u) => Error::unsupported(
             path,
@@ -58,8 +58,31 @@ pub(super) fn tiff_error(path: &Path, what: &str, e: TiffError) -> Error {
     }
 }
 
-/// Characters of a decoder's error message an error quotes.
-pub(super) const DECODER_MESSAGE_CHARS: usize = 300;
+/// The GeoTIFF georeferencing of the current IFD: its tags read here, parsed by
+/// [`geotiff`]. `None` when it has none.
+fn read_georef(dec: &mut Dec, path: &Path) -> Result<Option<GeoRef>> {
+    let mut f64s = |tag: Tag, name: &str| -> Result<Option<Vec<f64>>> {
+        match dec.find_tag(tag).map_err(|e| tiff_error(path, name, e))? {
+            None => Ok(None),
+            Some(v) => v
+                .into_f64_vec()
+                .map(Some)
+                .map_err(|e| tiff_error(path, name, e)),
+        }
+    };
+    let tags = geotiff::ModelTags {
+        tiepoints: f64s(Tag::ModelTiepointTag, "ModelTiepoint")?,
+        pixel_scale: f64s(Tag::ModelPixelScaleTag, "ModelPixelScale")?,
+        transformation: f64s(Tag::ModelTransformationTag, "ModelTransformation")?,
+    };
+    let Some(transform) = geotiff::model_transform(&tags, path)? else {
+        return Ok(None);
+    };
+    let dir: Option<Vec<u16>> = dec
+        .find_tag_unsigned_vec(Tag::GeoKeyDirectoryTag)
+        .map_err(|e| tiff_error(path, "GeoKeyDirectory", e))?;
+    geotiff::georef(transform, dir.as_deref(), path).map(Some)
+}
 
 pub(super) fn open(path: &Path, limits: &Limits) -> Result<Opened> {
     let (georef, warnings, source) = open_source(path, limits)?;
@@ -309,11 +332,11 @@ fn open_source(path: &Path, limits: &Limits) -> Result<OpenedTiff> {
     };
     check_chunk_index(path, &codec, &grid, file_len)?;
 
-    let mut georef = geotiff::read(&mut dec, path)?;
-    if georef.is_none() {
+    let georef = match read_georef(&mut dec, path)? {
+        Some(g) => Some(g),
         // A plain TIFF georeferenced by a world file (.tfw, .tifw, .wld) beside it.
-        georef = super::image_file::world_georef(path)?;
-    }
+        None => super::sidecar::world_georef(path)?,
+    };
 
     let kind = match chunk_type {
         ChunkType::Strip => format!("strips of {ch} rows"),
