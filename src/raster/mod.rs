@@ -7,17 +7,13 @@
 //! ([`Scene::from_array`], [`Scene::from_image`]), or a reader of your own
 //! ([`Scene::from_source`]). All of them go through the same tiling, masks and stretch.
 
-mod chunk_cache;
-mod chunk_codec;
-mod geotiff;
 mod image_file;
 mod jpeg_end;
 mod memory;
 mod scene;
 mod sidecar;
 mod source;
-mod tiff_file;
-mod tiff_header;
+mod tiff;
 
 pub use memory::ArraySample;
 pub use scene::Scene;

@@ -2,7 +2,7 @@
 //! reads its pixels on demand. Files, in-memory images and readers of your own are all
 //! scenes, so they share one tiling, one masking and one stretch.
 
-use super::{image_file, tiff_file, RasterInfo, Samples, TileBuf, Window, WindowSource};
+use super::{image_file, tiff, RasterInfo, Samples, TileBuf, Window, WindowSource};
 use crate::error::{Error, Result};
 use crate::geo::{Crs, GeoRef, PixelPoint, ToWgs84, MAX_ABS_LON};
 use crate::limits::Limits;
@@ -62,7 +62,7 @@ impl Scene {
             [b'I', b'I', 42, 0]
             | [b'M', b'M', 0, 42]
             | [b'I', b'I', 43, 0]
-            | [b'M', b'M', 0, 43] => tiff_file::open(&path, limits)?,
+            | [b'M', b'M', 0, 43] => tiff::open(&path, limits)?,
             [0x89, b'P', b'N', b'G'] | [0xFF, 0xD8, 0xFF, _] => image_file::open(&path, limits)?,
             _ => {
                 return Err(Error::unsupported(
