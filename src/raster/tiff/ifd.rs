@@ -101,6 +101,79 @@ pub(super) fn open_source(path: &Path, limits: &Limits) -> Result<OpenedTiff> {
         limits.max_scene_pixels,
     )?;
 
+    let fmt = pixel_format(&mut dec, path)?;
+    let mut warnings = Vec::new();
+    let nodata = nodata(&mut dec, path, &mut warnings)?;
+    let Chunks {
+        grid,
+        codec,
+        chunk_bytes,
+        kind,
+    } = chunks(
+        &mut dec,
+        path,
+        limits,
+        file_len,
+        (width, height),
+        &fmt,
+        nodata,
+    )?;
+
+    let georef = match read_georef(&mut dec, path)? {
+        Some(g) => Some(g),
+        // A plain TIFF georeferenced by a world file (.tfw, .tifw, .wld) beside it.
+        None => crate::raster::sidecar::world_georef(path)?,
+    };
+    let info = RasterInfo {
+        width,
+        height,
+        bands: fmt.bands,
+        sample: fmt.sample,
+        layout: fmt.layout,
+        mask: MaskSpec {
+            alpha_band: fmt.alpha_band,
+            nodata,
+        },
+        storage: format!(
+            "GeoTIFF, {kind}, {}, {}",
+            fmt.comp_name,
+            if fmt.layout == BandLayout::Planar {
+                "planar"
+            } else {
+                "interleaved"
+            }
+        ),
+    };
+    let source = TiffSource {
+        path: path.to_path_buf(),
+        info,
+        grid,
+        chunk_bytes,
+        codec,
+        state: Mutex::new(TiffState {
+            dec,
+            // Growing to one window's strips stops at max_window_bytes (see read_window).
+            cache: ChunkCache::new(limits.chunk_cache_bytes, limits.max_window_bytes),
+            decoded: 0,
+        }),
+    };
+    Ok((georef, warnings, source))
+}
+
+/// The samples of a pixel, as the tags describe them.
+struct PixelFormat {
+    bands: u16,
+    sample: SampleType,
+    layout: BandLayout,
+    alpha_band: Option<u16>,
+    compression: u16,
+    comp_name: &'static str,
+}
+
+/// Colour type, bands, sample format and depth, compression, planar configuration and
+/// alpha: refused unless satdet reads them.
+fn pixel_format(dec: &mut Dec, path: &Path) -> Result<PixelFormat> {
+    let te = |what: &'static str| move |e| tiff_error(path, what, e);
     let color = dec.colortype().map_err(te("colour type"))?;
     let photometric: Option<u16> = dec
         .find_tag_unsigned(Tag::PhotometricInterpretation)
@@ -194,26 +267,65 @@ pub(super) fn open_source(path: &Path, limits: &Limits) -> Result<OpenedTiff> {
         }
         _ => None,
     };
-    let mut warnings = Vec::new();
-    let nodata = match dec.find_tag(Tag::GdalNodata).map_err(te("GDAL_NODATA"))? {
-        None => None,
-        Some(v) => {
-            let s = v.into_string().map_err(te("GDAL_NODATA"))?;
-            let s = s.trim_matches(char::from(0)).trim();
-            match s.parse::<f64>() {
-                Ok(v) if v.is_finite() => Some(v),
-                _ => {
-                    warnings.push(format!(
-                        "{}: GDAL_NODATA value `{}` is not a finite number; ignored",
-                        path.display(),
-                        crate::error::snippet(s)
-                    ));
-                    None
-                }
-            }
-        }
-    };
+    Ok(PixelFormat {
+        bands,
+        sample,
+        layout,
+        alpha_band,
+        compression,
+        comp_name,
+    })
+}
 
+/// The GDAL_NODATA tag's value; one that is not a finite number is ignored with a warning.
+fn nodata(dec: &mut Dec, path: &Path, warnings: &mut Vec<String>) -> Result<Option<f64>> {
+    let te = |what: &'static str| move |e| tiff_error(path, what, e);
+    let Some(v) = dec.find_tag(Tag::GdalNodata).map_err(te("GDAL_NODATA"))? else {
+        return Ok(None);
+    };
+    let s = v.into_string().map_err(te("GDAL_NODATA"))?;
+    let s = s.trim_matches(char::from(0)).trim();
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(Some(v)),
+        _ => {
+            warnings.push(format!(
+                "{}: GDAL_NODATA value `{}` is not a finite number; ignored",
+                path.display(),
+                crate::error::snippet(s)
+            ));
+            Ok(None)
+        }
+    }
+}
+
+/// How the pixels are stored: the chunk grid and index (checked against the file) and a
+/// chunk's decoded size (checked against the limits).
+struct Chunks {
+    grid: ChunkGrid,
+    codec: ChunkCodec,
+    /// Bytes of one decoded strip/tile (of one plane when planar).
+    chunk_bytes: u64,
+    /// For `RasterInfo::storage`: "strips of n rows" or "wxh tiles".
+    kind: String,
+}
+
+fn chunks(
+    dec: &mut Dec,
+    path: &Path,
+    limits: &Limits,
+    file_len: u64,
+    (width, height): (u32, u32),
+    fmt: &PixelFormat,
+    nodata: Option<f64>,
+) -> Result<Chunks> {
+    let te = |what: &'static str| move |e| tiff_error(path, what, e);
+    let &PixelFormat {
+        bands,
+        sample,
+        layout,
+        compression,
+        ..
+    } = fmt;
     let chunk_type = dec.get_chunk_type();
     let (cw, ch) = dec.chunk_dimensions();
     // RowsPerStrip may be 2^32 - 1 ("the whole image is one strip"): a strip holds at
@@ -315,47 +427,16 @@ pub(super) fn open_source(path: &Path, limits: &Limits) -> Result<OpenedTiff> {
         sample,
     };
     check_chunk_index(path, &codec, &grid, file_len)?;
-
-    let georef = match read_georef(&mut dec, path)? {
-        Some(g) => Some(g),
-        // A plain TIFF georeferenced by a world file (.tfw, .tifw, .wld) beside it.
-        None => crate::raster::sidecar::world_georef(path)?,
-    };
-
     let kind = match chunk_type {
         ChunkType::Strip => format!("strips of {ch} rows"),
         ChunkType::Tile => format!("{cw}x{ch} tiles"),
     };
-    let info = RasterInfo {
-        width,
-        height,
-        bands,
-        sample,
-        layout,
-        mask: MaskSpec { alpha_band, nodata },
-        storage: format!(
-            "GeoTIFF, {kind}, {comp_name}, {}",
-            if layout == BandLayout::Planar {
-                "planar"
-            } else {
-                "interleaved"
-            }
-        ),
-    };
-    let source = TiffSource {
-        path: path.to_path_buf(),
-        info,
+    Ok(Chunks {
         grid,
-        chunk_bytes,
         codec,
-        state: Mutex::new(TiffState {
-            dec,
-            // Growing to one window's strips stops at max_window_bytes (see read_window).
-            cache: ChunkCache::new(limits.chunk_cache_bytes, limits.max_window_bytes),
-            decoded: 0,
-        }),
-    };
-    Ok((georef, warnings, source))
+        chunk_bytes,
+        kind,
+    })
 }
 
 /// Checks the chunk index against the file before any chunk is read, so that a header
