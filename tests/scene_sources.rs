@@ -422,3 +422,32 @@ fn a_source_with_an_unreadable_description_is_refused() {
         .unwrap_err();
     assert!(matches!(e, Error::Config(_)), "{e}");
 }
+
+/// A `Scene` is `Send + Sync`; threads reading windows of one file scene at once (the
+/// TIFF reader's file and cache are behind its own lock) read what one thread reads.
+#[test]
+fn scenes_are_shared_between_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Scene>();
+    let scene = Scene::open(common::fixture("utm_rgb_tiled_lzw.tif")).expect("open");
+    let windows: Vec<Window> = (0..12)
+        .map(|i| Window::new(i * 73, (i * 61) % 700, 200, 150))
+        .collect();
+    let read = |w: Window| {
+        let mut buf = TileBuf::new();
+        scene.read_window(w, &mut buf).expect("read");
+        buf
+    };
+    let want: Vec<TileBuf> = windows.iter().map(|&w| read(w)).collect();
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let (windows, want, read) = (&windows, &want, &read);
+            s.spawn(move || {
+                for k in 0..windows.len() {
+                    let i = (k + t * 3) % windows.len();
+                    assert_eq!(read(windows[i]), want[i], "window {i} on thread {t}");
+                }
+            });
+        }
+    });
+}
