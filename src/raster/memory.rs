@@ -171,16 +171,32 @@ impl Scene {
     /// copy. Its name is `<array>` ([`Scene::with_name`]); it has no nodata value unless
     /// given one ([`Scene::with_nodata`]).
     ///
+    /// The example of issue 10, detecting with the bundled model (`Event` is
+    /// `#[non_exhaustive]`, hence the `_` arm):
     /// ```
-    /// use satdet::{Crs, GeoRef, GeoTransform, Scene};
+    /// use satdet::{Crs, Detector, Event, GeoRef, GeoTransform, Scene};
+    /// use std::ops::ControlFlow;
+    ///
     /// # fn main() -> satdet::Result<()> {
-    /// let img = ndarray::Array3::<u16>::zeros((300, 400, 3));
+    /// let img: ndarray::Array3<u8> = ndarray::Array3::zeros((300, 400, 3));
     /// let georef = GeoRef {
     ///     transform: GeoTransform::north_up(440000.0, 4590000.0, 0.3, 0.3),
     ///     crs: Crs::Epsg(32652),
     /// };
-    /// let scene = Scene::from_array(img, Some(georef))?;
+    /// let scene = Scene::from_array(img, Some(georef))?; // Array3<u16> works too
     /// assert_eq!((scene.width(), scene.height(), scene.info().bands), (400, 300, 3));
+    ///
+    /// let detector = Detector::builder().build()?; // bundled model embedded in the crate
+    /// let mut done = 0;
+    /// let all = detector.detect_with(&scene, |event| {
+    ///     match event {
+    ///         Event::Progress(p) => done = p.tiles_done,
+    ///         Event::Detections(batch) => println!("{} final detections", batch.len()),
+    ///         _ => {}
+    ///     }
+    ///     ControlFlow::Continue(()) // Break(()) cancels
+    /// })?;
+    /// assert_eq!(done, all.report.tiles_total);
     /// # Ok(())
     /// # }
     /// ```
