@@ -2,7 +2,7 @@
 //! EPSG definitions from `crs-definitions`).
 
 use super::{LonLat, MapPoint};
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 use proj4rs::proj::Proj;
 
 /// The scene's map coordinate reference system.

@@ -1,7 +1,7 @@
 //! Ground sample distance: metres on the ground per pixel, whatever the CRS.
 
 use super::{GeoRef, LonLat, PixelPoint, ToWgs84};
-use crate::Result;
+use crate::error::Result;
 
 /// Mean Earth radius (IUGG), metres.
 const EARTH_RADIUS_M: f64 = 6_371_008.8;

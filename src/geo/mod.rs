@@ -9,8 +9,12 @@ mod crs;
 mod gsd;
 mod prj;
 mod transform;
+mod world_file;
 
 pub(crate) use prj::parse_prj;
+pub(crate) use world_file::{
+    crs_from_prj, crs_without_prj, parse_world_file, world_file_extensions,
+};
 
 pub use crs::{Crs, ToWgs84};
 pub use gsd::{ground_distance_m, gsd_m};

@@ -1,20 +1,28 @@
 //! Scenes: a raster's header, georeferencing and masks, read window by window into
-//! caller-owned, reused buffers. The whole scene is never decoded at once (GeoTIFF); PNG
-//! and JPEG, which have no random access, are decoded once on the first read, within
-//! [`Limits::max_window_bytes`].
+//! caller-owned, reused buffers.
+//!
+//! A [`Scene`] reads through a [`WindowSource`]: the GeoTIFF reader (the whole scene is
+//! never decoded at once), PNG and JPEG (no random access: decoded once on the first read,
+//! within [`crate::Limits::max_window_bytes`]), an in-memory image
+//! ([`Scene::from_array`], [`Scene::from_image`]), or a reader of your own
+//! ([`Scene::from_source`]). All of them go through the same tiling, masks and stretch.
 
-mod chunk_cache;
-mod chunk_codec;
-mod geotiff;
 mod image_file;
 mod jpeg_end;
-mod tiff_file;
-mod tiff_header;
+mod memory;
+mod scene;
+mod sidecar;
+mod source;
+mod tiff;
 
-use crate::geo::GeoRef;
-use crate::{Error, Limits, Result};
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+pub use memory::ArraySample;
+pub use scene::Scene;
+pub use source::WindowSource;
+
+use crate::error::{Error, Result};
+
+/// Characters of a decoder's error message (`tiff`, `image`) an error quotes.
+const DECODER_MESSAGE_CHARS: usize = 300;
 
 /// Sample type of a raster's bands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,7 +117,8 @@ impl MaskSpec {
     }
 }
 
-/// What `Scene::open` learnt from the header.
+/// What a scene's header says: size, bands, sample type, layout, masks. A
+/// [`WindowSource`] of your own fills one in.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RasterInfo {
     /// Columns.
@@ -142,6 +151,15 @@ pub enum Samples {
     U8(Vec<u8>),
     /// 16-bit samples.
     U16(Vec<u16>),
+}
+
+/// A window's samples, writable in place ([`TileBuf::samples_mut`]).
+#[derive(Debug, PartialEq)]
+pub enum SamplesMut<'a> {
+    /// 8-bit samples.
+    U8(&'a mut [u8]),
+    /// 16-bit samples.
+    U16(&'a mut [u16]),
 }
 
 /// A window's samples, reused from window to window to avoid per-tile allocation.
@@ -233,8 +251,14 @@ impl TileBuf {
     pub fn samples(&self) -> &Samples {
         &self.samples
     }
-    pub(crate) fn samples_mut(&mut self) -> &mut Samples {
-        &mut self.samples
+    /// The samples, writable in place (a [`WindowSource`] fills them): the slices have
+    /// exactly `width × height × bands` samples, in [`TileBuf::layout`] order (see
+    /// [`TileBuf::index`]); their length cannot change.
+    pub fn samples_mut(&mut self) -> SamplesMut<'_> {
+        match &mut self.samples {
+            Samples::U8(v) => SamplesMut::U8(v),
+            Samples::U16(v) => SamplesMut::U16(v),
+        }
     }
     /// Sample type.
     pub fn sample_type(&self) -> SampleType {
@@ -298,256 +322,6 @@ impl TileBuf {
         }
         n
     }
-}
-
-/// A format reader: fills a buffer with one window.
-trait WindowSource: Send {
-    fn read_window(&mut self, window: Window, buf: &mut TileBuf) -> Result<()>;
-}
-
-/// An opened raster: header, georeferencing and masks are known; pixels are read on demand.
-pub struct Scene {
-    path: PathBuf,
-    info: RasterInfo,
-    georef: Option<GeoRef>,
-    warnings: Vec<String>,
-    /// Index in `warnings` of the "CRS not usable" warning, which `with_crs` removes.
-    crs_warning: Option<usize>,
-    source: Mutex<Box<dyn WindowSource>>,
-}
-
-impl std::fmt::Debug for Scene {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Scene")
-            .field("path", &self.path)
-            .field("info", &self.info)
-            .field("georef", &self.georef)
-            .field("warnings", &self.warnings)
-            .finish()
-    }
-}
-
-impl Scene {
-    /// Opens a raster with the default [`Limits`]: reads the header and georeferencing
-    /// only. GeoTIFF (`.tif`, `.tiff`), PNG and JPEG (with an optional world file beside
-    /// them) are recognised by their first bytes, not their extension.
-    pub fn open(path: impl AsRef<Path>) -> Result<Scene> {
-        Scene::open_with_limits(path, &Limits::default())
-    }
-
-    /// Opens a raster under explicit limits.
-    pub fn open_with_limits(path: impl AsRef<Path>, limits: &Limits) -> Result<Scene> {
-        let path = path.as_ref().to_path_buf();
-        let mut magic = [0u8; 4];
-        {
-            use std::io::Read;
-            let mut f = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
-            let n = f.read(&mut magic).map_err(|e| Error::io(&path, e))?;
-            if n < 4 {
-                return Err(Error::corrupt(
-                    &path,
-                    format!("file is only {n} bytes long"),
-                ));
-            }
-        }
-        let opened = match magic {
-            [b'I', b'I', 42, 0]
-            | [b'M', b'M', 0, 42]
-            | [b'I', b'I', 43, 0]
-            | [b'M', b'M', 0, 43] => tiff_file::open(&path, limits)?,
-            [0x89, b'P', b'N', b'G'] | [0xFF, 0xD8, 0xFF, _] => image_file::open(&path, limits)?,
-            _ => {
-                return Err(Error::unsupported(
-                    &path,
-                    "not a TIFF, PNG or JPEG file (unrecognised first bytes)",
-                ))
-            }
-        };
-        let mut warnings = opened.warnings;
-        let mut crs_warning = None;
-        match &opened.georef {
-            None => warnings.push(format!(
-                "{}: no georeferencing; detections will be in pixel coordinates only",
-                path.display()
-            )),
-            Some(GeoRef {
-                crs: crate::geo::Crs::Unknown(why),
-                ..
-            }) => {
-                crs_warning = Some(warnings.len());
-                warnings.push(format!(
-                    "{}: CRS not usable ({why}); map coordinates are reported, WGS84 ones are not; set the CRS with Scene::with_crs",
-                    path.display()
-                ));
-            }
-            Some(g) => warnings.extend(geographic_extent_warning(
-                &path,
-                g,
-                opened.info.width,
-                opened.info.height,
-            )),
-        }
-        for w in &warnings {
-            log::warn!("{w}");
-        }
-        Ok(Scene {
-            path,
-            info: opened.info,
-            georef: opened.georef,
-            warnings,
-            crs_warning,
-            source: Mutex::new(opened.source),
-        })
-    }
-
-    /// The file this scene was opened from.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-    /// Header facts.
-    pub fn info(&self) -> &RasterInfo {
-        &self.info
-    }
-    /// Columns.
-    pub fn width(&self) -> u32 {
-        self.info.width
-    }
-    /// Rows.
-    pub fn height(&self) -> u32 {
-        self.info.height
-    }
-    /// Georeferencing, if the file has any.
-    pub fn georef(&self) -> Option<&GeoRef> {
-        self.georef.as_ref()
-    }
-    /// Things a user should know about this scene (e.g. no georeferencing).
-    pub fn warnings(&self) -> &[String] {
-        &self.warnings
-    }
-
-    /// Sets the CRS by EPSG code, for a scene whose file does not say it (a world file
-    /// without `.prj`, user-defined GeoKeys) or says it wrongly. The pixel-to-map transform
-    /// is kept; warnings about the missing CRS are dropped.
-    ///
-    /// # Errors
-    /// [`Error::Config`] when the scene has no georeferencing at all, or when satdet has no
-    /// definition for the code.
-    pub fn with_crs(mut self, epsg: u16) -> Result<Self> {
-        if crs_definitions::from_code(epsg).is_none() {
-            return Err(Error::Config(format!(
-                "{}: EPSG:{epsg} is not a CRS satdet knows (crs-definitions has no entry)",
-                self.path.display()
-            )));
-        }
-        let Some(g) = self.georef.as_mut() else {
-            return Err(Error::Config(format!(
-                "{}: has no pixel-to-map transform (no GeoTIFF tags, no world file); a CRS alone cannot georeference it",
-                self.path.display()
-            )));
-        };
-        g.crs = crate::geo::Crs::Epsg(epsg);
-        if let Some(i) = self.crs_warning.take() {
-            self.warnings.remove(i);
-        }
-        let extent = geographic_extent_warning(&self.path, g, self.info.width, self.info.height);
-        if let Some(w) = extent.filter(|w| !self.warnings.contains(w)) {
-            log::warn!("{w}");
-            self.warnings.push(w);
-        }
-        Ok(self)
-    }
-
-    /// Ground area covered, in km², when the CRS has metric units or is geographic. Web
-    /// Mercator (EPSG:3857) areas are corrected by cos²(latitude) at the scene centre.
-    pub fn area_km2(&self) -> Option<f64> {
-        let g = self.georef.as_ref()?;
-        let pixels = self.info.width as f64 * self.info.height as f64;
-        let px_area = g.transform.determinant().abs();
-        let centre = g.transform.pixel_to_map(crate::geo::PixelPoint {
-            x: self.info.width as f64 / 2.0,
-            y: self.info.height as f64 / 2.0,
-        });
-        let proj = g.crs.proj4()?;
-        if g.crs.is_geographic() {
-            if centre.y.is_nan() || centre.y.abs() > 90.0 {
-                return None; // past a pole (Scene::open warned)
-            }
-            // Degrees² → m² at the scene centre's latitude.
-            let m_per_deg = 111_320.0;
-            Some(pixels * px_area * m_per_deg * m_per_deg * centre.y.to_radians().cos() / 1e6)
-        } else if proj.contains("+proj=merc") {
-            let lat = crate::geo::ToWgs84::new(&g.crs)
-                .ok()?
-                .point(centre)
-                .ok()?
-                .lat;
-            Some(pixels * px_area * lat.to_radians().cos().powi(2) / 1e6)
-        } else if proj.contains("+units=m") || proj.contains("+proj=utm") {
-            Some(pixels * px_area / 1e6)
-        } else {
-            None
-        }
-    }
-
-    /// Reads one window into `buf`, resizing it as needed. The window must lie inside the
-    /// scene.
-    pub fn read_window(&self, window: Window, buf: &mut TileBuf) -> Result<()> {
-        if window.width == 0
-            || window.height == 0
-            || window.x_end() > u64::from(self.info.width)
-            || window.y_end() > u64::from(self.info.height)
-        {
-            return Err(Error::Config(format!(
-                "{}: window {window:?} is empty or outside the {}x{} scene",
-                self.path.display(),
-                self.info.width,
-                self.info.height
-            )));
-        }
-        buf.reset(window, self.info.bands, self.info.sample, self.info.layout);
-        let mut src = self
-            .source
-            .lock()
-            .map_err(|_| Error::Config("a previous read panicked".into()))?;
-        src.read_window(window, buf)
-    }
-}
-
-/// A warning when a scene in a geographic CRS reaches past latitude ±90° (or longitude
-/// ±540°, or to non-finite coordinates): the boxes there get no WGS84 position (see
-/// [`crate::geo::ToWgs84::point`]), and the user should know why before they go missing.
-fn geographic_extent_warning(path: &Path, g: &GeoRef, width: u32, height: u32) -> Option<String> {
-    if !g.crs.is_geographic() {
-        return None;
-    }
-    let (w, h) = (f64::from(width), f64::from(height));
-    let corners = [(0.0, 0.0), (w, 0.0), (w, h), (0.0, h)]
-        .map(|(x, y)| g.transform.pixel_to_map(crate::geo::PixelPoint { x, y }));
-    let (mut lat_min, mut lat_max) = (f64::INFINITY, f64::NEG_INFINITY);
-    let mut lon_max = 0.0f64;
-    let mut finite = true;
-    for c in corners {
-        finite &= c.x.is_finite() && c.y.is_finite();
-        lat_min = lat_min.min(c.y);
-        lat_max = lat_max.max(c.y);
-        lon_max = lon_max.max(c.x.abs());
-    }
-    if finite && lat_min >= -90.0 && lat_max <= 90.0 && lon_max <= crate::geo::MAX_ABS_LON {
-        return None;
-    }
-    Some(format!(
-        "{}: the scene's {} extent runs from latitude {lat_min} to {lat_max} (longitude up to ±{lon_max}), past the valid range; detections there get no WGS84 position",
-        path.display(),
-        g.crs
-    ))
-}
-
-/// What a format opener returns.
-struct Opened {
-    info: RasterInfo,
-    georef: Option<GeoRef>,
-    warnings: Vec<String>,
-    source: Box<dyn WindowSource>,
 }
 
 #[cfg(test)]

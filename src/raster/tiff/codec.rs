@@ -2,7 +2,7 @@
 //! how much a compressed chunk can possibly decode to, and the decompressors themselves.
 //! No files: bytes in, samples out.
 
-use super::{SampleType, Samples};
+use crate::raster::{SampleType, Samples};
 
 /// Compression codes satdet reads, with their names.
 pub(super) const SUPPORTED_COMPRESSION: &[(u16, &str)] = &[
@@ -193,6 +193,18 @@ pub(super) fn to_samples(
             Samples::U16(v)
         }
     }
+}
+
+/// Where each chunk lies in the file and how to decode it.
+pub(super) struct ChunkCodec {
+    pub(super) offsets: Vec<u64>,
+    pub(super) byte_counts: Vec<u64>,
+    pub(super) compression: u16,
+    pub(super) predictor: u16,
+    pub(super) big_endian: bool,
+    /// The sample value of a sparse chunk (offset and byte count 0, as GDAL writes for
+    /// empty blocks): the nodata value when it is a valid sample, else 0, as GDAL reads it.
+    pub(super) sparse_fill: u16,
 }
 
 #[cfg(test)]

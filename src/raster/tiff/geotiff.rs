@@ -1,13 +1,10 @@
 //! GeoTIFF georeferencing tags: ModelTiepoint + ModelPixelScale or ModelTransformation,
-//! the GeoKey directory (model type, raster type, EPSG code).
+//! the GeoKey directory (model type, raster type, EPSG code). Pure: the TIFF reader hands
+//! over the tags' values.
 
-use super::tiff_file::tiff_error;
+use crate::error::{Error, Result};
 use crate::geo::{Crs, GeoRef, GeoTransform, RasterType};
-use crate::{Error, Result};
-use std::io::{Read, Seek};
 use std::path::Path;
-use tiff::decoder::Decoder;
-use tiff::tags::Tag;
 
 const GT_MODEL_TYPE: u16 = 1024;
 const GT_RASTER_TYPE: u16 = 1025;
@@ -141,35 +138,43 @@ pub(crate) fn transform_from_tags(
     }
 }
 
-/// Reads the georeferencing of the current IFD: `None` when it has none. A CRS that
-/// cannot be used is `Crs::Unknown` with the reason (`Scene::open` warns about it).
-pub(super) fn read<R: Read + Seek>(dec: &mut Decoder<R>, path: &Path) -> Result<Option<GeoRef>> {
-    let mut f64s = |tag: Tag, name: &str| -> Result<Option<Vec<f64>>> {
-        match dec.find_tag(tag).map_err(|e| tiff_error(path, name, e))? {
-            None => Ok(None),
-            Some(v) => v
-                .into_f64_vec()
-                .map(Some)
-                .map_err(|e| tiff_error(path, name, e)),
-        }
-    };
-    let tiepoints = f64s(Tag::ModelTiepointTag, "ModelTiepoint")?;
-    let scale = f64s(Tag::ModelPixelScaleTag, "ModelPixelScale")?;
-    let matrix = f64s(Tag::ModelTransformationTag, "ModelTransformation")?;
+/// The values of an IFD's model tags, `None` for a tag it lacks.
+#[derive(Debug, Default)]
+pub(super) struct ModelTags {
+    /// ModelTiepointTag.
+    pub tiepoints: Option<Vec<f64>>,
+    /// ModelPixelScaleTag.
+    pub pixel_scale: Option<Vec<f64>>,
+    /// ModelTransformationTag.
+    pub transformation: Option<Vec<f64>>,
+}
+
+/// The pixel → map transform of the model tags (before the raster type is known): `None`
+/// when they georeference nothing, and the GeoKey directory need not be read.
+pub(super) fn model_transform(tags: &ModelTags, path: &Path) -> Result<Option<GeoTransform>> {
+    transform_from_tags(
+        tags.tiepoints.as_deref(),
+        tags.pixel_scale.as_deref(),
+        tags.transformation.as_deref(),
+    )
+    .map_err(|detail| Error::Georef {
+        path: path.to_path_buf(),
+        detail,
+    })
+}
+
+/// The georeferencing from the model transform and the GeoKeyDirectoryTag's values. A CRS
+/// that cannot be used is `Crs::Unknown` with the reason (`Scene::open` warns about it).
+pub(super) fn georef(
+    transform: GeoTransform,
+    geokey_directory: Option<&[u16]>,
+    path: &Path,
+) -> Result<GeoRef> {
     let bad = |detail: String| Error::Georef {
         path: path.to_path_buf(),
         detail,
     };
-    let Some(transform) =
-        transform_from_tags(tiepoints.as_deref(), scale.as_deref(), matrix.as_deref())
-            .map_err(bad)?
-    else {
-        return Ok(None);
-    };
-    let dir: Option<Vec<u16>> = dec
-        .find_tag_unsigned_vec(Tag::GeoKeyDirectoryTag)
-        .map_err(|e| tiff_error(path, "GeoKeyDirectory", e))?;
-    let keys = match &dir {
+    let keys = match geokey_directory {
         Some(d) => parse_geokeys(d).map_err(bad)?,
         None => GeoKeys::default(),
     };
@@ -185,11 +190,11 @@ pub(super) fn read<R: Read + Seek>(dec: &mut Decoder<R>, path: &Path) -> Result<
         )));
     }
     // An unusable CRS is reported by Scene::open, once, from the reason given here.
-    let crs = match dir {
+    let crs = match geokey_directory {
         Some(_) => crs_from_keys(&keys),
         None => Crs::Unknown("model tags without a GeoKey directory".into()),
     };
-    Ok(Some(GeoRef { transform, crs }))
+    Ok(GeoRef { transform, crs })
 }
 
 #[cfg(test)]

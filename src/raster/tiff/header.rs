@@ -6,7 +6,8 @@
 //! the chunk arrays against [`Limits`], every tag that is read against the file's length
 //! (values cannot lie past its end) and a fixed bound.
 
-use crate::{Error, Limits, Result};
+use crate::error::{Error, Result};
+use crate::limits::Limits;
 use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 

@@ -3,7 +3,7 @@
 //! tiles (1×1 pixels: one sample and ~100 bytes of map slot, queue slot and allocation
 //! header each) cannot hold millions of chunks under a budget meant for samples.
 
-use super::Samples;
+use crate::raster::Samples;
 use std::collections::{HashMap, VecDeque};
 use std::mem::size_of;
 

@@ -1,0 +1,411 @@
+//! [`Scene`]: a raster's header, georeferencing and masks, over a [`WindowSource`] that
+//! reads its pixels on demand. Files, in-memory images and readers of your own are all
+//! scenes, so they share one tiling, one masking and one stretch.
+
+use super::{image_file, tiff, RasterInfo, Samples, TileBuf, Window, WindowSource};
+use crate::error::{Error, Result};
+use crate::geo::{Crs, GeoRef, PixelPoint, ToWgs84, MAX_ABS_LON};
+use crate::limits::Limits;
+use std::path::{Path, PathBuf};
+
+/// The name of a scene built by [`Scene::from_source`] until [`Scene::with_name`] names it.
+const SOURCE_NAME: &str = "<window source>";
+
+/// A raster whose header, georeferencing and masks are known; pixels are read on demand,
+/// window by window, through its [`WindowSource`].
+pub struct Scene {
+    /// The file, or the name of an in-memory scene or a source (`<array>`, `with_name`).
+    name: PathBuf,
+    info: RasterInfo,
+    georef: Option<GeoRef>,
+    warnings: Vec<String>,
+    /// Index in `warnings` of the "CRS not usable" warning, which `with_crs` removes.
+    crs_warning: Option<usize>,
+    source: Box<dyn WindowSource>,
+}
+
+impl std::fmt::Debug for Scene {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Scene")
+            .field("path", &self.name)
+            .field("info", &self.info)
+            .field("georef", &self.georef)
+            .field("warnings", &self.warnings)
+            .finish()
+    }
+}
+
+impl Scene {
+    /// Opens a raster with the default [`Limits`]: reads the header and georeferencing
+    /// only. GeoTIFF (`.tif`, `.tiff`), PNG and JPEG (with an optional world file beside
+    /// them) are recognised by their first bytes, not their extension.
+    pub fn open(path: impl AsRef<Path>) -> Result<Scene> {
+        Scene::open_with_limits(path, &Limits::default())
+    }
+
+    /// Opens a raster under explicit limits.
+    pub fn open_with_limits(path: impl AsRef<Path>, limits: &Limits) -> Result<Scene> {
+        let path = path.as_ref().to_path_buf();
+        let mut magic = [0u8; 4];
+        {
+            use std::io::Read;
+            let mut f = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
+            let n = f.read(&mut magic).map_err(|e| Error::io(&path, e))?;
+            if n < 4 {
+                return Err(Error::corrupt(
+                    &path,
+                    format!("file is only {n} bytes long"),
+                ));
+            }
+        }
+        let opened = match magic {
+            [b'I', b'I', 42, 0]
+            | [b'M', b'M', 0, 42]
+            | [b'I', b'I', 43, 0]
+            | [b'M', b'M', 0, 43] => tiff::open(&path, limits)?,
+            [0x89, b'P', b'N', b'G'] | [0xFF, 0xD8, 0xFF, _] => image_file::open(&path, limits)?,
+            _ => {
+                return Err(Error::unsupported(
+                    &path,
+                    "not a TIFF, PNG or JPEG file (unrecognised first bytes)",
+                ))
+            }
+        };
+        Ok(Scene::new(
+            path,
+            opened.source,
+            opened.georef,
+            opened.warnings,
+        ))
+    }
+
+    /// A scene read through a [`WindowSource`] of your own (GDAL bindings, an object
+    /// store…), under the default [`Limits`]; see the trait for the contract and an
+    /// example. Name it for messages and reports with [`Scene::with_name`].
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the source's [`RasterInfo`] is not one satdet can read (no
+    /// pixels, not 1 to 4 bands, an alpha band past the bands, a non-finite nodata value)
+    /// or the EPSG code of `georef` is one satdet has no definition for;
+    /// [`Error::Georef`] when the transform is not invertible; [`Error::Limits`] when the
+    /// scene has more pixels than [`Limits::max_scene_pixels`].
+    pub fn from_source(
+        source: impl WindowSource + 'static,
+        georef: Option<GeoRef>,
+    ) -> Result<Scene> {
+        Scene::from_source_with_limits(source, georef, &Limits::default())
+    }
+
+    /// [`Scene::from_source`] under explicit limits.
+    pub fn from_source_with_limits(
+        source: impl WindowSource + 'static,
+        georef: Option<GeoRef>,
+        limits: &Limits,
+    ) -> Result<Scene> {
+        Scene::from_source_named(PathBuf::from(SOURCE_NAME), Box::new(source), georef, limits)
+    }
+
+    /// [`Scene::from_source_with_limits`] with a name for messages.
+    pub(super) fn from_source_named(
+        name: PathBuf,
+        source: Box<dyn WindowSource>,
+        georef: Option<GeoRef>,
+        limits: &Limits,
+    ) -> Result<Scene> {
+        check_info(&name, source.info(), limits)?;
+        if let Some(g) = &georef {
+            check_georef(&name, g)?;
+        }
+        Ok(Scene::new(name, source, georef, Vec::new()))
+    }
+
+    /// Assembles a scene and works out its georeferencing warnings.
+    fn new(
+        name: PathBuf,
+        source: Box<dyn WindowSource>,
+        georef: Option<GeoRef>,
+        mut warnings: Vec<String>,
+    ) -> Scene {
+        let info = source.info().clone();
+        let mut crs_warning = None;
+        match &georef {
+            None => warnings.push(format!(
+                "{}: no georeferencing; detections will be in pixel coordinates only",
+                name.display()
+            )),
+            Some(GeoRef {
+                crs: Crs::Unknown(why),
+                ..
+            }) => {
+                crs_warning = Some(warnings.len());
+                warnings.push(format!(
+                    "{}: CRS not usable ({why}); map coordinates are reported, WGS84 ones are not; set the CRS with Scene::with_crs",
+                    name.display()
+                ));
+            }
+            Some(g) => {
+                warnings.extend(geographic_extent_warning(&name, g, info.width, info.height))
+            }
+        }
+        for w in &warnings {
+            log::warn!("{w}");
+        }
+        Scene {
+            name,
+            info,
+            georef,
+            warnings,
+            crs_warning,
+            source,
+        }
+    }
+
+    /// Names the scene in messages, warnings and reports ([`Scene::path`]); for scenes
+    /// from memory or a [`WindowSource`], whose default names are `<array>`, `<image>` and
+    /// `<window source>`.
+    pub fn with_name(mut self, name: impl Into<PathBuf>) -> Self {
+        let name = name.into();
+        let old = format!("{}: ", self.name.display());
+        let new = format!("{}: ", name.display());
+        for w in &mut self.warnings {
+            if w.starts_with(&old) {
+                w.replace_range(..old.len(), &new);
+            }
+        }
+        self.name = name;
+        self
+    }
+
+    /// Sets (or with `None` clears) the nodata value: a pixel whose colour bands all equal
+    /// it carries no data, is masked, and a tile of only such pixels is skipped, as with a
+    /// GeoTIFF's GDAL_NODATA tag. For an in-memory scene, or to override a file's tag.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the value is not finite.
+    pub fn with_nodata(mut self, nodata: Option<f64>) -> Result<Self> {
+        if let Some(v) = nodata.filter(|v| !v.is_finite()) {
+            return Err(Error::Config(format!(
+                "{}: nodata value {v} is not finite",
+                self.name.display()
+            )));
+        }
+        self.info.mask.nodata = nodata;
+        Ok(self)
+    }
+
+    /// The file this scene was opened from, or its name ([`Scene::with_name`]) when it was
+    /// built from memory or a [`WindowSource`].
+    pub fn path(&self) -> &Path {
+        &self.name
+    }
+    /// Header facts (with the nodata value of [`Scene::with_nodata`], if set).
+    pub fn info(&self) -> &RasterInfo {
+        &self.info
+    }
+    /// Columns.
+    pub fn width(&self) -> u32 {
+        self.info.width
+    }
+    /// Rows.
+    pub fn height(&self) -> u32 {
+        self.info.height
+    }
+    /// Georeferencing, if the file has any.
+    pub fn georef(&self) -> Option<&GeoRef> {
+        self.georef.as_ref()
+    }
+    /// Things a user should know about this scene (e.g. no georeferencing).
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+
+    /// Sets the CRS by EPSG code, for a scene whose file does not say it (a world file
+    /// without `.prj`, user-defined GeoKeys) or says it wrongly. The pixel-to-map transform
+    /// is kept; warnings about the missing CRS are dropped.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when the scene has no georeferencing at all, or when satdet has no
+    /// definition for the code.
+    pub fn with_crs(mut self, epsg: u16) -> Result<Self> {
+        if crs_definitions::from_code(epsg).is_none() {
+            return Err(Error::Config(format!(
+                "{}: EPSG:{epsg} is not a CRS satdet knows (crs-definitions has no entry)",
+                self.name.display()
+            )));
+        }
+        let Some(g) = self.georef.as_mut() else {
+            return Err(Error::Config(format!(
+                "{}: has no pixel-to-map transform (no GeoTIFF tags, no world file); a CRS alone cannot georeference it",
+                self.name.display()
+            )));
+        };
+        g.crs = Crs::Epsg(epsg);
+        if let Some(i) = self.crs_warning.take() {
+            self.warnings.remove(i);
+        }
+        let extent = geographic_extent_warning(&self.name, g, self.info.width, self.info.height);
+        if let Some(w) = extent.filter(|w| !self.warnings.contains(w)) {
+            log::warn!("{w}");
+            self.warnings.push(w);
+        }
+        Ok(self)
+    }
+
+    /// Ground area covered, in km², when the CRS has metric units or is geographic. Web
+    /// Mercator (EPSG:3857) areas are corrected by cos²(latitude) at the scene centre.
+    pub fn area_km2(&self) -> Option<f64> {
+        let g = self.georef.as_ref()?;
+        let pixels = self.info.width as f64 * self.info.height as f64;
+        let px_area = g.transform.determinant().abs();
+        let centre = g.transform.pixel_to_map(PixelPoint {
+            x: self.info.width as f64 / 2.0,
+            y: self.info.height as f64 / 2.0,
+        });
+        let proj = g.crs.proj4()?;
+        if g.crs.is_geographic() {
+            if centre.y.is_nan() || centre.y.abs() > 90.0 {
+                return None; // past a pole (Scene::open warned)
+            }
+            // Degrees² → m² at the scene centre's latitude.
+            let m_per_deg = 111_320.0;
+            Some(pixels * px_area * m_per_deg * m_per_deg * centre.y.to_radians().cos() / 1e6)
+        } else if proj.contains("+proj=merc") {
+            let lat = ToWgs84::new(&g.crs).ok()?.point(centre).ok()?.lat;
+            Some(pixels * px_area * lat.to_radians().cos().powi(2) / 1e6)
+        } else if proj.contains("+units=m") || proj.contains("+proj=utm") {
+            Some(pixels * px_area / 1e6)
+        } else {
+            None
+        }
+    }
+
+    /// Reads one window into `buf`, resizing it as needed. The window must lie inside the
+    /// scene.
+    pub fn read_window(&self, window: Window, buf: &mut TileBuf) -> Result<()> {
+        if window.width == 0
+            || window.height == 0
+            || window.x_end() > u64::from(self.info.width)
+            || window.y_end() > u64::from(self.info.height)
+        {
+            return Err(Error::Config(format!(
+                "{}: window {window:?} is empty or outside the {}x{} scene",
+                self.name.display(),
+                self.info.width,
+                self.info.height
+            )));
+        }
+        buf.reset(window, self.info.bands, self.info.sample, self.info.layout);
+        self.source.read_window(window, buf)?;
+        // A source of the user's may have replaced the buffer: the stages index it by
+        // the window's shape.
+        let len = match buf.samples() {
+            Samples::U8(v) => v.len(),
+            Samples::U16(v) => v.len(),
+        };
+        if buf.window() != window
+            || buf.bands() != self.info.bands
+            || buf.layout() != self.info.layout
+            || buf.sample_type() != self.info.sample
+            || len as u64 != window.pixels() * u64::from(self.info.bands)
+        {
+            return Err(Error::corrupt(
+                &self.name,
+                format!(
+                    "the window source returned {len} {:?} samples of {} bands for {:?}, laid out {:?}; the scene expects {window:?}, {} bands of {:?}, {:?}",
+                    buf.sample_type(),
+                    buf.bands(),
+                    buf.window(),
+                    buf.layout(),
+                    self.info.bands,
+                    self.info.sample,
+                    self.info.layout
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Checks a [`WindowSource`]'s description before any window is read.
+fn check_info(name: &Path, info: &RasterInfo, limits: &Limits) -> Result<()> {
+    let bad = |detail: String| Err(Error::Config(format!("{}: {detail}", name.display())));
+    if info.width == 0 || info.height == 0 {
+        return bad(format!(
+            "the raster is {}x{} pixels",
+            info.width, info.height
+        ));
+    }
+    if !(1..=4).contains(&info.bands) {
+        return bad(format!("{} bands: satdet reads 1 to 4 bands", info.bands));
+    }
+    if let Some(a) = info.mask.alpha_band.filter(|&a| a >= info.bands) {
+        return bad(format!("alpha band {a} of a {}-band raster", info.bands));
+    }
+    if let Some(v) = info.mask.nodata.filter(|v| !v.is_finite()) {
+        return bad(format!("nodata value {v} is not finite"));
+    }
+    Limits::check(
+        || name.display().to_string(),
+        "scene size in pixels",
+        u64::from(info.width) * u64::from(info.height),
+        limits.max_scene_pixels,
+    )
+}
+
+/// Checks georeferencing given by the caller (files are checked by their readers).
+fn check_georef(name: &Path, g: &GeoRef) -> Result<()> {
+    if !g.transform.is_valid() {
+        return Err(Error::Georef {
+            path: name.to_path_buf(),
+            detail: format!(
+                "the pixel-to-map transform {:?} is not invertible",
+                g.transform.to_gdal()
+            ),
+        });
+    }
+    if let Crs::Epsg(code) = g.crs {
+        if crs_definitions::from_code(code).is_none() {
+            return Err(Error::Config(format!(
+                "{}: EPSG:{code} is not a CRS satdet knows (crs-definitions has no entry)",
+                name.display()
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// A warning when a scene in a geographic CRS reaches past latitude ±90° (or longitude
+/// ±540°, or to non-finite coordinates): the boxes there get no WGS84 position (see
+/// [`crate::geo::ToWgs84::point`]), and the user should know why before they go missing.
+fn geographic_extent_warning(path: &Path, g: &GeoRef, width: u32, height: u32) -> Option<String> {
+    if !g.crs.is_geographic() {
+        return None;
+    }
+    let (w, h) = (f64::from(width), f64::from(height));
+    let corners = [(0.0, 0.0), (w, 0.0), (w, h), (0.0, h)]
+        .map(|(x, y)| g.transform.pixel_to_map(PixelPoint { x, y }));
+    let (mut lat_min, mut lat_max) = (f64::INFINITY, f64::NEG_INFINITY);
+    let mut lon_max = 0.0f64;
+    let mut finite = true;
+    for c in corners {
+        finite &= c.x.is_finite() && c.y.is_finite();
+        lat_min = lat_min.min(c.y);
+        lat_max = lat_max.max(c.y);
+        lon_max = lon_max.max(c.x.abs());
+    }
+    if finite && lat_min >= -90.0 && lat_max <= 90.0 && lon_max <= MAX_ABS_LON {
+        return None;
+    }
+    Some(format!(
+        "{}: the scene's {} extent runs from latitude {lat_min} to {lat_max} (longitude up to ±{lon_max}), past the valid range; detections there get no WGS84 position",
+        path.display(),
+        g.crs
+    ))
+}
+
+/// What a format opener returns.
+pub(super) struct Opened {
+    pub georef: Option<GeoRef>,
+    pub warnings: Vec<String>,
+    pub source: Box<dyn WindowSource>,
+}

@@ -1,0 +1,494 @@
+//! The tags of a TIFF's first image: size, bands, sample type, layout, masks, the chunk
+//! index (checked against the file before any chunk is read) and the georeferencing.
+
+use super::cache::ChunkCache;
+use super::codec::{self, ChunkCodec, ChunkGrid, SUPPORTED_COMPRESSION};
+use super::source::{TiffSource, TiffState};
+use super::{geotiff, header, Dec};
+use crate::error::{bounded, Error, Result};
+use crate::geo::GeoRef;
+use crate::limits::Limits;
+use crate::raster::{BandLayout, MaskSpec, RasterInfo, SampleType, DECODER_MESSAGE_CHARS};
+use std::fs::File;
+use std::io::BufReader;
+use std::path::Path;
+use std::sync::Mutex;
+use tiff::decoder::{ChunkType, Decoder};
+use tiff::tags::Tag;
+use tiff::{ColorType, TiffError};
+
+/// Maps a `tiff` error to ours, by whose fault it is.
+fn tiff_error(path: &Path, what: &str, e: TiffError) -> Error {
+    match e {
+        TiffError::UnsupportedError(u) => Error::unsupported(
+            path,
+            format!("{what}: {}", bounded(&u.to_string(), DECODER_MESSAGE_CHARS)),
+        ),
+        // The `tiff` decoder's own memory guard (it reports no sizes).
+        TiffError::LimitsExceeded => Error::CorruptRaster {
+            path: path.to_path_buf(),
+            detail: format!(
+                "{what}: larger than the TIFF decoder's built-in memory limit (an implausible size in the header?)"
+            ),
+            source: None,
+        },
+        TiffError::IoError(io) if io.kind() != std::io::ErrorKind::UnexpectedEof => {
+            Error::io(path, io)
+        }
+        other => {
+            // The decoder's message may quote tag values (a whole list of them): keep it
+            // short, and drop the source when it alone would print the long text.
+            let message = other.to_string();
+            let detail = bounded(&message, DECODER_MESSAGE_CHARS);
+            let source: Option<Box<dyn std::error::Error + Send + Sync>> =
+                (detail.len() == message.len()).then(|| Box::new(other) as _);
+            Error::CorruptRaster {
+                path: path.to_path_buf(),
+                detail: format!("{what}: {detail}"),
+                source,
+            }
+        }
+    }
+}
+
+/// The GeoTIFF georeferencing of the current IFD: its tags read here, parsed by
+/// [`geotiff`]. `None` when it has none.
+fn read_georef(dec: &mut Dec, path: &Path) -> Result<Option<GeoRef>> {
+    let mut f64s = |tag: Tag, name: &str| -> Result<Option<Vec<f64>>> {
+        match dec.find_tag(tag).map_err(|e| tiff_error(path, name, e))? {
+            None => Ok(None),
+            Some(v) => v
+                .into_f64_vec()
+                .map(Some)
+                .map_err(|e| tiff_error(path, name, e)),
+        }
+    };
+    let tags = geotiff::ModelTags {
+        tiepoints: f64s(Tag::ModelTiepointTag, "ModelTiepoint")?,
+        pixel_scale: f64s(Tag::ModelPixelScaleTag, "ModelPixelScale")?,
+        transformation: f64s(Tag::ModelTransformationTag, "ModelTransformation")?,
+    };
+    let Some(transform) = geotiff::model_transform(&tags, path)? else {
+        return Ok(None);
+    };
+    let dir: Option<Vec<u16>> = dec
+        .find_tag_unsigned_vec(Tag::GeoKeyDirectoryTag)
+        .map_err(|e| tiff_error(path, "GeoKeyDirectory", e))?;
+    geotiff::georef(transform, dir.as_deref(), path).map(Some)
+}
+
+type OpenedTiff = (Option<GeoRef>, Vec<String>, TiffSource);
+
+pub(super) fn open_source(path: &Path, limits: &Limits) -> Result<OpenedTiff> {
+    // Before the `tiff` decoder reads the chunk index with its own limits.
+    let file_len = header::check_first_ifd(path, limits)?;
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut tl = tiff::decoder::Limits::default();
+    tl.decoding_buffer_size = usize::try_from(limits.max_window_bytes).unwrap_or(usize::MAX);
+    let mut dec = Decoder::new(BufReader::new(file))
+        .map_err(|e| tiff_error(path, "reading the header", e))?
+        .with_limits(tl);
+    let te = |what: &'static str| move |e| tiff_error(path, what, e);
+
+    let (width, height) = dec.dimensions().map_err(te("image size"))?;
+    if width == 0 || height == 0 {
+        return Err(Error::corrupt(path, format!("image is {width}x{height}")));
+    }
+    Limits::check(
+        || path.display().to_string(),
+        "scene size in pixels",
+        u64::from(width) * u64::from(height),
+        limits.max_scene_pixels,
+    )?;
+
+    let fmt = pixel_format(&mut dec, path)?;
+    let mut warnings = Vec::new();
+    let nodata = nodata(&mut dec, path, &mut warnings)?;
+    let Chunks {
+        grid,
+        codec,
+        chunk_bytes,
+        kind,
+    } = chunks(
+        &mut dec,
+        path,
+        limits,
+        file_len,
+        (width, height),
+        &fmt,
+        nodata,
+    )?;
+
+    let georef = match read_georef(&mut dec, path)? {
+        Some(g) => Some(g),
+        // A plain TIFF georeferenced by a world file (.tfw, .tifw, .wld) beside it.
+        None => crate::raster::sidecar::world_georef(path)?,
+    };
+    let info = RasterInfo {
+        width,
+        height,
+        bands: fmt.bands,
+        sample: fmt.sample,
+        layout: fmt.layout,
+        mask: MaskSpec {
+            alpha_band: fmt.alpha_band,
+            nodata,
+        },
+        storage: format!(
+            "GeoTIFF, {kind}, {}, {}",
+            fmt.comp_name,
+            if fmt.layout == BandLayout::Planar {
+                "planar"
+            } else {
+                "interleaved"
+            }
+        ),
+    };
+    let source = TiffSource {
+        path: path.to_path_buf(),
+        info,
+        grid,
+        chunk_bytes,
+        codec,
+        state: Mutex::new(TiffState {
+            dec,
+            // Growing to one window's strips stops at max_window_bytes (see read_window).
+            cache: ChunkCache::new(limits.chunk_cache_bytes, limits.max_window_bytes),
+            decoded: 0,
+        }),
+    };
+    Ok((georef, warnings, source))
+}
+
+/// The samples of a pixel, as the tags describe them.
+struct PixelFormat {
+    bands: u16,
+    sample: SampleType,
+    layout: BandLayout,
+    alpha_band: Option<u16>,
+    compression: u16,
+    comp_name: &'static str,
+}
+
+/// Colour type, bands, sample format and depth, compression, planar configuration and
+/// alpha: refused unless satdet reads them.
+fn pixel_format(dec: &mut Dec, path: &Path) -> Result<PixelFormat> {
+    let te = |what: &'static str| move |e| tiff_error(path, what, e);
+    let color = dec.colortype().map_err(te("colour type"))?;
+    let photometric: Option<u16> = dec
+        .find_tag_unsigned(Tag::PhotometricInterpretation)
+        .map_err(te("PhotometricInterpretation"))?;
+    match (color, photometric) {
+        (
+            ColorType::Palette(_)
+            | ColorType::CMYK(_)
+            | ColorType::CMYKA(_)
+            | ColorType::YCbCr(_)
+            | ColorType::Lab(_),
+            _,
+        ) => {
+            return Err(Error::unsupported(
+                path,
+                format!(
+                    "colour type {color:?}: satdet reads grayscale, RGB and RGBA/multiband rasters"
+                ),
+            ));
+        }
+        (_, Some(0)) => {
+            return Err(Error::unsupported(
+                path,
+                "WhiteIsZero photometric interpretation",
+            ))
+        }
+        _ => {}
+    }
+    // SamplesPerPixel, not the colour type: `tiff` counts an RGB image with an unspecified
+    // extra sample as 3 samples.
+    let bands: u16 = dec
+        .find_tag_unsigned(Tag::SamplesPerPixel)
+        .map_err(te("SamplesPerPixel"))?
+        .unwrap_or(1);
+    if !(1..=4).contains(&bands) {
+        return Err(Error::unsupported(
+            path,
+            format!("{bands} bands: satdet reads 1 to 4 bands"),
+        ));
+    }
+    let formats: Option<Vec<u16>> = dec
+        .find_tag_unsigned_vec(Tag::SampleFormat)
+        .map_err(te("SampleFormat"))?;
+    if let Some(f) = formats.iter().flatten().find(|&&f| f != 1) {
+        let name = match f {
+            2 => "signed integer",
+            3 => "floating point",
+            _ => "undefined",
+        };
+        return Err(Error::unsupported(
+            path,
+            format!("{name} samples (SampleFormat {f}): satdet reads unsigned integers"),
+        ));
+    }
+    let sample = match color.bit_depth() {
+        8 => SampleType::U8,
+        16 => SampleType::U16,
+        b => {
+            return Err(Error::unsupported(
+                path,
+                format!("{b}-bit samples: satdet reads 8- and 16-bit unsigned integers"),
+            ))
+        }
+    };
+    let compression: u16 = dec
+        .find_tag_unsigned(Tag::Compression)
+        .map_err(te("Compression"))?
+        .unwrap_or(1);
+    let comp_name = SUPPORTED_COMPRESSION
+        .iter()
+        .find(|(c, _)| *c == compression)
+        .map(|(_, n)| *n)
+        .ok_or_else(|| Error::unsupported(path, format!("compression {compression}: satdet reads uncompressed, LZW, Deflate and PackBits TIFFs")))?;
+    let planar: u16 = dec
+        .find_tag_unsigned(Tag::PlanarConfiguration)
+        .map_err(te("PlanarConfiguration"))?
+        .unwrap_or(1);
+    let layout = if planar == 2 && bands > 1 {
+        BandLayout::Planar
+    } else {
+        BandLayout::Interleaved
+    };
+
+    // Alpha: an ExtraSamples value of 1 (associated) or 2 (unassociated) on the last band.
+    let extra: Option<Vec<u16>> = dec
+        .find_tag_unsigned_vec(Tag::ExtraSamples)
+        .map_err(te("ExtraSamples"))?;
+    let alpha_band = match extra.as_deref() {
+        Some([.., last]) if (*last == 1 || *last == 2) && (bands == 2 || bands == 4) => {
+            Some(bands - 1)
+        }
+        _ => None,
+    };
+    Ok(PixelFormat {
+        bands,
+        sample,
+        layout,
+        alpha_band,
+        compression,
+        comp_name,
+    })
+}
+
+/// The GDAL_NODATA tag's value; one that is not a finite number is ignored with a warning.
+fn nodata(dec: &mut Dec, path: &Path, warnings: &mut Vec<String>) -> Result<Option<f64>> {
+    let te = |what: &'static str| move |e| tiff_error(path, what, e);
+    let Some(v) = dec.find_tag(Tag::GdalNodata).map_err(te("GDAL_NODATA"))? else {
+        return Ok(None);
+    };
+    let s = v.into_string().map_err(te("GDAL_NODATA"))?;
+    let s = s.trim_matches(char::from(0)).trim();
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(Some(v)),
+        _ => {
+            warnings.push(format!(
+                "{}: GDAL_NODATA value `{}` is not a finite number; ignored",
+                path.display(),
+                crate::error::snippet(s)
+            ));
+            Ok(None)
+        }
+    }
+}
+
+/// How the pixels are stored: the chunk grid and index (checked against the file) and a
+/// chunk's decoded size (checked against the limits).
+struct Chunks {
+    grid: ChunkGrid,
+    codec: ChunkCodec,
+    /// Bytes of one decoded strip/tile (of one plane when planar).
+    chunk_bytes: u64,
+    /// For `RasterInfo::storage`: "strips of n rows" or "wxh tiles".
+    kind: String,
+}
+
+fn chunks(
+    dec: &mut Dec,
+    path: &Path,
+    limits: &Limits,
+    file_len: u64,
+    (width, height): (u32, u32),
+    fmt: &PixelFormat,
+    nodata: Option<f64>,
+) -> Result<Chunks> {
+    let te = |what: &'static str| move |e| tiff_error(path, what, e);
+    let &PixelFormat {
+        bands,
+        sample,
+        layout,
+        compression,
+        ..
+    } = fmt;
+    let chunk_type = dec.get_chunk_type();
+    let (cw, ch) = dec.chunk_dimensions();
+    // RowsPerStrip may be 2^32 - 1 ("the whole image is one strip"): a strip holds at
+    // most the image's rows.
+    let ch = if chunk_type == ChunkType::Strip {
+        ch.min(height)
+    } else {
+        ch
+    };
+    if cw == 0 || ch == 0 {
+        return Err(Error::corrupt(path, format!("chunk size {cw}x{ch}")));
+    }
+    let across = width.div_ceil(cw);
+    let down = height.div_ceil(ch);
+    let planes = if layout == BandLayout::Planar {
+        u32::from(bands)
+    } else {
+        1
+    };
+    let expected = u64::from(across) * u64::from(down) * u64::from(planes);
+    let offsets_tag = match chunk_type {
+        ChunkType::Strip => Tag::StripOffsets,
+        ChunkType::Tile => Tag::TileOffsets,
+    };
+    let offsets: Vec<u64> = dec
+        .get_tag_u64_vec(offsets_tag)
+        .map_err(te("chunk offsets"))?;
+    if offsets.len() as u64 != expected {
+        return Err(Error::corrupt(
+            path,
+            format!(
+                "{} chunk offsets, expected {expected} for {width}x{height} in {cw}x{ch} chunks",
+                offsets.len()
+            ),
+        ));
+    }
+    let counts_tag = match chunk_type {
+        ChunkType::Strip => Tag::StripByteCounts,
+        ChunkType::Tile => Tag::TileByteCounts,
+    };
+    let byte_counts: Vec<u64> = dec
+        .get_tag_u64_vec(counts_tag)
+        .map_err(te("chunk byte counts"))?;
+    if byte_counts.len() != offsets.len() {
+        return Err(Error::corrupt(
+            path,
+            format!(
+                "{} chunk byte counts for {} chunks",
+                byte_counts.len(),
+                offsets.len()
+            ),
+        ));
+    }
+    let predictor: u16 = dec
+        .find_tag_unsigned(Tag::Predictor)
+        .map_err(te("Predictor"))?
+        .unwrap_or(1);
+    if predictor != 1 && predictor != 2 {
+        return Err(Error::unsupported(
+            path,
+            format!("predictor {predictor}: satdet reads none (1) and horizontal (2)"),
+        ));
+    }
+    let codec = ChunkCodec {
+        offsets,
+        byte_counts,
+        predictor,
+        big_endian: dec.byte_order() == tiff::tags::ByteOrder::BigEndian,
+        compression,
+        sparse_fill: MaskSpec {
+            alpha_band: None,
+            nodata,
+        }
+        .nodata_sample(sample)
+        .unwrap_or(0),
+    };
+    // Planar chunks hold one band each.
+    let chunk_spp = if layout == BandLayout::Planar {
+        1
+    } else {
+        u64::from(bands)
+    };
+    let chunk_bytes = u64::from(cw) * u64::from(ch) * chunk_spp * sample.bytes() as u64;
+    Limits::check(
+        || path.display().to_string(),
+        "one strip/tile in bytes",
+        chunk_bytes,
+        limits.max_window_bytes,
+    )?;
+    let grid = ChunkGrid {
+        width,
+        height,
+        chunk_w: cw,
+        chunk_h: ch,
+        across,
+        down,
+        tiled: chunk_type == ChunkType::Tile,
+        spp: chunk_spp as usize,
+        sample,
+    };
+    check_chunk_index(path, &codec, &grid, file_len)?;
+    let kind = match chunk_type {
+        ChunkType::Strip => format!("strips of {ch} rows"),
+        ChunkType::Tile => format!("{cw}x{ch} tiles"),
+    };
+    Ok(Chunks {
+        grid,
+        codec,
+        chunk_bytes,
+        kind,
+    })
+}
+
+/// Checks the chunk index against the file before any chunk is read, so that a header
+/// describing more pixels than its data can hold fails at once instead of after hours of
+/// decompression: every chunk lies inside the file, no chunk claims to decode to more
+/// than its bytes can (see [`codec::max_decoded_bytes`]), and all chunks together
+/// claim no more than the whole file can decode to (chunks sharing their bytes, a
+/// "decompression bomb" of one small stream referenced thousands of times, fail here).
+fn check_chunk_index(
+    path: &Path,
+    codec: &ChunkCodec,
+    grid: &ChunkGrid,
+    file_len: u64,
+) -> Result<()> {
+    let name = SUPPORTED_COMPRESSION
+        .iter()
+        .find(|(c, _)| *c == codec.compression)
+        .map_or("this compression", |(_, n)| *n);
+    let mut claimed = 0u64;
+    for (i, (&off, &count)) in codec.offsets.iter().zip(&codec.byte_counts).enumerate() {
+        if count == 0 {
+            continue; // sparse: read as the fill value, nothing decoded
+        }
+        let idx = u32::try_from(i).map_err(|_| Error::corrupt(path, "too many chunks"))?;
+        let decoded = grid.stored_bytes(idx);
+        if off.checked_add(count).is_none_or(|end| end > file_len) {
+            return Err(Error::corrupt(
+                path,
+                format!(
+                    "chunk {i}: {count} bytes at offset {off} run past the end of the {file_len}-byte file (truncated?)"
+                ),
+            ));
+        }
+        let most = codec::max_decoded_bytes(codec.compression, count);
+        if decoded > most {
+            return Err(Error::corrupt(
+                path,
+                format!(
+                    "chunk {i}: {count} bytes cannot hold the {decoded} bytes the header claims ({name} decodes to at most {most})"
+                ),
+            ));
+        }
+        claimed = claimed.saturating_add(decoded);
+    }
+    let most = codec::max_decoded_bytes(codec.compression, file_len);
+    if claimed > most {
+        return Err(Error::corrupt(
+            path,
+            format!(
+                "the chunks claim {claimed} decoded bytes but a {file_len}-byte {name} file holds at most {most} (chunks sharing their data?)"
+            ),
+        ));
+    }
+    Ok(())
+}
