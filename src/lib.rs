@@ -9,7 +9,9 @@
 //! ```
 //!
 //! - [`Scene`] opens a GeoTIFF (or PNG/JPEG with a world file), reading the header and
-//!   georeferencing only; windows are read on demand ([`raster`]).
+//!   georeferencing only; windows are read on demand ([`raster`]). Scenes can also come
+//!   from memory ([`Scene::from_array`], [`Scene::from_image`]) or from a reader of your
+//!   own ([`raster::WindowSource`], [`Scene::from_source`]).
 //! - [`tiling::TileGrid`] cuts the scene into overlapping tiles.
 //! - A [`preprocess::Preprocessor`] turns raw windows into the model's NCHW input.
 //! - [`inference::Model`] runs an ONNX detector through onnxruntime, loaded at run time.
@@ -77,4 +79,4 @@ pub use inference::Device;
 pub use limits::Limits;
 pub use pipeline::{Detector, DetectorBuilder, Event, Plan};
 pub use preprocess::Preprocess;
-pub use raster::Scene;
+pub use raster::{Scene, WindowSource};

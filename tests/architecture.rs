@@ -458,7 +458,6 @@ fn the_cycle_finder_finds_cycles() {
 
 /// DESIGN.md: modules import from their own layer or below, "never through lib.rs".
 #[test]
-#[ignore = "preprocess/ still imports crate::{Error, Result} through lib.rs (its owner's files; see the lines this prints)"]
 fn no_module_imports_through_lib_rs() {
     let uses = all_uses();
     let via: Vec<&Use> = uses.iter().filter(|u| u.via_root).collect();

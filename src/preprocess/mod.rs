@@ -33,8 +33,8 @@ pub use gpu::{
 };
 pub use stretch::{percentile_stretch, Scaling};
 
+use crate::error::Result;
 use crate::raster::{MaskSpec, TileBuf};
-use crate::Result;
 
 /// Which preprocessing backend a detector uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -126,8 +126,8 @@ pub trait Preprocessor: Send {
     fn cancel(&mut self) {}
 }
 
-fn not_pipelined(backend: &str) -> crate::Error {
-    crate::Error::Config(format!(
+fn not_pipelined(backend: &str) -> crate::error::Error {
+    crate::error::Error::Config(format!(
         "the {backend} preprocessor does not queue batches; use run()"
     ))
 }
@@ -166,7 +166,7 @@ pub fn backend(p: Preprocess) -> Result<Box<dyn Preprocessor>> {
             Ok(g) => Ok(Box::new(g)),
             Err(e) => {
                 let why = match e {
-                    crate::Error::Gpu(m) => m,
+                    crate::error::Error::Gpu(m) => m,
                     other => other.to_string(),
                 };
                 log::info!("preprocessing on the CPU: {why}");
@@ -174,7 +174,7 @@ pub fn backend(p: Preprocess) -> Result<Box<dyn Preprocessor>> {
             }
         },
         #[cfg(not(feature = "gpu"))]
-        Preprocess::Gpu => Err(crate::Error::Gpu(
+        Preprocess::Gpu => Err(crate::error::Error::Gpu(
             "satdet was built without its `gpu` feature (cargo build --features gpu)".into(),
         )),
         #[cfg(not(feature = "gpu"))]

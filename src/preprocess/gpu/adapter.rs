@@ -3,7 +3,7 @@
 //! brings its own device skips this module entirely
 //! ([`super::GpuPreprocessor::from_device`]).
 
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 
 /// The adapter a [`super::GpuPreprocessor`] runs on.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,9 +3,9 @@
 //! full device wait after each, to time upload, compute and read-back separately.
 
 use super::GpuPreprocessor;
+use crate::error::Result;
 use crate::preprocess::InputSpec;
 use crate::raster::TileBuf;
-use crate::Result;
 use std::time::{Duration, Instant};
 
 /// Wall time of the three GPU stages of one batch, measured with a full wait after each

@@ -6,7 +6,7 @@
 //! memory and a lost device are recorded here and returned as [`Error::Gpu`].
 
 use super::AdapterSummary;
-use crate::{Error, Result};
+use crate::error::{Error, Result};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 

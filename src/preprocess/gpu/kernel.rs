@@ -5,8 +5,8 @@
 
 use super::device::{gpu_err, Gpu};
 use super::pack::{Packed, Params, TileDesc};
+use crate::error::Result;
 use crate::preprocess::InputSpec;
-use crate::Result;
 use wgpu::util::DeviceExt;
 
 /// `@workgroup_size(16, 16, 1)` in the shader.

@@ -39,8 +39,8 @@ pub use device::DEFAULT_WAIT_TIMEOUT;
 pub use wgpu;
 
 use super::{InputSpec, Preprocessor};
+use crate::error::{Error, Result};
 use crate::raster::TileBuf;
-use crate::{Error, Result};
 use device::{gpu_err, request_map, Gpu, MapStatus};
 use kernel::Kernel;
 use pack::Packed;

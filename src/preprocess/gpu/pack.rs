@@ -9,8 +9,8 @@
 //! tests here compare every field offset with naga's.
 
 use super::super::InputSpec;
+use crate::error::{Error, Result};
 use crate::raster::{BandLayout, SampleType, Samples, TileBuf};
-use crate::{Error, Result};
 use std::ops::Range;
 
 /// `alpha_band` when the mask has no alpha band (`NO_BAND` in the shader).
