@@ -48,9 +48,10 @@ use std::sync::Mutex;
 use std::time::Instant;
 use stream::Streamer;
 
-/// What [`Detector::detect_with`] tells its callback while it runs.
+/// What [`Detector::detect_with`] tells its callback while it runs. Deliberately
+/// exhaustive, so a `match` with these two arms compiles: a new kind of event would be a
+/// new major version.
 #[derive(Debug)]
-#[non_exhaustive]
 pub enum Event<'a> {
     /// Tiles done so far (after each batch and each run of skipped tiles).
     Progress(Progress),
@@ -215,7 +216,6 @@ impl Detector {
     ///     match event {
     ///         Event::Progress(p) => eprintln!("{}/{} tiles", p.tiles_done, p.tiles_total),
     ///         Event::Detections(batch) => println!("{} final detections", batch.len()),
-    ///         _ => {}
     ///     }
     ///     ControlFlow::Continue(())
     /// })?;
