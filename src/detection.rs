@@ -1,7 +1,7 @@
 //! Plain result types.
 
 use crate::geo::{Crs, LonLat, PixelBox};
-use crate::preprocess::Scaling;
+use crate::raster::Scaling;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;

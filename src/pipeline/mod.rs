@@ -34,11 +34,10 @@ use crate::error::{Error, Result};
 use crate::inference::{decode_batch, keep_best, Model, ModelInfo, RawBox};
 use crate::limits::Limits;
 use crate::postprocess::{nms, rank, Candidate};
-use crate::preprocess::{percentile_stretch, InputSpec, Preprocessor, Scaling};
+use crate::preprocess::{percentile_stretch, InputSpec, Placement, Preprocessor, Scaling};
 use crate::raster::{SampleType, Scene, TileBuf, Window};
 use builder::Config;
 use georeference::Georeferencer;
-use placement::Placement;
 use stages::{pad_inputs, pre_stage, read_stage, ReadMsg, StageMsg};
 use std::collections::BTreeSet;
 use std::ops::ControlFlow;
@@ -354,7 +353,9 @@ impl Detector {
                                 }
                                 let per_tile: Vec<Candidate> = raw
                                     .iter()
-                                    .filter_map(|r| placement.scene_box(r, tile, scene_size))
+                                    .filter_map(|r| {
+                                        placement::candidate(placement, r, tile, scene_size)
+                                    })
                                     .collect();
                                 streamer.push(nms(per_tile, f64::from(self.config.iou)));
                                 done.mark(tile.index);

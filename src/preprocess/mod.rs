@@ -19,6 +19,7 @@ mod array;
 mod cpu;
 #[cfg(feature = "gpu")]
 mod gpu;
+mod placement;
 mod stretch;
 
 pub use array::to_array4;
@@ -31,6 +32,7 @@ pub use gpu::bench as gpu_bench;
 pub use gpu::{
     adapters, wgpu, AdapterPolicy, AdapterSummary, GpuPreprocessor, DEFAULT_WAIT_TIMEOUT, SHADER,
 };
+pub use placement::Placement;
 pub use stretch::{percentile_stretch, Scaling};
 
 use crate::error::Result;
@@ -77,11 +79,9 @@ impl InputSpec {
     }
 
     /// Where a `tile_w` × `tile_h` window lands in the input at `scale` input pixels per
-    /// scene pixel: the top-left `out_w` × `out_h` region.
+    /// scene pixel: the top-left `out_w` × `out_h` region ([`Placement::input_region`]).
     pub fn placement(&self, tile_w: u32, tile_h: u32, scale: f64) -> (u32, u32) {
-        let ow = ((f64::from(tile_w) * scale).round() as u32).clamp(1, self.width);
-        let oh = ((f64::from(tile_h) * scale).round() as u32).clamp(1, self.height);
-        (ow, oh)
+        Placement { scale }.input_region(tile_w, tile_h, self.width, self.height)
     }
 }
 

@@ -10,12 +10,14 @@
 mod image_file;
 mod jpeg_end;
 mod memory;
+mod scaling;
 mod scene;
 mod sidecar;
 mod source;
 mod tiff;
 
 pub use memory::ArraySample;
+pub use scaling::Scaling;
 pub use scene::Scene;
 pub use source::WindowSource;
 
