@@ -286,13 +286,15 @@ impl Detector {
             let (tile_tx, tile_rx) = sync_channel::<ReadMsg>(batch_cap * 2);
             let (free_tx, free_rx) = sync_channel::<TileBuf>(batch_cap * 3);
             let (batch_tx, batch_rx) = sync_channel::<StageMsg>(1);
-            let (done_tx, done_rx) = sync_channel::<Vec<f32>>(2);
+            let (done_tx, done_rx) = sync_channel::<Vec<f32>>(pre.depth().max(1) + 1);
             for _ in 0..batch_cap * 3 {
                 free_tx
                     .send(TileBuf::new())
                     .map_err(|_| Error::Internal("a stage channel closed early".into()))?;
             }
-            for _ in 0..2 {
+            // One input buffer per batch the backend may hold, plus the one at inference.
+            let buffers = pre.depth().max(1) + 1;
+            for _ in 0..buffers {
                 done_tx
                     .send(vec![0.0; batch_cap * input_len])
                     .map_err(|_| Error::Internal("a stage channel closed early".into()))?;

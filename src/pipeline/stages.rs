@@ -5,6 +5,7 @@ use crate::error::Result;
 use crate::preprocess::{InputSpec, Preprocessor};
 use crate::raster::{Scene, TileBuf};
 use crate::tiling::{Tile, TileGrid};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender};
 use std::time::{Duration, Instant};
@@ -89,23 +90,24 @@ pub(crate) fn pre_stage(
     let mut tiles: Vec<(Tile, TileBuf)> = Vec::with_capacity(batch_cap);
     let mut skipped: Vec<usize> = Vec::new();
     let mut rx_iter = rx.iter();
-    // A pipelined backend (the GPU) keeps one batch queued: batch N + 1 is queued before
-    // batch N is collected, so the device computes one while the host reads back the other.
-    let pipelined = pre.pipelined();
+    // Up to `depth` batches stay queued in the backend: the GPU computes batch N + 1
+    // while batch N is read back; the CPU (depth 1) hands each batch on at once.
+    let depth = pre.depth().max(1);
     pre.cancel();
-    let mut queued: Option<Vec<Tile>> = None;
-    // Collects the queued batch into a free input buffer and sends it on; false when the
-    // inference stage has stopped.
-    let collect =
-        |pre: &mut dyn Preprocessor, meta: Vec<Tile>, busy: &mut Duration| -> Result<bool> {
-            let Ok(mut input) = done.recv() else {
-                return Ok(false);
-            };
-            let t = Instant::now();
-            pre.end(&mut input[..meta.len() * spec.input_len()])?;
-            *busy += t.elapsed();
-            Ok(tx.send(StageMsg::Batch { tiles: meta, input }).is_ok())
+    let mut queued: VecDeque<Vec<Tile>> = VecDeque::new();
+    // Collects the oldest queued batch and sends it on; false when inference has stopped.
+    let collect = |pre: &mut dyn Preprocessor,
+                   queued: &mut VecDeque<Vec<Tile>>,
+                   busy: &mut Duration|
+     -> Result<bool> {
+        let Some(meta) = queued.pop_front() else {
+            return Ok(true);
         };
+        let t = Instant::now();
+        let input = pre.collect()?;
+        *busy += t.elapsed();
+        Ok(tx.send(StageMsg::Batch { tiles: meta, input }).is_ok())
+    };
     loop {
         let msg = rx_iter.next();
         let end = msg.is_none();
@@ -125,49 +127,43 @@ pub(crate) fn pre_stage(
         }
         if tiles.len() == batch_cap || (end && !tiles.is_empty()) {
             let bufs: Vec<&TileBuf> = tiles.iter().map(|(_, b)| b).collect();
-            let n = bufs.len();
             let meta: Vec<Tile> = tiles.iter().map(|(t, _)| *t).collect();
-            if pipelined {
-                let t = Instant::now();
-                let r = pre.begin(spec, &bufs, scale);
-                busy += t.elapsed();
-                if let Err(e) = r {
-                    pre.cancel();
-                    return Err(e);
-                }
-                for (_, b) in tiles.drain(..) {
-                    let _ = free.send(b);
-                }
-                if let Some(prev) = queued.replace(meta) {
-                    match collect(pre, prev, &mut busy) {
-                        Ok(true) => {}
-                        other => {
-                            pre.cancel();
-                            return other.map(|_| busy);
-                        }
+            let Ok(input) = done.recv() else {
+                pre.cancel();
+                return Ok(busy);
+            };
+            let t = Instant::now();
+            let r = pre.submit(spec, &bufs, scale, input);
+            busy += t.elapsed();
+            if let Err(e) = r {
+                pre.cancel();
+                return Err(e);
+            }
+            for (_, b) in tiles.drain(..) {
+                let _ = free.send(b);
+            }
+            queued.push_back(meta);
+            while queued.len() >= depth {
+                match collect(pre, &mut queued, &mut busy) {
+                    Ok(true) => {}
+                    other => {
+                        pre.cancel();
+                        return other.map(|_| busy);
                     }
-                }
-            } else {
-                let Ok(mut input) = done.recv() else {
-                    return Ok(busy);
-                };
-                let t = Instant::now();
-                pre.run(spec, &bufs, scale, &mut input[..n * spec.input_len()])?;
-                busy += t.elapsed();
-                for (_, b) in tiles.drain(..) {
-                    let _ = free.send(b);
-                }
-                if tx.send(StageMsg::Batch { tiles: meta, input }).is_err() {
-                    return Ok(busy);
                 }
             }
         }
         if end {
-            if let Some(prev) = queued.take() {
-                let r = collect(pre, prev, &mut busy);
-                pre.cancel();
-                r?;
+            while !queued.is_empty() {
+                match collect(pre, &mut queued, &mut busy) {
+                    Ok(true) => {}
+                    other => {
+                        pre.cancel();
+                        return other.map(|_| busy);
+                    }
+                }
             }
+            pre.cancel();
             return Ok(busy);
         }
     }

@@ -7,14 +7,26 @@ use crate::error::{Error, Result};
 use crate::raster::TileBuf;
 use rayon::prelude::*;
 
-/// Preprocessing on the CPU.
+/// Preprocessing on the CPU: a batch is computed when it is submitted.
 #[derive(Debug, Default, Clone)]
-pub struct CpuPreprocessor;
+pub struct CpuPreprocessor {
+    /// The submitted batch, filled, until collected.
+    done: Option<Vec<f32>>,
+}
 
 impl CpuPreprocessor {
     /// A CPU preprocessor.
     pub fn new() -> Self {
-        CpuPreprocessor
+        CpuPreprocessor::default()
+    }
+
+    /// Fills `out` (exactly `tiles.len() * spec.input_len()` values) from `tiles`.
+    pub fn fill(spec: &InputSpec, tiles: &[&TileBuf], scale: f32, out: &mut [f32]) -> Result<()> {
+        check_batch(spec, tiles, scale, out)?;
+        out.par_chunks_exact_mut(spec.input_len())
+            .zip(tiles.par_iter())
+            .for_each(|(o, t)| one_tile(spec, t, scale, o));
+        Ok(())
     }
 }
 
@@ -86,6 +98,44 @@ impl Preprocessor for CpuPreprocessor {
         "cpu".into()
     }
 
+    fn submit(
+        &mut self,
+        spec: &InputSpec,
+        tiles: &[&TileBuf],
+        scale: f32,
+        mut out: Vec<f32>,
+    ) -> Result<()> {
+        if self.done.is_some() {
+            return Err(Error::Config(
+                "preprocess: a second CPU batch submitted before the first was collected".into(),
+            ));
+        }
+        let n = tiles
+            .len()
+            .checked_mul(spec.input_len())
+            .filter(|&n| n <= out.len())
+            .ok_or_else(|| {
+                Error::Config(format!(
+                    "preprocess: the output buffer holds {} values, fewer than {} tiles need",
+                    out.len(),
+                    tiles.len()
+                ))
+            })?;
+        Self::fill(spec, tiles, scale, &mut out[..n])?;
+        self.done = Some(out);
+        Ok(())
+    }
+
+    fn collect(&mut self) -> Result<Vec<f32>> {
+        self.done
+            .take()
+            .ok_or_else(|| Error::Config("preprocess: collect() without a submitted batch".into()))
+    }
+
+    fn cancel(&mut self) {
+        self.done = None;
+    }
+
     fn run(
         &mut self,
         spec: &InputSpec,
@@ -93,11 +143,8 @@ impl Preprocessor for CpuPreprocessor {
         scale: f32,
         out: &mut [f32],
     ) -> Result<()> {
-        check_batch(spec, tiles, scale, out)?;
-        out.par_chunks_exact_mut(spec.input_len())
-            .zip(tiles.par_iter())
-            .for_each(|(o, t)| one_tile(spec, t, scale, o));
-        Ok(())
+        // Straight into the caller's buffer: no hand-over, no copy.
+        Self::fill(spec, tiles, scale, out)
     }
 }
 
@@ -172,7 +219,9 @@ mod tests {
             .expect("tile");
         let sp = spec(3, 3);
         let mut out = vec![0.0; sp.input_len()];
-        CpuPreprocessor.run(&sp, &[&t], 1.0, &mut out).expect("run");
+        CpuPreprocessor::new()
+            .run(&sp, &[&t], 1.0, &mut out)
+            .expect("run");
         let p = 114.0 / 255.0;
         let r = [0.0, 10.0 / 255.0, p, 1.0 / 255.0, 11.0 / 255.0, p, p, p, p];
         for (i, v) in r.iter().enumerate() {
@@ -198,8 +247,12 @@ mod tests {
         let b = TileBuf::from_samples(w, 4, BandLayout::Planar, Samples::U8(planar)).expect("b");
         let sp = spec(4, 4);
         let (mut oa, mut ob) = (vec![0.0; sp.input_len()], vec![0.0; sp.input_len()]);
-        CpuPreprocessor.run(&sp, &[&a], 1.0, &mut oa).expect("a");
-        CpuPreprocessor.run(&sp, &[&b], 1.0, &mut ob).expect("b");
+        CpuPreprocessor::new()
+            .run(&sp, &[&a], 1.0, &mut oa)
+            .expect("a");
+        CpuPreprocessor::new()
+            .run(&sp, &[&b], 1.0, &mut ob)
+            .expect("b");
         assert_eq!(oa, ob);
     }
 
@@ -216,7 +269,9 @@ mod tests {
         let mut sp = spec(4, 2);
         sp.channels = [0, 0, 0];
         let mut out = vec![0.0; sp.input_len()];
-        CpuPreprocessor.run(&sp, &[&t], 2.0, &mut out).expect("run");
+        CpuPreprocessor::new()
+            .run(&sp, &[&t], 2.0, &mut out)
+            .expect("run");
         let want = [0.0, 0.25, 0.75, 1.0];
         for c in 0..3 {
             for y in 0..2 {
@@ -241,7 +296,9 @@ mod tests {
         sp.channels = [0, 0, 0];
         sp.mask.nodata = Some(0.0);
         let mut out = vec![0.0; sp.input_len()];
-        CpuPreprocessor.run(&sp, &[&t], 1.0, &mut out).expect("run");
+        CpuPreprocessor::new()
+            .run(&sp, &[&t], 1.0, &mut out)
+            .expect("run");
         assert_eq!(out[0], sp.pad);
         assert!((out[1] - 200.0 / 255.0).abs() < 1e-7);
     }
@@ -257,6 +314,8 @@ mod tests {
         .expect("t");
         let sp = spec(2, 2);
         let mut out = vec![0.0; 5];
-        assert!(CpuPreprocessor.run(&sp, &[&t], 1.0, &mut out).is_err());
+        assert!(CpuPreprocessor::new()
+            .run(&sp, &[&t], 1.0, &mut out)
+            .is_err());
     }
 }

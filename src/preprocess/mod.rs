@@ -85,62 +85,43 @@ impl InputSpec {
     }
 }
 
-/// A preprocessing backend: fills `out` (NCHW, `tiles.len()` inputs) from raw tiles.
+/// A preprocessing backend, with one protocol: [`Preprocessor::submit`] a batch of raw
+/// tiles with the buffer to fill, then [`Preprocessor::collect`] the filled buffers in
+/// order. A backend that computes at once (the CPU) has [`Preprocessor::depth`] 1; one
+/// that overlaps work (the GPU: the device computes batch N + 1 while the host reads batch
+/// N back) has 2, and the detector submits that many batches before it collects one.
 pub trait Preprocessor: Send {
     /// What runs the work, e.g. `cpu` or `gpu (NVIDIA H200, Vulkan)`.
     fn describe(&self) -> String;
 
-    /// Preprocesses a batch. `scale` is model-input pixels per scene pixel (1 when the tile
-    /// size equals the input size). `out.len()` must be `tiles.len() * spec.input_len()`.
-    fn run(
+    /// How many batches may be submitted and not yet collected.
+    fn depth(&self) -> usize {
+        1
+    }
+
+    /// Queues a batch: `tiles` (reusable as soon as this returns: their samples are
+    /// used or copied) into `out`, which must hold at least `tiles.len() *
+    /// spec.input_len()` values (NCHW). `scale` is model-input pixels per scene pixel (1
+    /// when the tile size equals the input size). An error when [`Preprocessor::depth`]
+    /// batches are already queued.
+    fn submit(
         &mut self,
         spec: &InputSpec,
         tiles: &[&TileBuf],
         scale: f32,
-        out: &mut [f32],
+        out: Vec<f32>,
     ) -> Result<()>;
 
-    /// Whether this backend overlaps batches through [`Preprocessor::begin`] and
-    /// [`Preprocessor::end`]: the detector then queues batch N + 1 before it collects
-    /// batch N, so the device works on one while the host reads the other back. The
-    /// default (`false`) means only `run` is used.
-    fn pipelined(&self) -> bool {
-        false
-    }
-
-    /// Queues a batch and returns without waiting for it; the tiles may be reused at
-    /// once (their samples are copied). At most two batches are queued at a time; collect
-    /// them in order with [`Preprocessor::end`].
-    fn begin(&mut self, spec: &InputSpec, tiles: &[&TileBuf], scale: f32) -> Result<()> {
-        let _ = (spec, tiles, scale);
-        Err(not_pipelined(&self.describe()))
-    }
-
-    /// Writes the input of the oldest queued batch into `out` (NCHW, as `run` would).
-    fn end(&mut self, out: &mut [f32]) -> Result<()> {
-        let _ = out;
-        Err(not_pipelined(&self.describe()))
-    }
+    /// The oldest queued batch's buffer, its first `tiles.len() * spec.input_len()` values
+    /// filled; an error when nothing is queued.
+    fn collect(&mut self) -> Result<Vec<f32>>;
 
     /// Drops every queued batch (a detection that stopped early leaves none behind).
-    fn cancel(&mut self) {}
-}
+    fn cancel(&mut self);
 
-fn not_pipelined(backend: &str) -> crate::error::Error {
-    crate::error::Error::Config(format!(
-        "the {backend} preprocessor does not queue batches; use run()"
-    ))
-}
-
-/// The CPU preprocessor chosen by [`Preprocess::Auto`], with the reason it was chosen.
-struct AutoCpu {
-    why: String,
-}
-
-impl Preprocessor for AutoCpu {
-    fn describe(&self) -> String {
-        format!("cpu (auto: {})", self.why)
-    }
+    /// Preprocesses one batch into `out` (`tiles.len() * spec.input_len()` values):
+    /// [`Preprocessor::submit`] then [`Preprocessor::collect`], for callers that want
+    /// neither queueing nor buffer hand-over.
     fn run(
         &mut self,
         spec: &InputSpec,
@@ -148,7 +129,38 @@ impl Preprocessor for AutoCpu {
         scale: f32,
         out: &mut [f32],
     ) -> Result<()> {
-        CpuPreprocessor.run(spec, tiles, scale, out)
+        cpu::check_batch(spec, tiles, scale, out)?;
+        self.submit(spec, tiles, scale, vec![0.0; out.len()])?;
+        let filled = self.collect()?;
+        out.copy_from_slice(&filled[..out.len()]);
+        Ok(())
+    }
+}
+
+/// The CPU preprocessor chosen by [`Preprocess::Auto`], with the reason it was chosen.
+struct AutoCpu {
+    why: String,
+    cpu: CpuPreprocessor,
+}
+
+impl Preprocessor for AutoCpu {
+    fn describe(&self) -> String {
+        format!("cpu (auto: {})", self.why)
+    }
+    fn submit(
+        &mut self,
+        spec: &InputSpec,
+        tiles: &[&TileBuf],
+        scale: f32,
+        out: Vec<f32>,
+    ) -> Result<()> {
+        self.cpu.submit(spec, tiles, scale, out)
+    }
+    fn collect(&mut self) -> Result<Vec<f32>> {
+        self.cpu.collect()
+    }
+    fn cancel(&mut self) {
+        self.cpu.cancel()
     }
 }
 
@@ -170,7 +182,10 @@ pub fn backend(p: Preprocess) -> Result<Box<dyn Preprocessor>> {
                     other => other.to_string(),
                 };
                 log::info!("preprocessing on the CPU: {why}");
-                Ok(Box::new(AutoCpu { why }))
+                Ok(Box::new(AutoCpu {
+                    why,
+                    cpu: CpuPreprocessor::new(),
+                }))
             }
         },
         #[cfg(not(feature = "gpu"))]
@@ -180,6 +195,7 @@ pub fn backend(p: Preprocess) -> Result<Box<dyn Preprocessor>> {
         #[cfg(not(feature = "gpu"))]
         Preprocess::Auto => Ok(Box::new(AutoCpu {
             why: "built without the `gpu` feature".into(),
+            cpu: CpuPreprocessor::new(),
         })),
     }
 }

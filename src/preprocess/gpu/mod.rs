@@ -80,6 +80,8 @@ pub struct GpuPreprocessor {
     in_flight: VecDeque<InFlight>,
     /// The read-back slot the next queued batch uses.
     next_slot: usize,
+    /// The buffers of the submitted batches, in order.
+    submitted: VecDeque<Vec<f32>>,
 }
 
 impl std::fmt::Debug for GpuPreprocessor {
@@ -137,6 +139,7 @@ impl GpuPreprocessor {
             packed: Packed::default(),
             in_flight: VecDeque::new(),
             next_slot: 0,
+            submitted: VecDeque::new(),
         })
     }
 
@@ -193,29 +196,9 @@ impl GpuPreprocessor {
     }
 }
 
-impl Preprocessor for GpuPreprocessor {
-    fn describe(&self) -> String {
-        format!("gpu ({})", self.gpu.adapter)
-    }
-
-    fn run(
-        &mut self,
-        spec: &InputSpec,
-        tiles: &[&TileBuf],
-        scale: f32,
-        out: &mut [f32],
-    ) -> Result<()> {
-        super::cpu::check_batch(spec, tiles, scale, out)?;
-        self.require_idle()?;
-        self.begin(spec, tiles, scale)?;
-        self.end(out)
-    }
-
-    fn pipelined(&self) -> bool {
-        true
-    }
-
-    fn begin(&mut self, spec: &InputSpec, tiles: &[&TileBuf], scale: f32) -> Result<()> {
+impl GpuPreprocessor {
+    /// Queues a batch without waiting for it (at most two at a time).
+    pub(crate) fn begin(&mut self, spec: &InputSpec, tiles: &[&TileBuf], scale: f32) -> Result<()> {
         super::cpu::check_tiles(spec, tiles, scale)?;
         self.gpu.check_failure()?;
         if self.in_flight.len() >= 2 {
@@ -263,7 +246,8 @@ impl Preprocessor for GpuPreprocessor {
         Ok(())
     }
 
-    fn end(&mut self, out: &mut [f32]) -> Result<()> {
+    /// Writes the oldest queued batch into `out`.
+    pub(crate) fn end(&mut self, out: &mut [f32]) -> Result<()> {
         let Some(f) = self.in_flight.pop_front() else {
             return Err(gpu_err("internal: end() without a queued batch"));
         };
@@ -288,8 +272,63 @@ impl Preprocessor for GpuPreprocessor {
         }
         Ok(())
     }
+}
+
+impl Preprocessor for GpuPreprocessor {
+    fn describe(&self) -> String {
+        format!("gpu ({})", self.gpu.adapter)
+    }
+
+    fn depth(&self) -> usize {
+        2
+    }
+
+    fn submit(
+        &mut self,
+        spec: &InputSpec,
+        tiles: &[&TileBuf],
+        scale: f32,
+        out: Vec<f32>,
+    ) -> Result<()> {
+        let need = tiles.len().saturating_mul(spec.input_len());
+        if out.len() < need {
+            return Err(Error::Config(format!(
+                "preprocess: the output buffer holds {} values, fewer than {} tiles need",
+                out.len(),
+                tiles.len()
+            )));
+        }
+        self.begin(spec, tiles, scale)?;
+        self.submitted.push_back(out);
+        Ok(())
+    }
+
+    fn collect(&mut self) -> Result<Vec<f32>> {
+        let (Some(mut out), Some(len)) = (
+            self.submitted.pop_front(),
+            self.in_flight.front().map(|f| f.len),
+        ) else {
+            return Err(gpu_err("internal: collect() without a submitted batch"));
+        };
+        self.end(&mut out[..len])?;
+        Ok(out)
+    }
+
+    fn run(
+        &mut self,
+        spec: &InputSpec,
+        tiles: &[&TileBuf],
+        scale: f32,
+        out: &mut [f32],
+    ) -> Result<()> {
+        super::cpu::check_batch(spec, tiles, scale, out)?;
+        self.require_idle()?;
+        self.begin(spec, tiles, scale)?;
+        self.end(out)
+    }
 
     fn cancel(&mut self) {
+        self.submitted.clear();
         if self.gpu.check_failure().is_err() {
             // A lost device or a timed-out wait: waiting again could only time out again.
             self.in_flight.clear();
