@@ -13,6 +13,7 @@ import re
 import cv2
 import numpy as np
 
+import sensor
 import synth
 
 CAR_LENGTH_M = 4.5
@@ -153,7 +154,13 @@ def real_patch(rng, rec, gsd, max_w, max_h):
     return crop.astype(np.float32), b, cls.copy()
 
 
-def _visible_boxes(boxes, cls, owner, ids, W, H, min_vis=0.5):
+def _visible_boxes(boxes, cls, owner, ids, W, H, min_vis=0.5, npix=None):
+    """Keep boxes whose object is at least min_vis visible. Real patches own their whole
+    rectangle: visibility = owned fraction of the box. A synthetic sprite owns only its
+    own pixels (alpha > 0.5; a diagonal truck or an excavator with its boom out fills a
+    small part of its box): visibility = pixels still owned / pixels owned when pasted
+    (`npix[id]`)."""
+    npix = npix or {}
     keep_b, keep_c = [], []
     for b, c, i in zip(boxes, cls, ids):
         x0, y0, x1, y1 = np.clip(b, 0, [W, H, W, H])
@@ -161,7 +168,10 @@ def _visible_boxes(boxes, cls, owner, ids, W, H, min_vis=0.5):
         xi0, yi0, xi1, yi1 = int(math.floor(x0)), int(math.floor(y0)), int(math.ceil(x1)), int(math.ceil(y1))
         if area <= 1 or xi1 <= xi0 or yi1 <= yi0:
             continue
-        vis = (owner[yi0:yi1, xi0:xi1] == i).mean() * ((x1 - x0) * (y1 - y0)) / area
+        if i in npix:
+            vis = (owner[yi0:yi1, xi0:xi1] == i).sum() / max(npix[i], 1) * ((x1 - x0) * (y1 - y0)) / area
+        else:
+            vis = (owner[yi0:yi1, xi0:xi1] == i).mean() * ((x1 - x0) * (y1 - y0)) / area
         if vis >= min_vis and (x1 - x0) >= 2 and (y1 - y0) >= 2:
             keep_b.append([x0, y0, x1, y1])
             keep_c.append(c)
@@ -169,9 +179,13 @@ def _visible_boxes(boxes, cls, owner, ids, W, H, min_vis=0.5):
 
 
 class Sampler:
-    """Builds one augmented training sample (size x size) deterministically from an index."""
+    """Builds one augmented training sample (size x size) deterministically from an index.
 
-    def __init__(self, recs, size=256, gsd_range=(0.28, 0.55), seed=0, gray_p=0.4):
+    The sample is composed at a ground sample distance drawn log-uniformly in
+    `gsd_range` (geometric centre 0.40 m for 0.25-0.65), then passed through the
+    satellite sensor model (`sensor.apply`): every sample, real or synthetic."""
+
+    def __init__(self, recs, size=256, gsd_range=(0.25, 0.65), seed=0, gray_p=0.45):
         self.recs = recs
         self.size = size
         self.gsd_range = gsd_range
@@ -185,9 +199,12 @@ class Sampler:
     def __call__(self, index):
         rng = np.random.default_rng([self.seed, index])
         S = self.size
-        gsd = float(rng.uniform(*self.gsd_range))
-        mode = rng.choice(["real", "synthetic"], p=[0.72, 0.28])
-        canvas, _ = synth.terrain(rng, S, S)
+        gsd = float(math.exp(rng.uniform(math.log(self.gsd_range[0]), math.log(self.gsd_range[1]))))
+        mode = rng.choice(["real", "synthetic"], p=[0.7, 0.3])
+        ground = None
+        if mode == "synthetic" and rng.random() < 0.3:
+            ground = rng.choice(["sandbar", "sand", "gravel"])  # trucks / excavators on sandbars
+        canvas, _ = synth.terrain(rng, S, S, ground)
         owner = np.full((S, S), -1, np.int32)
         boxes, cls, ids = [], [], []
         nid = 0
@@ -217,50 +234,75 @@ class Sampler:
             nid += 1
 
         water = None
-        if mode == "synthetic" and rng.random() < 0.35:
+        if rng.random() < (0.4 if mode == "synthetic" else 0.12):
             wm = synth.water_mask(rng, S, S)
             wbg, wk = synth.terrain(rng, S, S, rng.choice(["water", "muddy_water"]))
+            if rng.random() < 0.35:  # river rapids: white water
+                synth.add_rapids(rng, wbg, wm.astype(np.float32))
             canvas[wm] = wbg[wm]
             owner[wm] = -3
             water = (wm, synth.TERRAIN[wk][0])
-        sun = (rng.uniform(0, 2 * math.pi), math.tan(math.radians(rng.uniform(30, 70))), rng.uniform(0.25, 0.6))
-        # unlabelled hard negatives (shrubs, grids of small rectangles, road markings)
+        # sun: azimuth, tan(elevation 20-75 deg: long winter and short summer shadows), darkness
+        sun = (rng.uniform(0, 2 * math.pi), math.tan(math.radians(rng.uniform(20, 75))), rng.uniform(0.25, 0.65))
+        # off-nadir view: tops of objects displaced by h * tan(off-nadir) metres
+        lean = None
+        if rng.random() < 0.6:
+            off, az = math.tan(math.radians(rng.uniform(0, 30))), rng.uniform(0, 2 * math.pi)
+            lean = (math.cos(az) * off / gsd, math.sin(az) * off / gsd)
+
+        def place(k):
+            return int(rng.integers(-k // 3, S - 2 * k // 3)), int(rng.integers(-k // 3, S - 2 * k // 3))
+
+        # unlabelled hard negatives
         clutter = []
         if rng.random() < 0.45:
             clutter += ["shrub"] * int(rng.integers(2, 14))
         if rng.random() < 0.2:
+            clutter += ["rock"] * int(rng.integers(2, 12))
+        if rng.random() < 0.15:
             clutter.append("grid")
-        if rng.random() < 0.2:
+        if rng.random() < 0.15:
             clutter.append("markings")
+        if rng.random() < 0.25:
+            clutter += ["roof"] * int(rng.integers(1, 3))
+        if rng.random() < 0.12:
+            clutter.append("containers")
+        renders = {"shrub": synth.render_shrub, "grid": synth.render_grid, "markings": synth.render_markings,
+                   "rock": synth.render_rock, "roof": synth.render_roof_units, "containers": synth.render_containers}
+        rng.shuffle(clutter)
         for kind in clutter:
-            spr = {"shrub": synth.render_shrub, "grid": synth.render_grid,
-                   "markings": synth.render_markings}[kind](rng, gsd)
-            k = spr[1].shape[0]
-            x, y = int(rng.integers(-k // 3, S - 2 * k // 3)), int(rng.integers(-k // 3, S - 2 * k // 3))
-            before = canvas.copy()
-            synth.paste(canvas, spr, x, y, rng, sun=sun if kind == "shrub" else None)
-            owner[np.abs(canvas - before).sum(-1) > 8] = -4
+            spr = renders[kind](rng, gsd)
+            x, y = place(spr[1].shape[0])
+            synth.paste(canvas, spr, x, y, rng, sun=sun, gsd=gsd, lean=lean, owner=owner, oid=-4)
+        if water is not None and rng.random() < 0.5:  # boats on the water
+            wy, wx = np.nonzero(water[0])
+            for _ in range(int(rng.integers(1, 4)) if len(wx) else 0):
+                spr = synth.render_boat(rng, gsd)
+                k = spr[1].shape[0]
+                j = int(rng.integers(len(wx)))
+                synth.paste(canvas, spr, int(wx[j]) - k // 2, int(wy[j]) - k // 2, rng, sun=sun, gsd=gsd,
+                            lean=lean, owner=owner, oid=-4)
 
         n_exc = int(rng.integers(1, 5)) if mode == "synthetic" else int(rng.random() < 0.3) * int(rng.integers(1, 3))
         n_trk = int(rng.integers(0, 3)) if mode == "synthetic" else int(rng.random() < 0.25) * int(rng.integers(1, 3))
         n_car = int(rng.integers(0, 4)) if mode == "synthetic" else 0
         objs = ["exc"] * n_exc + ["trk"] * n_trk + ["car"] * n_car
+        npix = {}
         rng.shuffle(objs)
         for kind in objs:
             spr = {"exc": synth.render_excavator, "trk": synth.render_truck, "car": synth.render_car}[kind](rng, gsd)
+            x, y = place(spr[1].shape[0])
             k = spr[1].shape[0]
-            x, y = int(rng.integers(-k // 3, S - 2 * k // 3)), int(rng.integers(-k // 3, S - 2 * k // 3))
             sub = None
             if water is not None and kind == "exc":
                 cy, cx = min(S - 1, max(0, y + k // 2)), min(S - 1, max(0, x + k // 2))
                 if water[0][cy, cx]:
                     sub = (water[1], rng.uniform(0.3, 2.2))
-            before = canvas.copy()
-            b = synth.paste(canvas, spr, x, y, rng, sun=sun, submerge=sub)
+            b = synth.paste(canvas, spr, x, y, rng, sun=sun, submerge=sub, gsd=gsd,
+                            lean=lean if sub is None else None, owner=owner, oid=nid)
             if b is None:
                 continue
-            changed = np.abs(canvas - before).sum(-1) > 8
-            owner[changed] = nid
+            npix[nid] = int((owner == nid).sum())
             add(b[None], [{"exc": 2, "trk": 1, "car": 0}[kind]], nid)
             nid += 1
 
@@ -275,44 +317,9 @@ class Sampler:
                 canvas[y:] = PAD
                 owner[y:] = -2
 
-        b, c = _visible_boxes(np.array(boxes, np.float32).reshape(-1, 4), np.array(cls, np.int64), owner, ids, S, S)
-        img = photometric(rng, canvas, owner, self.gray_p)
+        b, c = _visible_boxes(np.array(boxes, np.float32).reshape(-1, 4), np.array(cls, np.int64), owner, ids, S, S, npix=npix)
+        img = sensor.apply(rng, canvas, owner == -2, self.gray_p)
         return img, b, c
-
-
-def photometric(rng, img, owner, gray_p):
-    """Colour jitter, grayscale, sensor blur/noise, stretch; img float 0-255 -> float 0-1."""
-    pad = owner == -2
-    x = img.astype(np.float32) / 255.0
-    # colour jitter: brightness/contrast/saturation/per-channel gain, gamma
-    if rng.random() < 0.8:
-        x = x * rng.uniform(0.7, 1.3) + rng.uniform(-0.1, 0.1)
-        m = x.mean()
-        x = (x - m) * rng.uniform(0.7, 1.35) + m
-        g = x.mean(-1, keepdims=True)
-        x = g + (x - g) * rng.uniform(0.4, 1.25)
-        x = x * rng.uniform(0.9, 1.1, 3).astype(np.float32)
-        x = np.clip(x, 0, 1) ** rng.uniform(0.75, 1.35)
-    # sensor: blur (optics + resampling), sometimes sharpening (pan-sharpened products)
-    r = rng.random()
-    if r < 0.5:
-        s = rng.uniform(0.3, 1.0)
-        x = cv2.GaussianBlur(x.astype(np.float32), (0, 0), s)
-    elif r < 0.65:
-        bl = cv2.GaussianBlur(x.astype(np.float32), (0, 0), 1.0)
-        x = x + rng.uniform(0.3, 0.8) * (x - bl)
-    if rng.random() < gray_p:
-        w = rng.dirichlet([4, 6, 3])
-        x = np.repeat((x * w).sum(-1, keepdims=True), 3, -1)
-    if rng.random() < 0.7:
-        x = x + rng.normal(0, rng.uniform(0.003, 0.03), x.shape[:2] + ((1,) if rng.random() < 0.5 else (3,))).astype(np.float32)
-    x = np.clip(x, 0, 1)
-    # imitate the crate's 16-bit percentile stretch on some samples
-    if rng.random() < 0.25:
-        lo, hi = np.percentile(x[~pad] if (~pad).any() else x, [2, 98])
-        x = np.clip((x - lo) / max(hi - lo, 1e-3), 0, 1)
-    x[pad] = PAD / 255.0
-    return x.astype(np.float32)
 
 
 def make_targets(boxes, cls, size, stride=4, num_classes=3):

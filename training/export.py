@@ -30,8 +30,12 @@ def metadata(conf, iou, gsd_m):
         "iou": f"{iou:g}",
         "preprocess": "RGB, float32 0-1 (8-bit /255, 16-bit percentile stretch 2-98%), "
                       "pan band replicated to 3, NCHW, pad 114/255 bottom-right",
-        "description": "satdet vehicle detector (car, truck, excavator) for 0.3-0.5 m/px "
-                       "overhead imagery; anchor-free stride-4 head; output [B, 4+3, N]: "
+        "description": "satdet vehicle detector (car, truck, excavator) for satellite and aerial "
+                       "overhead imagery; trained on 0.25-0.65 m/px (log-uniform, geometric centre "
+                       "0.4 m = gsd_m) through a simulated satellite sensor (PSF, pan-sharpening, "
+                       "11-bit noise, DRA stretch, JPEG, haze, off-nadir lean, long/short shadows); "
+                       "fully convolutional, input height and width any multiple of 16 (imgsz = "
+                       "default 640x640); anchor-free stride-4 head; output [B, 4+3, N], N = (H/4)*(W/4): "
                        "cx, cy, w, h in input pixels, sigmoid class scores; no NMS inside. "
                        "Excavator class learnt from synthetic renderings only.",
         "author": "satdet",
@@ -48,7 +52,8 @@ def export(net, path, conf, iou, gsd_m):
     with torch.no_grad():
         torch.onnx.export(
             wrapper, (dummy,), tmp, opset_version=17, input_names=["images"], output_names=["output0"],
-            dynamic_axes={"images": {0: "batch"}, "output0": {0: "batch"}}, do_constant_folding=True,
+            dynamic_axes={"images": {0: "batch", 2: "height", 3: "width"}, "output0": {0: "batch", 2: "anchors"}},
+            do_constant_folding=True,
             dynamo=False,
         )
     m = onnx.load(tmp)
@@ -56,11 +61,12 @@ def export(net, path, conf, iou, gsd_m):
     for k, v in metadata(conf, iou, gsd_m).items():
         p = m.metadata_props.add()
         p.key, p.value = k, v
-    # the exporter leaves the output's fixed dims symbolic: pin them (4 + C rows, N cells)
+    # fully convolutional: batch, height and width symbolic on the input; on the output
+    # the row count is fixed (4 + C) and the cell count N = (H / 4) * (W / 4) symbolic
     dims = m.graph.output[0].type.tensor_type.shape.dim
     dims[0].dim_param = "batch"
     dims[1].dim_value = 4 + len(CLASS_NAMES)
-    dims[2].dim_value = (640 // STRIDE) ** 2
+    dims[2].dim_param = "anchors"
     m.producer_name = "satdet-training"
     onnx.checker.check_model(m)
     onnx.save(m, path)
@@ -88,6 +94,15 @@ def verify(net, path):
         assert y.shape == (b, 7, 160 * 160), y.shape
         maxdiff = max(maxdiff, float(np.abs(y - yt).max()))
         res[f"shape_batch{b}"] = list(y.shape)
+    # other input sizes (fully convolutional): 320x480 and 1024x768
+    for h, w in ((320, 480), (1024, 768)):
+        x = torch.rand(1, 3, h, w, generator=g)
+        y = sess.run(None, {"images": x.numpy()})[0]
+        with torch.no_grad():
+            yt = net(x, decode=True).numpy()
+        assert y.shape == (1, 7, (h // 4) * (w // 4)), y.shape
+        maxdiff = max(maxdiff, float(np.abs(y - yt).max()))
+        res[f"shape_{h}x{w}"] = list(y.shape)
     res["max_abs_diff_torch_vs_ort"] = maxdiff
     assert maxdiff < 1e-2, maxdiff
     meta = {p.key: p.value for p in onnx.load(path).metadata_props}

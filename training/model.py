@@ -143,3 +143,90 @@ def detection_loss(cls, box, hm, box_t, box_w):
     else:
         l_box = box.sum() * 0.0
     return l_cls, l_box
+
+
+# ----------------------------------------------------------------------------- warm start
+
+
+def load_onnx_weights(net, path):
+    """Load the weights of an exported satdet ONNX file (same architecture) into `net`.
+
+    The exporter folds each BatchNorm into its convolution, so a conv gets the folded
+    weight and its BatchNorm becomes the identity plus the folded bias (mean 0, variance
+    1 - eps, scale 1). The network then computes the same function as the file; BN
+    statistics re-adapt during fine-tuning. Conv nodes are matched to modules by the
+    module path that the exporter writes into the node's output name."""
+    import onnx
+    from onnx import numpy_helper
+
+    m = onnx.load(path)
+    init = {i.name: numpy_helper.to_array(i) for i in m.graph.initializer}
+    mods = dict(net.named_modules())
+    done = set()
+    for node in m.graph.node:
+        if node.op_type != "Conv":
+            continue
+        segs = node.output[0].split("/")[2:-1]  # '/net/s4/s4.0/dw/dw.0/Conv_output_0'
+        parts, prev = [], None
+        for seg in segs:
+            if prev is not None and seg.startswith(prev + "."):
+                parts.append(seg[len(prev) + 1:])
+            else:
+                parts.append(seg)
+            prev = seg
+        name = ".".join(parts)
+        conv = mods[name]
+        w = torch.from_numpy(init[node.input[1]].copy())
+        b = torch.from_numpy(init[node.input[2]].copy()) if len(node.input) > 2 else None
+        with torch.no_grad():
+            conv.weight.copy_(w)
+            if conv.bias is not None:
+                conv.bias.copy_(b)
+            else:
+                parent, idx = name.rsplit(".", 1)
+                bn = mods[f"{parent}.{int(idx) + 1}"]
+                assert isinstance(bn, nn.BatchNorm2d), name
+                bn.weight.fill_(1.0)
+                bn.bias.copy_(b if b is not None else torch.zeros_like(bn.bias))
+                bn.running_mean.zero_()
+                bn.running_var.fill_(1.0 - bn.eps)
+        done.add(name)
+    convs = {n for n, mod in mods.items() if isinstance(mod, nn.Conv2d)}
+    assert done == convs, sorted(convs ^ done)
+    return net
+
+
+def calibrate_identity_bn(net, batches):
+    """After `load_onnx_weights` every BatchNorm is the identity plus a bias in eval mode,
+    but in training mode it would standardise with batch statistics and change the
+    function. Measure each BN input's mean/variance on `batches` (in eval mode, where the
+    net computes the loaded function exactly) and set running_mean/var to them and
+    scale = sqrt(var + eps), shift = mean + bias: eval mode is unchanged, and training
+    mode (batch statistics close to those) starts from the same function."""
+    stats, hooks = {}, []
+    bns = [mod for mod in net.modules() if isinstance(mod, nn.BatchNorm2d)]
+    for bn in bns:
+        def hook(mod, inp, out):
+            x = inp[0].detach().double()
+            s = stats.setdefault(mod, [0.0, 0.0, 0])
+            s[0] = s[0] + x.sum((0, 2, 3))
+            s[1] = s[1] + (x * x).sum((0, 2, 3))
+            s[2] += x.numel() // x.shape[1]
+        hooks.append(bn.register_forward_hook(hook))
+    net.eval()
+    with torch.no_grad():
+        for x in batches:
+            net(x)
+    for h in hooks:
+        h.remove()
+    with torch.no_grad():
+        for bn in bns:
+            s1, s2, n = stats[bn]
+            mean = s1 / n
+            var = (s2 / n - mean * mean).clamp(min=1e-6)
+            bias = bn.bias.detach().double().clone()  # the folded conv bias (weight is 1)
+            bn.running_mean.copy_(mean.float())
+            bn.running_var.copy_(var.float())
+            bn.weight.copy_(torch.sqrt(var + bn.eps).float())
+            bn.bias.copy_((mean + bias).float())
+    return net

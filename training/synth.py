@@ -152,7 +152,7 @@ def render_excavator(rng, gsd):
 
 
 def render_truck(rng, gsd):
-    kind = rng.choice(["semi", "rigid", "bus", "tanker", "dump"], p=[0.35, 0.25, 0.2, 0.1, 0.1])
+    kind = rng.choice(["semi", "rigid", "bus", "tanker", "dump", "trailer"], p=[0.3, 0.2, 0.15, 0.1, 0.1, 0.15])
     ang = rng.uniform(0, 2 * math.pi)
     fwd = np.array([math.cos(ang), math.sin(ang)])
     w = rng.uniform(2.3, 2.6)
@@ -165,6 +165,17 @@ def render_truck(rng, gsd):
         for _ in range(rng.integers(1, 4)):  # roof units
             p = fwd * rng.uniform(-length / 3, length / 3)
             cv.poly(_rect(p[0], p[1], rng.uniform(1, 2.5), w * 0.6, ang), _jit(rng, (185, 185, 185), 15), 3.4)
+    elif kind == "trailer":  # a semi-trailer parked without its tractor (box, flatbed or car carrier)
+        length = rng.uniform(7, 13.6)
+        col = _jit(rng, VEH_COLOURS[rng.integers(len(VEH_COLOURS))], 15)
+        cv.poly(_rect(0, 0, length, w, ang), col, rng.uniform(1.4, 4.0))
+        if rng.random() < 0.5:  # flatbed / carrier: load or deck seams
+            for k in np.linspace(-length / 2, length / 2, rng.integers(3, 8)):
+                p = fwd * k
+                q = np.array([-fwd[1], fwd[0]]) * w / 2
+                cv.line(p - q, p + q, 0.12, tuple(c * 0.7 for c in col), 1.6)
+        p = fwd * (length / 2 + 0.6)  # drawbar / landing gear at the front
+        cv.line(p - fwd * 0.6, p, 0.3, (60, 60, 60), 1.0)
     else:
         cab_l = rng.uniform(1.8, 2.4)
         body_l = {"semi": rng.uniform(9, 14), "rigid": rng.uniform(4, 7.5),
@@ -232,6 +243,7 @@ TERRAIN = {  # mean RGB, texture strength, speckle
     "grass": ((95, 115, 70), 16, 10),
     "asphalt": ((95, 95, 98), 6, 8),
     "concrete": ((175, 172, 165), 8, 8),
+    "sandbar": ((180, 168, 138), 14, 10),
     "water": ((70, 100, 95), 10, 3),
     "muddy_water": ((120, 110, 80), 10, 3),
 }
@@ -254,6 +266,15 @@ def terrain(rng, h, w, kind=None):
             cv2.line(ov, tuple(int(v) for v in p0), tuple(int(v) for v in p1),
                      tuple(float(c * d) for c in mean), int(rng.integers(1, 4)))
             img = ov
+    if kind in ("sand", "sandbar") and rng.random() < 0.6:
+        # ripples and wet (darker) patches of a sandbar
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        a = rng.uniform(0, math.pi)
+        period = rng.uniform(3, 9)
+        ph = (xx * math.cos(a) + yy * math.sin(a)) * 2 * math.pi / period + 2.0 * _noise(rng, h, w, 2, 2)
+        img *= (1 + rng.uniform(0.03, 0.1) * np.sin(ph))[..., None]
+        wet = _noise(rng, h, w, 3, 3) > rng.uniform(0.3, 1.2)
+        img[wet] *= rng.uniform(0.6, 0.85)
     return np.clip(img, 0, 255), kind
 
 
@@ -266,12 +287,40 @@ def water_mask(rng, h, w):
     return (ramp + 0.6 * n + rng.uniform(-1, 1)) > 0
 
 
-def paste(canvas, sprite, x, y, rng, sun=None, submerge=None):
+def _pad_sprite(sprite, m):
+    """Pad a sprite's arrays by m pixels on every side (room for its shadow and lean)."""
+    return tuple(np.pad(arr, ((m, m), (m, m)) + ((0, 0),) * (arr.ndim - 2)) for arr in sprite)
+
+
+def _shift(img, dx, dy):
+    k = img.shape[0]
+    M = np.float32([[1, 0, dx], [0, 1, dy]])
+    return cv2.warpAffine(img.astype(np.float32), M, (k, k), flags=cv2.INTER_LINEAR)
+
+
+def paste(canvas, sprite, x, y, rng, sun=None, submerge=None, gsd=None, lean=None, owner=None, oid=None):
     """Alpha-blend a sprite (rgb, alpha, height) into canvas (float32 HxWx3) with its
     top-left at (x, y); draw its cast shadow first. Returns the visible box xyxy or None.
-    `submerge` = (water RGB, depth in metres): hides what is lower than the depth."""
+
+    sun = (azimuth rad, tan(elevation), darkness): the shadow of a point at height h m
+    falls h / tan(elevation) METRES away, i.e. h / tan(elevation) / gsd pixels (`gsd` in
+    m/px is required with `sun`). lean = (dx, dy) pixels per metre of height: off-nadir
+    view, the top of the object is displaced and its side wall becomes visible.
+    `submerge` = (water RGB, depth in metres): hides what is lower than the depth.
+    `owner`/`oid`: mark the canvas pixels this sprite covers (alpha > 0.5 only; shadows
+    and soft edges do not hide what lies under them)."""
     rgb, a, hgt = sprite
     H, W = canvas.shape[:2]
+    hmax = float(hgt.max()) if hgt.size else 0.0
+    shadow_px = 0.0
+    if sun is not None:
+        assert gsd is not None, "paste: a sun needs the GSD (shadow length is in metres)"
+        shadow_px = hmax / sun[1] / gsd
+    lean_px = math.hypot(*lean) * hmax if lean is not None else 0.0
+    m = int(math.ceil(shadow_px + lean_px)) + 2
+    if m > 2:
+        rgb, a, hgt = _pad_sprite((rgb, a, hgt), m)
+        x, y = x - m, y - m
     k = a.shape[0]
     if submerge is not None:
         wcol, depth = submerge
@@ -280,26 +329,52 @@ def paste(canvas, sprite, x, y, rng, sun=None, submerge=None):
         rgb = rgb * (1 - wa[..., None]) + np.array(wcol, np.float32) * wa[..., None]
         # the water itself is drawn by the background; keep only what sticks out (+ wake)
         a = a * np.clip(vis + 0.25 * (1 - vis), 0, 1)
-    # shadow: object silhouette shifted along the sun direction by height
-    if sun is not None:
+    # shadow: object silhouette shifted along the sun direction by height (in pixels)
+    if sun is not None and hmax > 0:
         ang, tan_el, dark = sun
-        hmax = float(hgt.max()) if hgt.size else 0.0
         sh = np.zeros_like(a)
-        for frac in (0.35, 0.7, 1.0):
-            dx = math.cos(ang) * hmax * frac / tan_el
-            dy = math.sin(ang) * hmax * frac / tan_el
-            M = np.float32([[1, 0, dx], [0, 1, dy]])
-            sh = np.maximum(sh, cv2.warpAffine((a * (hgt >= hmax * frac * 0.6)).astype(np.float32), M, (k, k)))
+        for frac in (0.2, 0.4, 0.6, 0.8, 1.0):
+            d = hmax * frac / tan_el / gsd
+            sh = np.maximum(sh, _shift(a * (hgt >= hmax * frac * 0.6), math.cos(ang) * d, math.sin(ang) * d))
         sh = cv2.GaussianBlur(sh, (3, 3), 0.7) * (1 - a)
         _blend(canvas, None, sh * dark, x, y)
+    if lean is not None and hmax > 0.3:
+        # side wall: the footprint swept up to the roof, darker; then the top, displaced
+        top_h = float(np.median(hgt[a > 0.5])) if (a > 0.5).any() else hmax
+        wall_col = (rgb[a > 0.5].mean(0) if (a > 0.5).any() else rgb.mean((0, 1))) * rng.uniform(0.45, 0.75)
+        wall_a = a.copy()
+        for t in (0.25, 0.5, 0.75):
+            wall_a = np.maximum(wall_a, _shift(a, lean[0] * top_h * t, lean[1] * top_h * t))
+        _blend(canvas, np.broadcast_to(wall_col.astype(np.float32), rgb.shape), wall_a, x, y)
+        if owner is not None:
+            _mark(owner, wall_a, x, y, oid)
+        rgb = _shift(rgb, lean[0] * top_h, lean[1] * top_h)
+        a = _shift(a, lean[0] * top_h, lean[1] * top_h)
+        full = np.maximum(wall_a, a)
+    else:
+        full = a
     _blend(canvas, rgb, a, x, y)
-    ys, xs = np.nonzero(a > 0.5)
+    if owner is not None:
+        _mark(owner, a, x, y, oid)
+    ys, xs = np.nonzero(full > 0.5)
     if len(xs) == 0:
         return None
     box = np.array([xs.min() + x, ys.min() + y, xs.max() + 1 + x, ys.max() + 1 + y], np.float32)
     box[[0, 2]] = np.clip(box[[0, 2]], 0, W)
     box[[1, 3]] = np.clip(box[[1, 3]], 0, H)
     return box
+
+
+def _mark(owner, a, x, y, oid):
+    """owner[...] = oid where the sprite's alpha > 0.5."""
+    H, W = owner.shape
+    k = a.shape[0]
+    x0, y0 = max(0, x), max(0, y)
+    x1, y1 = min(W, x + k), min(H, y + k)
+    if x1 <= x0 or y1 <= y0:
+        return
+    sub = owner[y0:y1, x0:x1]
+    sub[a[y0 - y:y1 - y, x0 - x:x1 - x] > 0.5] = oid
 
 
 def _blend(canvas, rgb, a, x, y):
@@ -376,3 +451,125 @@ def render_markings(rng, gsd):
         p = fwd * (k * (bar_w + gap) - span / 2)
         cv.poly(_rect(p[0], p[1], bar_w, bar_l, ang), col, 0.0)
     return cv.finish()
+
+
+ROCK_COLOURS = [(120, 115, 105), (150, 140, 125), (95, 90, 85), (170, 160, 145), (110, 95, 80), (200, 195, 185)]
+
+
+def render_rock(rng, gsd):
+    """A boulder or a cluster of rocks (river banks, desert): irregular, 0.8-4 m, casts a shadow."""
+    d = rng.uniform(0.8, 4.0)
+    cv = Canvas(d * 2.2 + 1, gsd)
+    col = _jit(rng, ROCK_COLOURS[rng.integers(len(ROCK_COLOURS))], 15)
+    for _ in range(int(rng.integers(1, 6))):
+        c = rng.normal(0, d * 0.3, 2)
+        r = d / 2 * rng.uniform(0.3, 0.9)
+        ang = np.linspace(0, 2 * math.pi, int(rng.integers(5, 9)), endpoint=False) + rng.uniform(0, 1)
+        rad = r * rng.uniform(0.6, 1.2, len(ang))
+        pts = np.stack([c[0] + rad * np.cos(ang), c[1] + rad * np.sin(ang)], 1)
+        cv.poly(pts, _jit(rng, col, 12), rng.uniform(0.4, 2.0))
+    cv.shade(rng, 0.5)
+    return cv.finish()
+
+
+def render_roof_units(rng, gsd):
+    """A flat roof with HVAC units, skylights and vents: car-sized boxes that are not cars."""
+    L, W = rng.uniform(12, 40), rng.uniform(10, 30)
+    cv = Canvas(max(L, W) * 1.1 + 1, gsd)
+    ang = rng.choice([0.0, math.pi / 2]) + (rng.uniform(-0.4, 0.4) if rng.random() < 0.5 else 0.0)
+    fwd = np.array([math.cos(ang), math.sin(ang)])
+    lat = np.array([-math.sin(ang), math.cos(ang)])
+    base = _jit(rng, [(200, 198, 190), (150, 150, 148), (110, 108, 105), (225, 222, 215), (170, 150, 130)][rng.integers(5)], 18)
+    cv.poly(_rect(0, 0, L, W, ang), base, 0.0)
+    n = int(rng.integers(2, 12))
+    row = rng.random() < 0.4  # skylights / units in a row
+    u0, v0 = rng.uniform(-L / 3, L / 3), rng.uniform(-W / 3, W / 3)
+    step = rng.uniform(2.5, 6)
+    for i in range(n):
+        if rng.random() < 0.55:  # HVAC unit / vent box, raised
+            ul, uw, hh = rng.uniform(1.0, 4.5), rng.uniform(1.0, 2.5), rng.uniform(0.5, 1.8)
+            col = _jit(rng, [(210, 210, 205), (235, 235, 230), (160, 160, 160), (120, 125, 120), (90, 90, 95)][rng.integers(5)], 12)
+        else:  # skylight: dark glass or bright diffuser, nearly flat
+            ul, uw, hh = rng.uniform(1.0, 3.0), rng.uniform(1.0, 2.2), rng.uniform(0.1, 0.4)
+            col = _jit(rng, (45, 55, 65) if rng.random() < 0.6 else (240, 240, 235), 12)
+        if row:
+            u, v = u0 + (i - n / 2) * step, v0
+        else:
+            u, v = rng.uniform(-L / 2 + 2, L / 2 - 2), rng.uniform(-W / 2 + 2, W / 2 - 2)
+        p = fwd * u + lat * v
+        cv.poly(_rect(p[0], p[1], ul, uw, ang + (rng.choice([0, math.pi / 2]) if not row else 0)), col, hh)
+        if rng.random() < 0.4:  # fan disc on top
+            cv.poly(_rect(p[0], p[1], uw * 0.5, uw * 0.5, ang), _jit(rng, (60, 60, 60), 10), hh + 0.05)
+    cv.shade(rng, 0.15)
+    return cv.finish()
+
+
+CONTAINER_COLOURS = [(150, 50, 35), (40, 70, 130), (30, 110, 70), (200, 200, 195), (210, 120, 40),
+                     (120, 120, 120), (170, 40, 40), (60, 60, 65), (220, 180, 40)]
+
+
+def render_containers(rng, gsd):
+    """A block of shipping containers side by side (a yard, a site office): not trucks."""
+    clen = 12.19 if rng.random() < 0.5 else 6.06
+    cw = 2.44
+    nr, nc = int(rng.integers(1, 3)), int(rng.integers(2, 7))
+    cv = Canvas(max(clen * nr, cw * nc) * 1.5 + 2, gsd)
+    ang = rng.uniform(0, math.pi)
+    fwd = np.array([math.cos(ang), math.sin(ang)])
+    lat = np.array([-math.sin(ang), math.cos(ang)])
+    gap = rng.uniform(0.0, 0.4)
+    for r in range(nr):
+        for c in range(nc):
+            p = fwd * (r - (nr - 1) / 2) * (clen + gap) + lat * (c - (nc - 1) / 2) * (cw + gap)
+            col = _jit(rng, CONTAINER_COLOURS[rng.integers(len(CONTAINER_COLOURS))], 12)
+            hh = 2.6 * int(rng.integers(1, 3))
+            cv.poly(_rect(p[0], p[1], clen, cw, ang), col, hh)
+            for k in np.linspace(-clen / 2, clen / 2, int(clen / 0.6)):  # corrugation
+                q = p + fwd * k
+                cv.line(q - lat * cw / 2, q + lat * cw / 2, 0.05, tuple(x * 0.85 for x in col), hh)
+    cv.shade(rng, 0.15)
+    return cv.finish()
+
+
+def render_boat(rng, gsd):
+    """A small boat seen from above: pointed hull, cabin, sometimes a wake. Put it on water."""
+    length = rng.uniform(4, 16)
+    beam = length * rng.uniform(0.25, 0.4)
+    cv = Canvas(length * 2.2 + 2, gsd)
+    ang = rng.uniform(0, 2 * math.pi)
+    fwd = np.array([math.cos(ang), math.sin(ang)])
+    lat = np.array([-math.sin(ang), math.cos(ang)])
+    if rng.random() < 0.6:  # wake: faint white V behind the stern
+        for sgn in (-1, 1):
+            p0 = -fwd * length * 0.45
+            p1 = p0 - fwd * length * rng.uniform(0.6, 1.0) + lat * sgn * length * 0.35
+            cv.line(p0, p1, rng.uniform(0.4, 1.0), (230, 235, 235), 0.0)
+        cv.alpha *= 0.5
+    hull = [fwd * length / 2, fwd * length * 0.2 + lat * beam / 2, -fwd * length / 2 + lat * beam * 0.45,
+            -fwd * length / 2 - lat * beam * 0.45, fwd * length * 0.2 - lat * beam / 2]
+    col = _jit(rng, [(240, 240, 240), (220, 220, 215), (40, 60, 120), (160, 40, 30), (130, 130, 130)][rng.integers(5)], 10)
+    cv.poly(np.array(hull), col, 1.2)
+    if rng.random() < 0.7:
+        c = -fwd * length * rng.uniform(0, 0.2)
+        cv.poly(_rect(c[0], c[1], length * rng.uniform(0.2, 0.4), beam * 0.6, ang),
+                _jit(rng, (200, 200, 200) if rng.random() < 0.5 else (60, 70, 80), 12), 2.2)
+    cv.shade(rng, 0.2)
+    return cv.finish()
+
+
+def add_rapids(rng, canvas, mask):
+    """White water: streaks of foam along the flow inside the water mask (in place)."""
+    h, w = mask.shape
+    n = _noise(rng, h, w, octaves=4, base=int(rng.integers(4, 10)))
+    a = rng.uniform(0, 180)
+    k = int(rng.integers(5, 15)) | 1
+    kern = np.zeros((k, k), np.float32)
+    kern[k // 2, :] = 1.0 / k
+    R = cv2.getRotationMatrix2D((k / 2 - 0.5, k / 2 - 0.5), a, 1.0)
+    kern = cv2.warpAffine(kern, R, (k, k))
+    kern /= max(kern.sum(), 1e-6)
+    n = cv2.filter2D(n, -1, kern)
+    n = (n - n.mean()) / (n.std() + 1e-6)
+    foam = np.clip((n - rng.uniform(0.2, 1.0)) * rng.uniform(0.8, 2.0), 0, 1) * mask
+    white = np.array(_jit(rng, (225, 230, 228), 8), np.float32)
+    canvas[:] = canvas * (1 - foam[..., None]) + white * foam[..., None]

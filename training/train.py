@@ -26,7 +26,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data  # noqa: E402
 import evaluate  # noqa: E402
 import export  # noqa: E402
-from model import SatDet, detection_loss  # noqa: E402
+from model import SatDet, calibrate_identity_bn, detection_loss, load_onnx_weights  # noqa: E402
+
+
+STEPS = 500  # the recipe's schedule (see training/README.md)
+LR = 5e-4  # peak learning rate (fine-tuning; 3e-3 for the from-scratch runs)
+# the third model (2026-11-29, from scratch, 6,000 steps), the starting point of this recipe
+INIT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "init", "satdet-vehicles-v3.onnx")
+GSD_M = "0.4"  # metadata gsd_m: geometric centre of the 0.25-0.65 m/px training band
 
 
 class TrainSet(torch.utils.data.Dataset):
@@ -51,18 +58,26 @@ def main():
     ap.add_argument("--out", default="models/satdet-vehicles.onnx")
     ap.add_argument("--eval-out", default="training/eval.json")
     ap.add_argument("--work", default="/tmp/satdet-train")
-    ap.add_argument("--steps", type=int, default=6000)
-    ap.add_argument("--stop-after", type=int, default=6000,
-                    help="stop after this many steps of the --steps schedule (the shipped model: all 6000)")
+    ap.add_argument("--steps", type=int, default=STEPS)
+    ap.add_argument("--stop-after", type=int, default=None,
+                    help="stop after this many steps of the --steps schedule (default: all of them)")
+    ap.add_argument("--spread", type=str, default="0.8,0.9",
+                    help="fractions of the schedule at which EMA checkpoints are kept and evaluated "
+                         "beside the last one (the run-to-run spread estimate); '' for none")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--size", type=int, default=192)
-    ap.add_argument("--lr", type=float, default=3e-3)
+    ap.add_argument("--lr", type=float, default=LR)
+    ap.add_argument("--init", default=INIT,
+                    help="start from the weights of this exported satdet ONNX file ('' = from scratch)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--conf", type=float, default=None, help="default confidence (else chosen on held-out data)")
     ap.add_argument("--export-only", action="store_true", help="skip training; export + evaluate the checkpoint")
     args = ap.parse_args()
+    if args.stop_after is None:
+        args.stop_after = args.steps
+    spread_steps = sorted({int(round(float(f) * args.steps)) for f in args.spread.split(",") if f.strip()})
 
     torch.set_num_threads(args.threads)
     random.seed(args.seed)
@@ -77,6 +92,11 @@ def main():
           f"({sorted({r['group'] for r in val_recs})})", flush=True)
 
     net = SatDet()
+    if args.init and not args.export_only:
+        load_onnx_weights(net, args.init)
+        cal = TrainSet(train_recs, args.size, args.seed + 1000, 64)
+        calibrate_identity_bn(net, [torch.stack([cal[i][0] for i in range(j, j + 16)]) for j in range(0, 64, 16)])
+        print(f"initialised from {args.init}", flush=True)
     ema = copy.deepcopy(net).eval()
     ckpt = os.path.join(args.work, "ckpt.pt")
     if not args.export_only:
@@ -126,6 +146,8 @@ def main():
                 run = {"cls": 0.0, "box": 0.0}
             if (step + 1) % 100 == 0 or step + 1 == args.steps or step + 1 == args.stop_after:
                 torch.save({"ema": ema.state_dict(), "step": step + 1}, ckpt)
+            if step + 1 in spread_steps:
+                torch.save({"ema": ema.state_dict(), "step": step + 1}, os.path.join(args.work, f"ckpt_{step + 1}.pt"))
             if step + 1 >= args.stop_after:
                 break
         train_min = (time.time() - t0) / 60
@@ -136,7 +158,7 @@ def main():
     ema.eval()
 
     # export, verify, evaluate with onnxruntime (as the crate runs it)
-    gsd_m = "0.3-0.5"
+    gsd_m = GSD_M
     export.export(ema, args.out, conf=args.conf or 0.3, iou=0.5, gsd_m=gsd_m)
     import onnxruntime as ort
 
@@ -172,6 +194,25 @@ def main():
     ev["onnx"] = export.verify(ema, args.out)
     ev["onnx"].pop("metadata", None)
     ev["single_core_ms_per_640_tile"] = export.time_single_core(args.out)
+    # spread over the last checkpoints of the schedule (EMA weights at e.g. 80 %, 90 %, 100 %)
+    spread = {str(state["step"]): {g: {"car_ap50": ev[f"real_heldout_gsd_{g}"]["car"]["ap50"],
+                                       "car_ap50_by_group": ev[f"real_heldout_gsd_{g}"]["car_ap50_by_group"]}
+                                   for g in (0.3, 0.5)}}
+    for st in spread_steps:
+        path = os.path.join(args.work, f"ckpt_{st}.pt")
+        if st == state["step"] or not os.path.exists(path):
+            continue
+        net_s = copy.deepcopy(ema)
+        net_s.load_state_dict(torch.load(path, map_location="cpu", weights_only=True)["ema"])
+        tmp = os.path.join(args.work, f"ckpt_{st}.onnx")
+        export.export(net_s, tmp, conf=conf, iou=0.5, gsd_m=gsd_m)
+        sess_s = ort.InferenceSession(tmp, so, providers=["CPUExecutionProvider"])
+        spread[str(st)] = {}
+        for g in (0.3, 0.5):
+            r = evaluate.eval_real(sess_s, val_recs, g)
+            spread[str(st)][g] = {"car_ap50": r["car"]["ap50"], "car_ap50_by_group": r["car_ap50_by_group"]}
+        print(f"checkpoint {st}: {json.dumps(spread[str(st)])}", flush=True)
+    ev["checkpoint_spread"] = spread
     ev["train_minutes"] = train_min
     ev["total_minutes"] = (time.time() - t0) / 60
     os.makedirs(os.path.dirname(os.path.abspath(args.eval_out)), exist_ok=True)
