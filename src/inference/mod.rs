@@ -5,9 +5,10 @@ mod decode;
 mod model;
 mod session;
 
-pub use decode::{decode_batch, detect_layout, keep_best, Layout, RawBox};
-pub use model::{
-    input_tensor_bytes, parse_class_names, Device, GsdRange, Metadata, Model, ModelInfo, MAX_BATCH,
-    MAX_INPUT_SIDE,
-};
-pub use session::{find_onnxruntime, onnxruntime_candidates, INSTALL_HINT};
+pub use decode::{decode_batch, detect_layout, Layout, RawBox};
+pub use model::{Device, GsdRange, Metadata, Model, ModelInfo, MAX_BATCH, MAX_INPUT_SIDE};
+pub use session::{find_onnxruntime, INSTALL_HINT};
+
+// Internal helpers: the pipeline's, not part of the public surface.
+pub(crate) use decode::keep_best;
+pub(crate) use model::input_tensor_bytes;
