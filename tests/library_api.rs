@@ -203,3 +203,72 @@ fn results_round_trip_through_serde() {
     let b: satdet::PixelBox = serde_json::from_str("[10.0, 8.0, 2.0, 4.0]").expect("box");
     assert_eq!(b.to_array(), [2.0, 4.0, 10.0, 8.0]);
 }
+
+#[test]
+fn the_preprocessor_protocol_is_the_same_on_cpu_and_gpu() {
+    use satdet::preprocess::{backend, InputSpec, Scaling};
+    use satdet::raster::{TileBuf, Window};
+    let scene = scene();
+    let mut a = TileBuf::new();
+    let mut b = TileBuf::new();
+    scene
+        .read_window(Window::new(0, 0, 64, 64), &mut a)
+        .expect("read");
+    scene
+        .read_window(Window::new(500, 300, 64, 64), &mut b)
+        .expect("read");
+    let spec = InputSpec {
+        width: 64,
+        height: 64,
+        channels: [0, 1, 2],
+        scaling: Scaling::u8(),
+        mean: [0.0; 3],
+        inv_std: [1.0; 3],
+        pad: 114.0 / 255.0,
+        mask: scene.info().mask,
+    };
+    let len = spec.input_len();
+    let mut results = Vec::new();
+    for which in [satdet::Preprocess::Cpu, satdet::Preprocess::Gpu] {
+        let mut pre = backend(which).expect("backend");
+        let depth = pre.depth();
+        assert!(pre.collect().is_err(), "nothing submitted");
+        assert!(
+            pre.submit(&spec, &[&a], 1.0, vec![0.0; len - 1]).is_err(),
+            "buffer too small"
+        );
+        // Submit up to `depth` batches, then collect them in order.
+        let mut got = Vec::new();
+        pre.submit(&spec, &[&a], 1.0, vec![0.0; len])
+            .expect("submit a");
+        if depth >= 2 {
+            pre.submit(&spec, &[&b], 1.0, vec![0.0; len + 7])
+                .expect("submit b");
+            assert!(
+                pre.submit(&spec, &[&a], 1.0, vec![0.0; len]).is_err(),
+                "over depth"
+            );
+            got.push(pre.collect().expect("a"));
+            got.push(pre.collect().expect("b"));
+        } else {
+            assert!(
+                pre.submit(&spec, &[&b], 1.0, vec![0.0; len]).is_err(),
+                "over depth"
+            );
+            got.push(pre.collect().expect("a"));
+            pre.submit(&spec, &[&b], 1.0, vec![0.0; len + 7])
+                .expect("submit b");
+            got.push(pre.collect().expect("b"));
+        }
+        assert_eq!(got[1].len(), len + 7, "the buffer handed in comes back");
+        let mut via_run = vec![0.0; len];
+        pre.run(&spec, &[&b], 1.0, &mut via_run).expect("run");
+        assert_eq!(&got[1][..len], &via_run[..]);
+        results.push(
+            got.into_iter()
+                .map(|v| v[..len].to_vec())
+                .collect::<Vec<_>>(),
+        );
+    }
+    assert_eq!(results[0], results[1], "CPU = GPU");
+}

@@ -110,17 +110,7 @@ impl Preprocessor for CpuPreprocessor {
                 "preprocess: a second CPU batch submitted before the first was collected".into(),
             ));
         }
-        let n = tiles
-            .len()
-            .checked_mul(spec.input_len())
-            .filter(|&n| n <= out.len())
-            .ok_or_else(|| {
-                Error::Config(format!(
-                    "preprocess: the output buffer holds {} values, fewer than {} tiles need",
-                    out.len(),
-                    tiles.len()
-                ))
-            })?;
+        let n = submitted_len(spec, tiles, out.len())?;
         Self::fill(spec, tiles, scale, &mut out[..n])?;
         self.done = Some(out);
         Ok(())
@@ -146,6 +136,21 @@ impl Preprocessor for CpuPreprocessor {
         // Straight into the caller's buffer: no hand-over, no copy.
         Self::fill(spec, tiles, scale, out)
     }
+}
+
+/// The values a submitted batch of `tiles` fills: an error when a buffer of `out_len`
+/// values is too small for them.
+pub(crate) fn submitted_len(spec: &InputSpec, tiles: &[&TileBuf], out_len: usize) -> Result<usize> {
+    tiles
+        .len()
+        .checked_mul(spec.input_len())
+        .filter(|&n| n <= out_len)
+        .ok_or_else(|| {
+            Error::Config(format!(
+                "preprocess: the output buffer holds {out_len} values, fewer than {} tiles need",
+                tiles.len()
+            ))
+        })
 }
 
 /// Checks the shapes every backend relies on.

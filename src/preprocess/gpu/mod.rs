@@ -290,14 +290,7 @@ impl Preprocessor for GpuPreprocessor {
         scale: f32,
         out: Vec<f32>,
     ) -> Result<()> {
-        let need = tiles.len().saturating_mul(spec.input_len());
-        if out.len() < need {
-            return Err(Error::Config(format!(
-                "preprocess: the output buffer holds {} values, fewer than {} tiles need",
-                out.len(),
-                tiles.len()
-            )));
-        }
+        super::cpu::submitted_len(spec, tiles, out.len())?;
         self.begin(spec, tiles, scale)?;
         self.submitted.push_back(out);
         Ok(())
