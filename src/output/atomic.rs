@@ -238,6 +238,18 @@ fn identity(path: &Path) -> Option<Identity> {
 /// Refuses, before anything is written, an output that is (through symlinks, hard links
 /// or `..`) one of the `inputs` or another output. Every satdet writer calls it with the
 /// files it knows; programs writing several outputs call it once with all of them.
+///
+/// ```
+/// use std::path::Path;
+/// # let dir = std::env::temp_dir().join(format!("satdet-check-{}", std::process::id()));
+/// # std::fs::create_dir_all(&dir).unwrap();
+/// let scene = dir.join("scene.tif");
+/// std::fs::write(&scene, b"II*\0").unwrap();
+/// let through_dotdot = dir.join("sub").join("..").join("scene.tif");
+/// # std::fs::create_dir_all(dir.join("sub")).unwrap();
+/// assert!(satdet::output::check_outputs(&[&scene], &[&through_dotdot]).is_err());
+/// assert!(satdet::output::check_outputs(&[&scene], &[&dir.join("out.geojson")]).is_ok());
+/// ```
 pub fn check_outputs(inputs: &[&Path], outputs: &[&Path]) -> Result<()> {
     let ins: Vec<(&Path, Identity)> = inputs
         .iter()

@@ -129,6 +129,20 @@ pub(crate) fn check_values(path: &Path, dets: &Detections) -> Result<()> {
 /// Writes the detections to `path` (`.geojson` or `.json`) as GeoJSON, atomically
 /// ([`super::write_atomic`]); an output that is the scene, one of its side-cars
 /// ([`super::scene_files`]) or the model is refused before anything is opened.
+///
+/// ```
+/// # fn main() -> satdet::Result<()> {
+/// # let fx = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/generated/");
+/// # let out = std::env::temp_dir().join(format!("satdet-doc-{}.geojson", std::process::id()));
+/// let scene = satdet::Scene::open(format!("{fx}utm_rgb_tiled_lzw.tif"))?;
+/// let detector = satdet::Detector::builder().model(format!("{fx}square_detector.onnx")).build()?;
+/// let found = detector.detect(&scene)?;
+/// satdet::output::geojson::write(&out, &found)?;
+/// // Never over the scene:
+/// assert!(satdet::output::geojson::write(format!("{fx}utm_rgb_tiled_lzw.tif"), &found).is_err());
+/// # Ok(())
+/// # }
+/// ```
 pub fn write(path: impl AsRef<Path>, dets: &Detections) -> Result<()> {
     let path = path.as_ref();
     check_extension(path)?;

@@ -194,6 +194,23 @@ impl Detector {
 
     /// Finds objects in `scene`, reading it window by window: [`Detector::detect_with`]
     /// with a callback that does nothing.
+    ///
+    /// ```
+    /// # fn main() -> satdet::Result<()> {
+    /// # let fx = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/generated/");
+    /// // The test fixtures: a UTM scene with 16 bright squares, and a detector for them.
+    /// let scene = satdet::Scene::open(format!("{fx}utm_rgb_tiled_lzw.tif"))?;
+    /// let detector = satdet::Detector::builder()
+    ///     .model(format!("{fx}square_detector.onnx"))
+    ///     .build()?;
+    /// let plan = detector.plan(&scene)?; // reads no pixel
+    /// assert_eq!(plan.grid.len(), 30);
+    /// let found = detector.detect(&scene)?;
+    /// assert_eq!(found.len(), 16);
+    /// assert_eq!(found.report.tiles_skipped, 6); // all-nodata tiles are not run
+    /// # Ok(())
+    /// # }
+    /// ```
     pub fn detect(&self, scene: &Scene) -> Result<Detections> {
         self.detect_with(scene, |_| ControlFlow::Continue(()))
     }
