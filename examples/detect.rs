@@ -143,8 +143,6 @@ fn run(args: Args) -> satdet::Result<()> {
     }
     let detector = b.build()?;
     let info = detector.model_info();
-    // The bundled model (no --model) is an input too.
-    satdet::output::check_outputs(&[&info.path], &outputs)?;
     eprintln!(
         "scene: {} ({}x{}, {} bands, {}); model: {} ({}x{}, classes {:?}{})",
         args.input.display(),

@@ -149,29 +149,44 @@ fn the_bundled_model_is_embedded_and_models_load_from_memory() {
     assert_eq!(a.items, b.items);
 }
 
-#[test]
-fn preprocessing_alone_gives_the_same_ndarray_batch_on_cpu_and_gpu() {
-    use satdet::preprocess::{backend, to_array4, InputSpec, Scaling};
-    use satdet::raster::{TileBuf, Window};
+/// Two windows of the fixture scene, and a plain 8-bit RGB plan for a `side` px input.
+fn two_tiles(
+    a: satdet::raster::Window,
+    b: satdet::raster::Window,
+    side: u32,
+) -> (
+    satdet::raster::TileBuf,
+    satdet::raster::TileBuf,
+    satdet::preprocess::InputSpec,
+) {
     let scene = scene();
-    let mut a = TileBuf::new();
-    let mut b = TileBuf::new();
-    scene
-        .read_window(Window::new(0, 0, 256, 256), &mut a)
-        .expect("read");
-    scene
-        .read_window(Window::new(900, 700, 200, 200), &mut b)
-        .expect("read");
-    let spec = InputSpec {
-        width: 128,
-        height: 128,
+    let read = |w| {
+        let mut t = satdet::raster::TileBuf::new();
+        scene.read_window(w, &mut t).expect("read");
+        t
+    };
+    let spec = satdet::preprocess::InputSpec {
+        width: side,
+        height: side,
         channels: [0, 1, 2],
-        scaling: Scaling::u8(),
+        scaling: satdet::preprocess::Scaling::u8(),
         mean: [0.0; 3],
         inv_std: [1.0; 3],
         pad: 114.0 / 255.0,
         mask: scene.info().mask,
     };
+    (read(a), read(b), spec)
+}
+
+#[test]
+fn preprocessing_alone_gives_the_same_ndarray_batch_on_cpu_and_gpu() {
+    use satdet::preprocess::{backend, to_array4};
+    use satdet::raster::Window;
+    let (a, b, spec) = two_tiles(
+        Window::new(0, 0, 256, 256),
+        Window::new(900, 700, 200, 200),
+        128,
+    );
     let cpu = to_array4(
         &mut *backend(satdet::Preprocess::Cpu).expect("cpu"),
         &spec,
@@ -206,27 +221,9 @@ fn results_round_trip_through_serde() {
 
 #[test]
 fn the_preprocessor_protocol_is_the_same_on_cpu_and_gpu() {
-    use satdet::preprocess::{backend, InputSpec, Scaling};
-    use satdet::raster::{TileBuf, Window};
-    let scene = scene();
-    let mut a = TileBuf::new();
-    let mut b = TileBuf::new();
-    scene
-        .read_window(Window::new(0, 0, 64, 64), &mut a)
-        .expect("read");
-    scene
-        .read_window(Window::new(500, 300, 64, 64), &mut b)
-        .expect("read");
-    let spec = InputSpec {
-        width: 64,
-        height: 64,
-        channels: [0, 1, 2],
-        scaling: Scaling::u8(),
-        mean: [0.0; 3],
-        inv_std: [1.0; 3],
-        pad: 114.0 / 255.0,
-        mask: scene.info().mask,
-    };
+    use satdet::preprocess::backend;
+    use satdet::raster::Window;
+    let (a, b, spec) = two_tiles(Window::new(0, 0, 64, 64), Window::new(500, 300, 64, 64), 64);
     let len = spec.input_len();
     let mut results = Vec::new();
     for which in [satdet::Preprocess::Cpu, satdet::Preprocess::Gpu] {

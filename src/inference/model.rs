@@ -57,6 +57,16 @@ pub struct ModelInfo {
     pub warnings: Vec<String>,
 }
 
+impl ModelInfo {
+    /// Name of class `id` (`class_<id>` past the known names).
+    pub fn class_name(&self, id: u32) -> Arc<str> {
+        self.class_names
+            .get(id as usize)
+            .cloned()
+            .unwrap_or_else(|| Arc::from(format!("class_{id}")))
+    }
+}
+
 /// A range of ground sample distances in metres per pixel, `min_m <= max_m`, both
 /// positive and finite (one value: `min_m == max_m`).
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -530,11 +540,7 @@ impl Model {
 
     /// Name of class `id` (`class_<id>` past the known names).
     pub fn class_name(&self, id: u32) -> Arc<str> {
-        self.info
-            .class_names
-            .get(id as usize)
-            .cloned()
-            .unwrap_or_else(|| Arc::from(format!("class_{id}")))
+        self.info.class_name(id)
     }
 
     /// Runs `n` inputs held in `batch` (NCHW), copying the first output into `out`; returns

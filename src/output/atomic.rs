@@ -201,6 +201,21 @@ pub fn scene_files(scene: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// [`check_outputs`] for a writer of the results of `scenes` made with `model`: none of
+/// the scenes' files ([`scene_files`], each folder read once) nor the model may be
+/// `output`.
+pub(crate) fn check_result_output(scenes: &[&Path], model: &Path, output: &Path) -> Result<()> {
+    let mut inputs: Vec<PathBuf> = Vec::new();
+    for (i, scene) in scenes.iter().enumerate() {
+        if !scenes[..i].contains(scene) {
+            inputs.extend(scene_files(scene));
+        }
+    }
+    inputs.push(model.to_path_buf());
+    let inputs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
+    check_outputs(&inputs, &[output])
+}
+
 /// What identifies a file: its (device, inode) where the platform has them, else its
 /// canonical path; for a file that does not exist yet, its canonical folder + name.
 #[derive(Debug, PartialEq, Eq)]

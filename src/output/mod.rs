@@ -6,4 +6,5 @@ mod atomic;
 pub mod geojson;
 pub mod quicklook;
 
+pub(crate) use atomic::check_result_output;
 pub use atomic::{check_outputs, scene_files, write_atomic};

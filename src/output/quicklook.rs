@@ -52,11 +52,7 @@ pub fn write(
             "quick-look side {max_side} px is over {MAX_SIDE}"
         )));
     }
-    let mut inputs = crate::output::scene_files(scene.path());
-    inputs.extend(crate::output::scene_files(&dets.scene));
-    inputs.push(dets.report.model.clone());
-    let inputs: Vec<&Path> = inputs.iter().map(|p| p.as_path()).collect();
-    crate::output::check_outputs(&inputs, &[path])?;
+    crate::output::check_result_output(&[scene.path(), &dets.scene], &dets.report.model, path)?;
     let (w, h) = (scene.width(), scene.height());
     let f = (f64::from(w.max(h)) / f64::from(max_side.max(16))).max(1.0);
     let (ow, oh) = (

@@ -420,7 +420,7 @@ impl Detector {
                         };
                         let fresh = streamer.finalize(future_y0);
                         items.extend(fresh.into_iter().map(|c| {
-                            let name = self.class_name(c.class_id);
+                            let name = self.info.class_name(c.class_id);
                             geo.detection(c, name)
                         }));
                         times.postprocess += tp.elapsed();
@@ -463,14 +463,12 @@ impl Detector {
             }
         }
         run?;
-        // Every tile is done: whatever is still held is final.
-        let fresh = streamer.finalize(f64::INFINITY);
-        items.extend(fresh.into_iter().map(|c| {
-            let name = self.class_name(c.class_id);
-            geo.detection(c, name)
-        }));
-        if items.len() > emitted && on_event(Event::Detections(&items[emitted..])).is_break() {
-            return Err(Error::Cancelled);
+        // The message that completed the last row finalized everything (future_y0 = ∞).
+        if streamer.pending() > 0 || emitted != items.len() {
+            return Err(Error::Internal(format!(
+                "{} detections still held after the last tile",
+                streamer.pending() + items.len() - emitted
+            )));
         }
         geo.finish(scene.path(), &mut warnings);
         if capped > 0 {
@@ -506,14 +504,6 @@ impl Detector {
                 warnings,
             },
         })
-    }
-
-    fn class_name(&self, id: u32) -> std::sync::Arc<str> {
-        self.info
-            .class_names
-            .get(id as usize)
-            .cloned()
-            .unwrap_or_else(|| std::sync::Arc::from(format!("class_{id}")))
     }
 }
 

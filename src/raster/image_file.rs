@@ -7,7 +7,7 @@
 
 use super::memory::{copy_window, image_samples};
 use super::scene::Opened;
-use super::{BandLayout, MaskSpec, RasterInfo, SampleType, Samples, TileBuf, Window, WindowSource};
+use super::{RasterInfo, SampleType, Samples, TileBuf, Window, WindowSource};
 use crate::error::{bounded, Error, Result};
 use crate::limits::Limits;
 use image::{ColorType, ImageDecoder, ImageFormat, ImageReader};
@@ -97,18 +97,8 @@ pub(super) fn open(path: &Path, limits: &Limits) -> Result<Opened> {
     )?;
     let warnings = Vec::new();
     let georef = super::sidecar::world_georef(path)?;
-    let info = RasterInfo {
-        width,
-        height,
-        bands,
-        sample,
-        layout: BandLayout::Interleaved,
-        mask: MaskSpec {
-            alpha_band: alpha.then_some(bands - 1),
-            nodata: None,
-        },
-        storage: format!("{format:?} image, decoded whole"),
-    };
+    let storage = format!("{format:?} image, decoded whole");
+    let info = RasterInfo::interleaved(width, height, bands, sample, alpha, storage);
     Ok(Opened {
         georef,
         warnings,

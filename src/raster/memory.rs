@@ -3,10 +3,7 @@
 //! contiguous, and served window by window like a file.
 
 use super::scene::Scene;
-use super::{
-    BandLayout, MaskSpec, RasterInfo, SampleType, Samples, SamplesMut, TileBuf, Window,
-    WindowSource,
-};
+use super::{RasterInfo, SampleType, Samples, SamplesMut, TileBuf, Window, WindowSource};
 use crate::error::{Error, Result};
 use crate::geo::GeoRef;
 use crate::limits::Limits;
@@ -125,18 +122,8 @@ fn memory_info(
     alpha: bool,
     what: &str,
 ) -> RasterInfo {
-    RasterInfo {
-        width,
-        height,
-        bands,
-        sample,
-        layout: BandLayout::Interleaved,
-        mask: MaskSpec {
-            alpha_band: alpha.then_some(bands - 1),
-            nodata: None,
-        },
-        storage: format!("in-memory {what}, {bands} bands of {sample:?}"),
-    }
+    let storage = format!("in-memory {what}, {bands} bands of {sample:?}");
+    RasterInfo::interleaved(width, height, bands, sample, alpha, storage)
 }
 
 /// Width and height of a `rows × cols` raster as `u32`, checked against the scene limit.

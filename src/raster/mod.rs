@@ -140,6 +140,29 @@ pub struct RasterInfo {
 }
 
 impl RasterInfo {
+    /// An interleaved raster without nodata whose last band is alpha when `alpha`.
+    pub fn interleaved(
+        width: u32,
+        height: u32,
+        bands: u16,
+        sample: SampleType,
+        alpha: bool,
+        storage: String,
+    ) -> Self {
+        RasterInfo {
+            width,
+            height,
+            bands,
+            sample,
+            layout: BandLayout::Interleaved,
+            mask: MaskSpec {
+                alpha_band: alpha.then(|| bands.saturating_sub(1)),
+                nodata: None,
+            },
+            storage,
+        }
+    }
+
     /// Colour bands: all bands but alpha.
     pub fn color_bands(&self) -> u16 {
         self.bands - u16::from(self.mask.alpha_band.is_some())
