@@ -58,20 +58,30 @@ fn feature(d: &Detection, crs: Option<&str>) -> Feature {
     }
 }
 
-/// The detections as a GeoJSON FeatureCollection string.
-pub fn to_string(dets: &Detections) -> String {
+/// The detections as a GeoJSON FeatureCollection string; an error for a value GeoJSON
+/// cannot hold (see [`write_to`]).
+pub fn to_string(dets: &Detections) -> std::io::Result<String> {
     let mut out = Vec::new();
-    // Writing into a Vec cannot fail, and serde_json writes valid UTF-8.
-    let _ = write_to(&mut out, dets);
-    String::from_utf8_lossy(&out).into_owned()
+    write_to(&mut out, dets)?;
+    // serde_json writes valid UTF-8.
+    Ok(String::from_utf8_lossy(&out).into_owned())
 }
 
 /// Streams the detections as a GeoJSON FeatureCollection into `w`, one feature at a time
-/// (memory does not grow with the number of detections beyond one feature).
+/// (memory does not grow with the number of detections beyond one feature). A value
+/// GeoJSON cannot hold (a non-finite score or coordinate, a latitude outside ±90°, which
+/// serde_json would write as `null` or as a number no GIS accepts) is an
+/// [`std::io::ErrorKind::InvalidData`] error naming the detection.
 pub fn write_to(w: &mut impl Write, dets: &Detections) -> std::io::Result<()> {
     let crs = dets.crs.as_ref().map(|c| c.to_string());
     w.write_all(br#"{"type":"FeatureCollection","features":["#)?;
     for (i, d) in dets.items.iter().enumerate() {
+        check_values(d).map_err(|what| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("detection {i} ({}): {what}", d.class_name),
+            )
+        })?;
         if i > 0 {
             w.write_all(b",")?;
         }
@@ -95,32 +105,22 @@ pub fn check_extension(path: &Path) -> Result<()> {
     }
 }
 
-/// Refuses values GeoJSON cannot hold: a non-finite score or coordinate, a latitude
-/// outside ±90°. (serde_json would write them as `null`, or as numbers no GIS accepts.)
-pub(crate) fn check_values(path: &Path, dets: &Detections) -> Result<()> {
-    for (i, d) in dets.items.iter().enumerate() {
-        let bad = |what: String| {
-            Err(Error::Output {
-                path: path.to_path_buf(),
-                detail: format!("detection {i} ({}): {what}", d.class_name),
-                source: None,
-            })
-        };
-        if !d.score.is_finite() {
-            return bad(format!("score {} is not finite", d.score));
-        }
-        let pix = d.pixel_box.to_array();
-        let map = d.map_polygon.iter().flatten().flatten();
-        if pix.iter().chain(map).any(|v| !v.is_finite()) {
-            return bad("a pixel or map coordinate is not finite".into());
-        }
-        for p in d.lonlat_polygon.iter().flatten() {
-            if !(p[0].is_finite() && p[1].is_finite() && p[1].abs() <= 90.0) {
-                return bad(format!(
-                    "lon/lat ({}, {}) is not a valid WGS84 position",
-                    p[0], p[1]
-                ));
-            }
+/// What makes `d` unwritable in GeoJSON, if anything.
+fn check_values(d: &Detection) -> std::result::Result<(), String> {
+    if !d.score.is_finite() {
+        return Err(format!("score {} is not finite", d.score));
+    }
+    let pix = d.pixel_box.to_array();
+    let map = d.map_polygon.iter().flatten().flatten();
+    if pix.iter().chain(map).any(|v| !v.is_finite()) {
+        return Err("a pixel or map coordinate is not finite".into());
+    }
+    for p in d.lonlat_polygon.iter().flatten() {
+        if !(p[0].is_finite() && p[1].is_finite() && p[1].abs() <= 90.0) {
+            return Err(format!(
+                "lon/lat ({}, {}) is not a valid WGS84 position",
+                p[0], p[1]
+            ));
         }
     }
     Ok(())
@@ -146,11 +146,7 @@ pub(crate) fn check_values(path: &Path, dets: &Detections) -> Result<()> {
 pub fn write(path: impl AsRef<Path>, dets: &Detections) -> Result<()> {
     let path = path.as_ref();
     check_extension(path)?;
-    let mut inputs = super::scene_files(&dets.scene);
-    inputs.push(dets.report.model.clone());
-    let inputs: Vec<&Path> = inputs.iter().map(|p| p.as_path()).collect();
-    super::check_outputs(&inputs, &[path])?;
-    check_values(path, dets)?;
+    super::check_result_output(&[&dets.scene], &dets.report.model, path)?;
     super::write_atomic(path, |w| {
         write_to(w, dets).map_err(super::atomic::io_err(path))
     })
@@ -174,5 +170,40 @@ mod tests {
         // Already counter-clockwise input is kept as is.
         let ccw = ring(&[[10.0, 49.9], [10.1, 49.9], [10.1, 50.0], [10.0, 50.0]]);
         assert_eq!(ccw[1], vec![10.1, 49.9]);
+    }
+
+    #[test]
+    fn values_geojson_cannot_hold_are_refused_and_the_previous_file_kept() {
+        let ok = [[10.0, 46.0], [10.1, 46.0], [10.1, 45.9], [10.0, 45.9]];
+        let det = |lonlat: [[f64; 2]; 4], score: f32| Detection {
+            class_id: 0,
+            class_name: "car".into(),
+            score,
+            pixel_box: crate::geo::PixelBox::new(0.0, 0.0, 4.0, 2.0),
+            map_polygon: None,
+            lonlat_polygon: Some(lonlat),
+        };
+        let dets = |items| Detections {
+            items,
+            scene: "scene.tif".into(),
+            crs: None,
+            report: Default::default(),
+        };
+        let good = dets(vec![det(ok, 0.9)]);
+        assert!(to_string(&good).expect("valid").contains("\"car\""));
+        let mut past_pole = ok;
+        past_pole[0][1] = 93.0;
+        for bad in [
+            dets(vec![det(ok, 0.9), det(past_pole, 0.8)]),
+            dets(vec![det(ok, f32::INFINITY)]),
+        ] {
+            let e = to_string(&bad).expect_err("invalid");
+            assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
+            let d = tempfile::tempdir().expect("tmp");
+            let p = d.path().join("out.geojson");
+            std::fs::write(&p, b"previous").expect("write");
+            assert!(write(&p, &bad).is_err());
+            assert_eq!(std::fs::read(&p).expect("read"), b"previous");
+        }
     }
 }
