@@ -100,6 +100,10 @@ pub struct Report {
     pub candidates_capped: u64,
     /// The sample scaling used.
     pub scaling: Scaling,
+    /// The confidence threshold applied.
+    pub confidence: f32,
+    /// The IoU above which boxes of one class were duplicates (NMS).
+    pub iou: f32,
     /// Ground area of the scene in km², when known.
     pub area_km2: Option<f64>,
     /// Stage timings.
@@ -120,6 +124,9 @@ pub struct Detections {
     pub scene: PathBuf,
     /// The scene's CRS, when georeferenced.
     pub crs: Option<Crs>,
+    /// When the scene was acquired: an ISO 8601 date (`YYYY-MM-DD`) or date and time
+    /// (`YYYY-MM-DDTHH:MM:SS`), from the scene (TIFF `DateTime`) or given by the user.
+    pub acquired: Option<String>,
     /// What the run did.
     pub report: Report,
 }

@@ -62,6 +62,7 @@
 mod error;
 mod limits;
 
+pub mod analysis;
 pub mod detection;
 pub mod geo;
 pub mod inference;

@@ -132,6 +132,7 @@ fn geojson_is_streamed_not_built_in_memory() {
         items,
         scene: "scene.tif".into(),
         crs: None,
+        acquired: None,
         report,
     };
     let mut sink = std::io::sink();

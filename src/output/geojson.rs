@@ -187,6 +187,7 @@ mod tests {
             items,
             scene: "scene.tif".into(),
             crs: None,
+            acquired: None,
             report: Default::default(),
         };
         let good = dets(vec![det(ok, 0.9)]);

@@ -486,6 +486,7 @@ impl Detector {
             items,
             scene: scene.path().to_path_buf(),
             crs: georef.map(|g| g.crs.clone()),
+            acquired: None,
             report: Report {
                 tiles_total: total,
                 tiles_processed: done.processed,
@@ -499,6 +500,8 @@ impl Detector {
                 model: self.info.path.clone(),
                 candidates_capped: capped,
                 scaling,
+                confidence: self.config.confidence,
+                iou: self.config.iou,
                 area_km2: scene.area_km2(),
                 times,
                 warnings,

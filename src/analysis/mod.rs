@@ -1,0 +1,89 @@
+//! From boxes to answers, on detections in metres: sites (clusters of objects) and the
+//! change between two dates. Pure: plain detections in, plain results out; reading and
+//! writing them is [`crate::output`]'s.
+
+use crate::detection::Detection;
+use crate::geo::LonLat;
+use std::collections::BTreeMap;
+
+/// A group of detections close together on the ground (a truck park, a work site).
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
+pub struct Site {
+    /// 1-based id; sites are numbered by total, largest first, and the ids are stable for
+    /// the same input.
+    pub id: u32,
+    /// The site's outline in WGS84 `[lon, lat]`: the hull of its boxes, buffered by a few
+    /// metres; a closed ring (first point repeated last), counter-clockwise.
+    pub polygon: Vec<[f64; 2]>,
+    /// The centre of the site (mean of its objects' centres).
+    pub center: LonLat,
+    /// Objects per class name, e.g. `{"car": 18, "truck": 3}`.
+    pub counts: BTreeMap<String, usize>,
+    /// All objects of the site.
+    pub total: usize,
+    /// Mean score of its objects.
+    pub mean_score: f32,
+    /// Indices of the site's detections in the input slice, ascending.
+    pub members: Vec<usize>,
+}
+
+/// What happened to one object between two dates.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ChangeKind {
+    /// Only in the later set.
+    Appeared,
+    /// Only in the earlier set.
+    Gone,
+    /// In both (matched one to one).
+    Stayed,
+}
+
+impl ChangeKind {
+    /// `appeared`, `gone` or `stayed`, as written in every output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeKind::Appeared => "appeared",
+            ChangeKind::Gone => "gone",
+            ChangeKind::Stayed => "stayed",
+        }
+    }
+}
+
+/// One object of a comparison.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangedObject {
+    /// What happened to it.
+    pub change: ChangeKind,
+    /// The detection whose geometry is reported: the later one for `appeared` and
+    /// `stayed`, the earlier one for `gone`.
+    pub detection: Detection,
+    /// Index in the earlier set (`gone`, `stayed`).
+    pub before: Option<usize>,
+    /// Index in the later set (`appeared`, `stayed`).
+    pub after: Option<usize>,
+    /// For `stayed`: ground distance in metres between the two centres after removing
+    /// the global offset.
+    pub distance_m: Option<f64>,
+}
+
+/// The change between two detection sets of the same place.
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    /// The global offset of the later set relative to the earlier one, in metres
+    /// (east, north), estimated from mutual nearest neighbours of the same class.
+    pub offset_m: [f64; 2],
+    /// How many pairs the offset was estimated from (0: no offset could be estimated
+    /// and none was applied).
+    pub offset_pairs: usize,
+    /// The matching tolerance in metres.
+    pub tolerance_m: f64,
+    /// Every object of both sets, once: the earlier set's unmatched as `gone`, the
+    /// later set's as `appeared` or `stayed`.
+    pub objects: Vec<ChangedObject>,
+    /// Objects per class name and change.
+    pub counts: BTreeMap<String, BTreeMap<ChangeKind, usize>>,
+}
