@@ -269,3 +269,28 @@ fn the_preprocessor_protocol_is_the_same_on_cpu_and_gpu() {
     }
     assert_eq!(results[0], results[1], "CPU = GPU");
 }
+
+#[test]
+fn the_acquisition_date_comes_from_the_tiff_or_the_user_and_reaches_the_results() {
+    // The fixture's TIFF DateTime tag is 2025:09:13 10:41:07 (make_fixtures.py).
+    let s = scene();
+    assert_eq!(s.acquired(), Some("2025-09-13T10:41:07"));
+    let d = detector();
+    let from_file = d.detect(&s).expect("detect");
+    assert_eq!(from_file.acquired.as_deref(), Some("2025-09-13T10:41:07"));
+    assert!(from_file.report.confidence > 0.0 && from_file.report.iou > 0.0);
+    let given = scene().with_acquired("2025-07-02").expect("date");
+    assert_eq!(given.acquired(), Some("2025-07-02"));
+    assert_eq!(
+        d.detect(&given).expect("detect").acquired.as_deref(),
+        Some("2025-07-02")
+    );
+    for bad in ["2025-02-30", "July 2nd", "2025-7-2"] {
+        let e = scene().with_acquired(bad).expect_err(bad);
+        assert!(matches!(e, Error::Config(_)), "{e}");
+        assert!(e.to_string().contains(bad), "{e}");
+    }
+    // A scene without the tag has no date.
+    let pan = Scene::open(common::fixture("utm_pan16_strips.tif")).expect("open");
+    assert_eq!(pan.acquired(), None);
+}

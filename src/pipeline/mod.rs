@@ -486,7 +486,7 @@ impl Detector {
             items,
             scene: scene.path().to_path_buf(),
             crs: georef.map(|g| g.crs.clone()),
-            acquired: None,
+            acquired: scene.acquired().map(str::to_owned),
             report: Report {
                 tiles_total: total,
                 tiles_processed: done.processed,

@@ -100,6 +100,7 @@ pub(super) fn open(path: &Path, limits: &Limits) -> Result<Opened> {
     let storage = format!("{format:?} image, decoded whole");
     let info = RasterInfo::interleaved(width, height, bands, sample, alpha, storage);
     Ok(Opened {
+        acquired: None,
         georef,
         warnings,
         source: Box::new(ImageSource {

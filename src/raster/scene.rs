@@ -21,6 +21,8 @@ pub struct Scene {
     warnings: Vec<String>,
     /// Index in `warnings` of the "CRS not usable" warning, which `with_crs` removes.
     crs_warning: Option<usize>,
+    /// Acquisition date or date-time, ISO 8601 (see [`Scene::acquired`]).
+    acquired: Option<String>,
     source: Box<dyn WindowSource>,
 }
 
@@ -31,6 +33,7 @@ impl std::fmt::Debug for Scene {
             .field("info", &self.info)
             .field("georef", &self.georef)
             .field("warnings", &self.warnings)
+            .field("acquired", &self.acquired)
             .finish()
     }
 }
@@ -71,12 +74,9 @@ impl Scene {
                 ))
             }
         };
-        Ok(Scene::new(
-            path,
-            opened.source,
-            opened.georef,
-            opened.warnings,
-        ))
+        let mut scene = Scene::new(path, opened.source, opened.georef, opened.warnings);
+        scene.acquired = opened.acquired;
+        Ok(scene)
     }
 
     /// A scene read through a [`WindowSource`] of your own (GDAL bindings, an object
@@ -156,6 +156,7 @@ impl Scene {
             georef,
             warnings,
             crs_warning,
+            acquired: None,
             source,
         }
     }
@@ -190,6 +191,31 @@ impl Scene {
             )));
         }
         self.info.mask.nodata = nodata;
+        Ok(self)
+    }
+
+    /// When the scene was acquired, ISO 8601: `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SS`.
+    ///
+    /// From a TIFF's `DateTime` tag (306, `YYYY:MM:DD HH:MM:SS`) when it has one. That tag
+    /// is the image's creation time, which for most satellite deliveries is the
+    /// acquisition or the processing date: when it matters, set the acquisition date with
+    /// [`Scene::with_acquired`].
+    pub fn acquired(&self) -> Option<&str> {
+        self.acquired.as_deref()
+    }
+
+    /// Sets the acquisition date (`YYYY-MM-DD`) or date and time (`YYYY-MM-DDTHH:MM:SS`),
+    /// overriding the file's.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when it is not such a date (a real calendar date).
+    pub fn with_acquired(mut self, date: &str) -> Result<Self> {
+        self.acquired = Some(parse_iso_date(date).ok_or_else(|| {
+            Error::Config(format!(
+                "{}: acquisition date {date:?} is not YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS",
+                self.name.display()
+            ))
+        })?);
         Ok(self)
     }
 
@@ -406,6 +432,108 @@ fn geographic_extent_warning(path: &Path, g: &GeoRef, width: u32, height: u32) -
 /// What a format opener returns.
 pub(super) struct Opened {
     pub georef: Option<GeoRef>,
+    /// ISO 8601, already checked by [`tiff_date`] or [`parse_iso_date`].
+    pub acquired: Option<String>,
     pub warnings: Vec<String>,
     pub source: Box<dyn WindowSource>,
+}
+
+/// A checked ISO 8601 date `YYYY-MM-DD` or date-time `YYYY-MM-DDTHH:MM:SS` (a space for
+/// the `T` accepted), returned in the `T` form; `None` when it is not a real one.
+pub(crate) fn parse_iso_date(s: &str) -> Option<String> {
+    let s = s.trim();
+    let (date, time) = match s.split_once(['T', ' ']) {
+        Some((d, t)) => (d, Some(t)),
+        None => (s, None),
+    };
+    let num = |t: &str, len: usize| -> Option<u32> {
+        (t.len() == len && t.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| t.parse().ok())
+            .flatten()
+    };
+    let mut d = date.split('-');
+    let (y, m, day) = (num(d.next()?, 4)?, num(d.next()?, 2)?, num(d.next()?, 2)?);
+    if d.next().is_some() || !(1..=12).contains(&m) || day == 0 {
+        return None;
+    }
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if day > month_days[usize::try_from(m - 1).ok()?] {
+        return None;
+    }
+    let Some(time) = time else {
+        return Some(format!("{y:04}-{m:02}-{day:02}"));
+    };
+    let mut t = time.split(':');
+    let (h, mi, sec) = (num(t.next()?, 2)?, num(t.next()?, 2)?, num(t.next()?, 2)?);
+    if t.next().is_some() || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    Some(format!("{y:04}-{m:02}-{day:02}T{h:02}:{mi:02}:{sec:02}"))
+}
+
+/// A TIFF `DateTime` value (`YYYY:MM:DD HH:MM:SS`, NUL-padded) as ISO 8601, or `None`
+/// when it is not one (TIFF writers put all sorts of things there).
+pub(super) fn tiff_date(raw: &str) -> Option<String> {
+    let raw = raw.trim_matches(|c: char| c == '\0' || c.is_whitespace());
+    let (date, time) = raw.split_once(' ')?;
+    if date.len() != 10
+        || date.as_bytes().get(4) != Some(&b':')
+        || date.as_bytes().get(7) != Some(&b':')
+    {
+        return None;
+    }
+    parse_iso_date(&format!("{}T{time}", date.replace(':', "-")))
+}
+
+#[cfg(test)]
+mod date_tests {
+    use super::{parse_iso_date, tiff_date};
+
+    #[test]
+    fn iso_dates_are_checked() {
+        assert_eq!(parse_iso_date("2025-09-13").as_deref(), Some("2025-09-13"));
+        assert_eq!(
+            parse_iso_date("2025-09-13 10:41:07").as_deref(),
+            Some("2025-09-13T10:41:07")
+        );
+        assert_eq!(parse_iso_date("2024-02-29").as_deref(), Some("2024-02-29"));
+        for bad in [
+            "2023-02-29",
+            "2025-13-01",
+            "2025-9-13",
+            "13/09/2025",
+            "2025-09-13T25:00:00",
+            "2025-09-13T10:41",
+            "",
+            "2025-09-13-01",
+            "２０２５-09-13",
+        ] {
+            assert_eq!(parse_iso_date(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn tiff_date_times() {
+        assert_eq!(
+            tiff_date("2025:09:13 10:41:07\0").as_deref(),
+            Some("2025-09-13T10:41:07")
+        );
+        assert_eq!(tiff_date("2025-09-13 10:41:07"), None);
+        assert_eq!(tiff_date("yesterday"), None);
+        assert_eq!(tiff_date("0000:00:00 00:00:00"), None);
+    }
 }

@@ -77,7 +77,7 @@ fn read_georef(dec: &mut Dec, path: &Path) -> Result<Option<GeoRef>> {
     geotiff::georef(transform, dir.as_deref(), path).map(Some)
 }
 
-type OpenedTiff = (Option<GeoRef>, Vec<String>, TiffSource);
+type OpenedTiff = (Option<GeoRef>, Vec<String>, TiffSource, Option<String>);
 
 pub(super) fn open_source(path: &Path, limits: &Limits) -> Result<OpenedTiff> {
     // Before the `tiff` decoder reads the chunk index with its own limits.
@@ -124,6 +124,7 @@ pub(super) fn open_source(path: &Path, limits: &Limits) -> Result<OpenedTiff> {
         // A plain TIFF georeferenced by a world file (.tfw, .tifw, .wld) beside it.
         None => crate::raster::sidecar::world_georef(path)?,
     };
+    let acquired = date_time(&mut dec, path, &mut warnings)?;
     let info = RasterInfo {
         width,
         height,
@@ -157,7 +158,27 @@ pub(super) fn open_source(path: &Path, limits: &Limits) -> Result<OpenedTiff> {
             decoded: 0,
         }),
     };
-    Ok((georef, warnings, source))
+    Ok((georef, warnings, source, acquired))
+}
+
+/// The `DateTime` tag as an ISO 8601 date-time; a value that is not a date is a warning.
+fn date_time(dec: &mut Dec, path: &Path, warnings: &mut Vec<String>) -> Result<Option<String>> {
+    let Some(v) = dec
+        .find_tag(Tag::DateTime)
+        .map_err(|e| tiff_error(path, "DateTime", e))?
+    else {
+        return Ok(None);
+    };
+    let raw = v.into_string().unwrap_or_default();
+    let date = crate::raster::scene::tiff_date(&raw);
+    if date.is_none() {
+        warnings.push(format!(
+            "{}: TIFF DateTime {:?} is not YYYY:MM:DD HH:MM:SS; no acquisition date (set one with --date or Scene::with_acquired)",
+            path.display(),
+            raw.chars().take(40).collect::<String>()
+        ));
+    }
+    Ok(date)
 }
 
 /// The samples of a pixel, as the tags describe them.

@@ -25,9 +25,10 @@ type Dec = tiff::decoder::Decoder<BufReader<File>>;
 
 /// Opens a TIFF: its first image's header and georeferencing; pixels are read on demand.
 pub(in crate::raster) fn open(path: &Path, limits: &Limits) -> Result<Opened> {
-    let (georef, warnings, source) = ifd::open_source(path, limits)?;
+    let (georef, warnings, source, acquired) = ifd::open_source(path, limits)?;
     Ok(Opened {
         georef,
+        acquired,
         warnings,
         source: Box::new(source),
     })

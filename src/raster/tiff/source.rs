@@ -231,7 +231,7 @@ mod tests {
             chunk_cache_bytes: 1,
             ..Limits::default()
         };
-        let (_, _, src) = open_source(&path, &limits).unwrap();
+        let (_, _, src, _) = open_source(&path, &limits).unwrap();
         let info = src.info.clone();
         assert_eq!(info.storage, "GeoTIFF, strips of 8 rows, none, interleaved");
         let strips = u64::from(h / 8);
@@ -266,7 +266,7 @@ mod tests {
             max_window_bytes: 3 * strip_bytes as u64,
             ..Limits::default()
         };
-        let (_, _, src) = open_source(&path, &limits).unwrap();
+        let (_, _, src, _) = open_source(&path, &limits).unwrap();
         let info = src.info.clone();
         let win = Window::new(0, 0, 256, h);
         let mut buf = TileBuf::new();
