@@ -18,5 +18,5 @@ with zipfile.ZipFile(whl) as z:
             f.write(z.read(name))
 PY
 fi
-cargo run --features serde --example detect -- "$scene" --output demo/las_vegas.geojson --quicklook demo/las_vegas.png
+cargo run --features serde --example satdet -- detect "$scene" --output demo/las_vegas.geojson --quicklook demo/las_vegas.png
 echo "GeoJSON: demo/las_vegas.geojson   quick-look: demo/las_vegas.png"

@@ -9,6 +9,6 @@ bash scripts/setup.sh
 cargo check --lib --features cuda --locked
 # The CLI tests (tests/cli.rs) run the example program as users do: build it first (the
 # same dev profile as the tests, so only the example itself is compiled and linked).
-cargo build --example detect --features serde --locked
+cargo build --example satdet --features serde --locked
 cargo test --all-targets --features serde --locked
 cargo test --doc --features serde --locked

@@ -1,37 +1,19 @@
-//! The `detect` example program under bad arguments: it never writes over an input, never
-//! leaves a half-written or destroyed output, and never panics on a size.
+//! `satdet detect` (the example program) under bad arguments: it never writes over an
+//! input, never leaves a half-written or destroyed output, and never panics on a size.
 //!
-//! Runs the example binary `target/<profile>/examples/detect`, built by
-//! `cargo build --example detect` (scripts/test.sh does so before the tests).
+//! Runs the example binary `target/<profile>/examples/satdet`, built by
+//! `cargo build --example satdet` (scripts/test.sh does so before the tests).
 
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn detect_bin() -> PathBuf {
-    // target/<profile>/deps/cli-<hash> -> target/<profile>/examples/detect
-    let exe = std::env::current_exe().expect("current exe");
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .expect("target/<profile>");
-    let bin = dir
-        .join("examples")
-        .join(format!("detect{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.is_file(),
-        "{} missing: build it first with `cargo build --example detect` (scripts/test.sh does)",
-        bin.display()
-    );
-    bin
-}
 
 fn run(args: &[&std::ffi::OsStr]) -> Output {
-    Command::new(detect_bin())
-        .args(args)
-        .output()
-        .expect("run detect")
+    let mut all = vec![os("detect")];
+    all.extend_from_slice(args);
+    common::satdet(&all)
 }
 
 fn os<S: AsRef<std::ffi::OsStr> + ?Sized>(s: &S) -> &std::ffi::OsStr {

@@ -1,7 +1,8 @@
 //! Shared helpers for the integration tests: the generated fixtures.
 #![allow(dead_code)]
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 /// The folder `tests/fixtures/make_fixtures.py` writes to.
 pub fn fixtures() -> PathBuf {
@@ -20,4 +21,32 @@ pub fn fixture(name: &str) -> PathBuf {
 pub fn manifest() -> serde_json::Value {
     let text = std::fs::read_to_string(fixture("manifest.json")).expect("manifest.json");
     serde_json::from_str(&text).expect("manifest is JSON")
+}
+
+/// The example program `target/<profile>/examples/satdet`, built by
+/// `cargo build --example satdet` (scripts/test.sh does so before the tests).
+pub fn satdet_bin() -> PathBuf {
+    // target/<profile>/deps/<test>-<hash> -> target/<profile>/examples/satdet
+    let exe = std::env::current_exe().expect("current exe");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>");
+    let bin = dir
+        .join("examples")
+        .join(format!("satdet{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.is_file(),
+        "{} missing: build it first with `cargo build --example satdet --features serde` (scripts/test.sh does)",
+        bin.display()
+    );
+    bin
+}
+
+/// Runs `satdet ARGS…` and returns what it did.
+pub fn satdet<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
+    Command::new(satdet_bin())
+        .args(args)
+        .output()
+        .expect("run satdet")
 }

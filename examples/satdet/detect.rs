@@ -1,21 +1,11 @@
-//! `detect`: find vehicles in a georeferenced raster and write GeoJSON.
-//!
-//! ```text
-//! cargo run --release --example detect -- INPUT --output OUT.geojson [--model PATH]
-//!     [--tile N] [--overlap F] [--confidence F] [--iou F] [--batch N]
-//!     [--preprocess cpu|gpu|auto] [--device cpu|cuda] [--quicklook OUT.png]
-//!     [--gsd M] [--no-gsd-match]
-//! ```
-//! Without `--model` it runs the bundled model (embedded in the program). It prints a
-//! summary: detections per class, tiles processed and skipped, time per stage, km²
-//! covered. Exit codes: 0 success, 1 a satdet error (message on stderr), 2 bad arguments.
+//! `satdet detect`: find objects in a scene and write them in any format satdet writes.
 
-use clap::{Parser, ValueEnum};
+use crate::Warnings;
+use clap::ValueEnum;
 use indicatif::{ProgressBar, ProgressStyle};
 use satdet::{Detector, Device, Preprocess, Scene};
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum PreprocessArg {
@@ -30,16 +20,28 @@ enum DeviceArg {
     Cuda,
 }
 
-/// Find vehicles, trucks and excavators in a georeferenced raster.
-#[derive(Parser, Debug)]
-#[command(version)]
-struct Args {
+/// Options of `satdet detect`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
     /// GeoTIFF, or PNG/JPEG with a world file.
     input: PathBuf,
-    /// Where to write the detections (GeoJSON, WGS84: `.geojson` or `.json`). Written
-    /// atomically; never over an input.
+    /// Where to write the detections, in WGS84; the format from the extension: `.geojson`
+    /// (or `.json`), `.kml`, `.kmz`, `.csv`, `.gpkg`, `.fgb`. Written atomically; never
+    /// over an input.
     #[arg(long, short)]
     output: PathBuf,
+    /// Only look inside this area: a polygon, multipolygon or line in GeoJSON (WGS84
+    /// unless it names its CRS) or KML. Tiles outside it are not read; detections whose
+    /// centre is outside it are dropped.
+    #[arg(long, value_name = "FILE")]
+    aoi: Option<PathBuf>,
+    /// Grow the area of interest by this many metres (needed for a line, e.g. a river's
+    /// centre line).
+    #[arg(long, value_name = "METRES", requires = "aoi")]
+    aoi_buffer: Option<f64>,
+    /// The scene's acquisition date (YYYY-MM-DD), overriding the file's TIFF DateTime.
+    #[arg(long, value_name = "YYYY-MM-DD")]
+    date: Option<String>,
     /// ONNX detector (default: the bundled model).
     #[arg(long)]
     model: Option<PathBuf>,
@@ -76,23 +78,10 @@ struct Args {
     quicklook: Option<PathBuf>,
 }
 
-/// Prints each warning once, however many places report it.
-#[derive(Default)]
-struct Warnings(HashSet<String>);
-
-impl Warnings {
-    fn print(&mut self, ws: &[String]) {
-        for w in ws {
-            if self.0.insert(w.clone()) {
-                eprintln!("warning: {w}");
-            }
-        }
-    }
-}
-
-fn run(args: Args) -> satdet::Result<()> {
+/// Runs `satdet detect`.
+pub fn run(args: Args) -> satdet::Result<()> {
     // Every output is checked before anything is opened, read or written.
-    satdet::output::geojson::check_extension(&args.output)?;
+    satdet::output::Format::from_path(&args.output)?;
     if let Some(q) = &args.quicklook {
         satdet::output::quicklook::format_for(q)?;
     }
@@ -100,11 +89,15 @@ fn run(args: Args) -> satdet::Result<()> {
     outputs.extend(args.quicklook.as_deref());
     let mut inputs: Vec<PathBuf> = satdet::output::scene_files(&args.input);
     inputs.extend(args.model.clone());
+    inputs.extend(args.aoi.clone());
     let input_refs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
     satdet::output::check_outputs(&input_refs, &outputs)?;
 
     let mut warned = Warnings::default();
-    let scene = Scene::open(&args.input)?;
+    let mut scene = Scene::open(&args.input)?;
+    if let Some(d) = &args.date {
+        scene = scene.with_acquired(d)?;
+    }
     warned.print(scene.warnings());
     let bar = ProgressBar::new(0);
     bar.set_style(
@@ -127,6 +120,13 @@ fn run(args: Args) -> satdet::Result<()> {
         });
     if let Some(m) = &args.model {
         b = b.model(m);
+    }
+    if let Some(path) = &args.aoi {
+        let mut aoi = satdet::geo::Aoi::from_file(path)?;
+        if let Some(m) = args.aoi_buffer {
+            aoi = aoi.buffer_m(m)?;
+        }
+        b = b.aoi(aoi);
     }
     if let Some(g) = args.gsd {
         b = b.scene_gsd(g);
@@ -201,7 +201,7 @@ fn run(args: Args) -> satdet::Result<()> {
         std::ops::ControlFlow::Continue(())
     })?;
     bar.finish_and_clear();
-    satdet::output::geojson::write(&args.output, &dets)?;
+    satdet::output::write_detections(&args.output, &dets)?;
     if let Some(q) = &args.quicklook {
         satdet::output::quicklook::write(q, &scene, &dets, &dets.report.scaling, 1600)?;
     }
@@ -248,20 +248,4 @@ fn run(args: Args) -> satdet::Result<()> {
     }
     warned.print(&r.warnings);
     Ok(())
-}
-
-fn main() -> ExitCode {
-    let args = Args::parse();
-    match run(args) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            let mut src = std::error::Error::source(&e);
-            while let Some(s) = src {
-                eprintln!("  caused by: {s}");
-                src = s.source();
-            }
-            ExitCode::from(1)
-        }
-    }
 }

@@ -1,0 +1,143 @@
+//! `satdet sites` and `satdet compare`: from detection files to sites and changes.
+
+use satdet::analysis::{self, ChangeKind};
+use satdet::output::{self, Format};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Options of `satdet sites`.
+#[derive(clap::Args, Debug)]
+pub struct SitesArgs {
+    /// Detections, in any format satdet writes.
+    detections: PathBuf,
+    /// Where to write the sites; the format from the extension (`.geojson`, `.kml`,
+    /// `.kmz`, `.csv`, `.gpkg`, `.fgb`).
+    #[arg(long, short)]
+    output: PathBuf,
+    /// Largest ground distance in metres between neighbouring objects of one site.
+    #[arg(long, value_name = "METRES", default_value_t = analysis::DEFAULT_EPS_M)]
+    eps: f64,
+    /// Fewest objects that make a site.
+    #[arg(long, value_name = "N", default_value_t = analysis::DEFAULT_MIN_OBJECTS)]
+    min_objects: usize,
+}
+
+/// Options of `satdet compare`.
+#[derive(clap::Args, Debug)]
+pub struct CompareArgs {
+    /// Detections of the earlier date, in any format satdet writes.
+    before: PathBuf,
+    /// Detections of the later date.
+    after: PathBuf,
+    /// Where to write the change; the format from the extension.
+    #[arg(long, short)]
+    output: PathBuf,
+    /// Largest distance in metres between one object on the two dates, after removing the
+    /// global offset between them.
+    #[arg(long, value_name = "METRES", default_value_t = analysis::DEFAULT_TOLERANCE_M)]
+    tolerance: f64,
+    /// Sites (from `satdet sites`) to count the changes in.
+    #[arg(long, value_name = "SITES")]
+    sites: Option<PathBuf>,
+}
+
+/// Checks the output's format and that it is none of the inputs, before reading anything.
+fn check(inputs: &[&Path], output: &Path) -> satdet::Result<()> {
+    Format::from_path(output)?;
+    output::check_outputs(inputs, &[output])
+}
+
+/// Runs `satdet sites`.
+pub fn sites(a: SitesArgs) -> satdet::Result<()> {
+    check(&[&a.detections], &a.output)?;
+    eprintln!("reading {}", a.detections.display());
+    let dets = output::read_detections(&a.detections)?;
+    eprintln!(
+        "clustering {} detections (eps {} m, at least {} objects)",
+        dets.len(),
+        a.eps,
+        a.min_objects
+    );
+    let sites = analysis::sites(&dets, a.eps, a.min_objects)?;
+    output::write(&a.output, &output::Layer::sites(&sites, &dets))?;
+    let in_sites: usize = sites.iter().map(|s| s.total).sum();
+    println!(
+        "{} sites written to {} ({} of {} detections in sites)",
+        sites.len(),
+        a.output.display(),
+        in_sites,
+        dets.len()
+    );
+    for s in sites.iter().take(10) {
+        println!(
+            "  site {:>3}: {:>4} objects ({}) at {:.5}, {:.5}",
+            s.id,
+            s.total,
+            counts_text(&s.counts),
+            s.center.lat,
+            s.center.lon
+        );
+    }
+    if sites.len() > 10 {
+        println!("  … {} more in {}", sites.len() - 10, a.output.display());
+    }
+    Ok(())
+}
+
+/// Runs `satdet compare`.
+pub fn compare(a: CompareArgs) -> satdet::Result<()> {
+    let mut inputs: Vec<&Path> = vec![&a.before, &a.after];
+    inputs.extend(a.sites.as_deref());
+    check(&inputs, &a.output)?;
+    eprintln!("reading {} and {}", a.before.display(), a.after.display());
+    let before = output::read_detections(&a.before)?;
+    let after = output::read_detections(&a.after)?;
+    let sites = a.sites.as_deref().map(output::read_sites).transpose()?;
+    eprintln!(
+        "matching {} and {} detections (tolerance {} m)",
+        before.len(),
+        after.len(),
+        a.tolerance
+    );
+    let change = analysis::compare(&before, &after, a.tolerance)?;
+    output::write(
+        &a.output,
+        &output::Layer::change(&change, &before, &after),
+    )?;
+    println!(
+        "{} objects written to {}; offset of the later date {:+.2} m east, {:+.2} m north (from {} pairs)",
+        change.objects.len(),
+        a.output.display(),
+        change.offset_m[0],
+        change.offset_m[1],
+        change.offset_pairs
+    );
+    print_change_counts("  ", &change.counts);
+    if let Some(sites) = &sites {
+        for (id, counts) in analysis::change_by_site(&change, sites) {
+            println!("  site {id}:");
+            print_change_counts("    ", &counts);
+        }
+    }
+    Ok(())
+}
+
+fn counts_text(counts: &BTreeMap<String, usize>) -> String {
+    counts
+        .iter()
+        .map(|(c, n)| format!("{n} {c}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn print_change_counts(indent: &str, counts: &BTreeMap<String, BTreeMap<ChangeKind, usize>>) {
+    for (class, by_kind) in counts {
+        let n = |k| by_kind.get(&k).copied().unwrap_or(0);
+        println!(
+            "{indent}{class:<12} appeared {:>4}, gone {:>4}, stayed {:>4}",
+            n(ChangeKind::Appeared),
+            n(ChangeKind::Gone),
+            n(ChangeKind::Stayed)
+        );
+    }
+}

@@ -1,0 +1,66 @@
+//! `satdet report`: one self-contained HTML page for an analyst.
+
+use satdet::output;
+use satdet::Scene;
+use std::path::{Path, PathBuf};
+
+/// Options of `satdet report`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Detections (any format satdet writes).
+    #[arg(long)]
+    detections: PathBuf,
+    /// Sites (from `satdet sites`).
+    #[arg(long)]
+    sites: Option<PathBuf>,
+    /// Change (from `satdet compare`).
+    #[arg(long)]
+    change: Option<PathBuf>,
+    /// The scene the detections come from.
+    #[arg(long)]
+    scene: PathBuf,
+    /// The earlier date's scene, for chips side by side.
+    #[arg(long)]
+    before_scene: Option<PathBuf>,
+    /// The HTML file to write.
+    #[arg(long, short)]
+    output: PathBuf,
+}
+
+/// Runs `satdet report`.
+pub fn run(a: Args) -> satdet::Result<()> {
+    let mut inputs: Vec<PathBuf> = vec![a.detections.clone()];
+    inputs.extend(a.sites.clone());
+    inputs.extend(a.change.clone());
+    inputs.extend(output::scene_files(&a.scene));
+    if let Some(b) = &a.before_scene {
+        inputs.extend(output::scene_files(b));
+    }
+    let refs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
+    output::check_outputs(&refs, &[&a.output])?;
+    eprintln!("reading the detections, sites and change");
+    let dets = output::read_detections(&a.detections)?;
+    let sites = a.sites.as_deref().map(output::read_sites).transpose()?;
+    let change = a.change.as_deref().map(output::read_change).transpose()?;
+    let scene = Scene::open(&a.scene)?;
+    let before = a.before_scene.as_deref().map(Scene::open).transpose()?;
+    eprintln!("drawing the overview and the site chips");
+    output::report::write(
+        &a.output,
+        &output::report::ReportInput {
+            detections: &dets,
+            sites: sites.as_deref(),
+            change: change.as_ref(),
+            scene: &scene,
+            before_scene: before.as_ref(),
+        },
+    )?;
+    println!(
+        "report written to {} ({} detections, {} sites{})",
+        a.output.display(),
+        dets.len(),
+        sites.as_ref().map_or(0, Vec::len),
+        if change.is_some() { ", with change" } else { "" }
+    );
+    Ok(())
+}
