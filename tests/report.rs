@@ -212,7 +212,9 @@ fn report_renders_in_chromium_with_every_site_and_picture() {
     let scene = Scene::open(common::fixture("utm_rgb_tiled_lzw.tif")).expect("scene");
     let before = Scene::open(common::fixture("utm_pan16_strips.tif")).expect("before scene");
     let manifest = common::manifest();
-    let squares = manifest["detection"]["squares"].as_array().expect("squares");
+    let squares = manifest["detection"]["squares"]
+        .as_array()
+        .expect("squares");
     let items: Vec<Detection> = squares
         .iter()
         .enumerate()
@@ -295,11 +297,18 @@ fn report_renders_in_chromium_with_every_site_and_picture() {
     assert!(row1.contains("+0 −1 =1"), "car in site 1: {row1}");
     assert!(row1.contains("+1 −0 =2"), "truck in site 1: {row1}");
     let images = embedded_images(&html);
-    assert_eq!(images.len(), 1 + 3 + 3, "overview and two pictures per site");
+    assert_eq!(
+        images.len(),
+        1 + 3 + 3,
+        "overview and two pictures per site"
+    );
     for (img, w, h) in &images {
         assert_eq!((img.width(), img.height()), (*w, *h));
     }
-    assert_eq!(images[0].0.width(), scene.width().max(scene.height()).min(1600));
+    assert_eq!(
+        images[0].0.width(),
+        scene.width().max(scene.height()).min(1600)
+    );
 
     let Some(exe) = chromium() else {
         eprintln!("SKIPPED the browser half: no Chromium (install the `chromium` package or set CHROMIUM)");
@@ -317,7 +326,11 @@ fn report_renders_in_chromium_with_every_site_and_picture() {
         &[format!("--screenshot={}", shot.display())],
         &out,
     );
-    assert!(browser_errors(&log).is_empty(), "{:?}", browser_errors(&log));
+    assert!(
+        browser_errors(&log).is_empty(),
+        "{:?}",
+        browser_errors(&log)
+    );
     let png = image::open(&shot)
         .unwrap_or_else(|e| panic!("no screenshot ({e}); chromium said:\n{log}"))
         .to_rgb8();
@@ -326,9 +339,15 @@ fn report_renders_in_chromium_with_every_site_and_picture() {
     for p in png.pixels().step_by(7) {
         distinct.insert(p.0);
     }
-    assert!(distinct.len() > 200, "a blank screenshot: {} colours", distinct.len());
+    assert!(
+        distinct.len() > 200,
+        "a blank screenshot: {} colours",
+        distinct.len()
+    );
     if let Ok(keep) = std::env::var("SATDET_REPORT_SCREENSHOT") {
-        std::fs::copy(&shot, keep).expect("keep the screenshot");
+        // With the page beside it (`.html`), for the README or a look by hand.
+        std::fs::copy(&shot, &keep).expect("keep the screenshot");
+        std::fs::copy(&out, Path::new(&keep).with_extension("html")).expect("keep the page");
     }
 
     // The DOM after load, from a copy that marks its images loaded or broken (the
@@ -344,7 +363,11 @@ fn report_renders_in_chromium_with_every_site_and_picture() {
         &["--dump-dom".to_string()],
         &probe,
     );
-    assert!(browser_errors(&log).is_empty(), "{:?}", browser_errors(&log));
+    assert!(
+        browser_errors(&log).is_empty(),
+        "{:?}",
+        browser_errors(&log)
+    );
     assert!(
         dom.contains("data-img-ok=\"7\"") && dom.contains("data-img-bad=\"0\""),
         "images not all decoded: {}",

@@ -64,8 +64,8 @@ fn window(r: [f64; 4]) -> [f64; 4] {
 }
 
 fn view_rect(view: &View, r: [f64; 4]) -> [f64; 4] {
-    let (x0, y0) = view.to_out(r[0], r[1]);
-    let (x1, y1) = view.to_out(r[2], r[3]);
+    let (x0, y0) = view.out_of(r[0], r[1]);
+    let (x1, y1) = view.out_of(r[2], r[3]);
     [x0, y0, x1, y1]
 }
 
@@ -161,7 +161,7 @@ fn after_chip(
             .ring
             .iter()
             .map(|q| {
-                let (x, y) = view.to_out(q[0], q[1]);
+                let (x, y) = view.out_of(q[0], q[1]);
                 [x, y]
             })
             .collect();

@@ -183,7 +183,7 @@ fn overview(
     let mut img = raster::render(scene, &scaling, &view)?;
     for d in input.detections {
         let c = d.pixel_box.center();
-        let (cx, cy) = view.to_out(c.x, c.y);
+        let (cx, cy) = view.out_of(c.x, c.y);
         // At least 3 output pixels wide, so that small vehicles stay visible.
         let hw = (d.pixel_box.width() / view.scale / 2.0).max(1.5);
         let hh = (d.pixel_box.height() / view.scale / 2.0).max(1.5);
@@ -197,7 +197,7 @@ fn overview(
     for p in placed {
         let Some(r) = p.rect else { continue };
         let to = |q: [f64; 2]| {
-            let (x, y) = view.to_out(q[0], q[1]);
+            let (x, y) = view.out_of(q[0], q[1]);
             [x, y]
         };
         let ring: Vec<[f64; 2]> = p.ring.iter().map(|&q| to(q)).collect();

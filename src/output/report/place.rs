@@ -75,7 +75,12 @@ pub(super) fn bounds(points: impl IntoIterator<Item = [f64; 2]>) -> Option<[f64;
 fn union(a: Option<[f64; 4]>, b: [f64; 4]) -> [f64; 4] {
     match a {
         None => b,
-        Some(a) => [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])],
+        Some(a) => [
+            a[0].min(b[0]),
+            a[1].min(b[1]),
+            a[2].max(b[2]),
+            a[3].max(b[3]),
+        ],
     }
 }
 
@@ -204,12 +209,20 @@ mod tests {
             panic!("the fixture is georeferenced in UTM");
         };
         let to = crate::geo::ToWgs84::new(&g.crs).ok();
-        let Some(to) = to else { panic!("UTM reprojects") };
-        let p = PixelPoint { x: 123.5, y: 456.25 };
+        let Some(to) = to else {
+            panic!("UTM reprojects")
+        };
+        let p = PixelPoint {
+            x: 123.5,
+            y: 456.25,
+        };
         let ll = to.point(g.transform.pixel_to_map(p));
         let Some(q) = ll.ok().and_then(|ll| l.pixel(ll)) else {
             panic!("maps back")
         };
-        assert!((q.x - p.x).abs() < 1e-3 && (q.y - p.y).abs() < 1e-3, "{q:?}");
+        assert!(
+            (q.x - p.x).abs() < 1e-3 && (q.y - p.y).abs() < 1e-3,
+            "{q:?}"
+        );
     }
 }

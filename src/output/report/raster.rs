@@ -48,7 +48,7 @@ impl View {
     }
 
     /// Output position of a scene-pixel position.
-    pub fn to_out(&self, x: f64, y: f64) -> (f64, f64) {
+    pub fn out_of(&self, x: f64, y: f64) -> (f64, f64) {
         ((x - self.x0) / self.scale, (y - self.y0) / self.scale)
     }
 }
@@ -200,8 +200,7 @@ pub(super) fn jpeg_data_uri(img: &image::RgbImage, path: &Path) -> Result<String
 
 /// Standard base64 (RFC 4648, with padding) of `bytes`, appended to `out`.
 pub(super) fn base64(bytes: &[u8], out: &mut String) {
-    const ALPHABET: &[u8; 64] =
-        b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     out.reserve(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
         let b = [
@@ -258,7 +257,7 @@ mod tests {
     fn view_fit_keeps_the_aspect_and_the_long_side() {
         let v = View::fit([100.0, 50.0, 300.0, 150.0], 400);
         assert_eq!((v.width, v.height), (400, 200));
-        assert_eq!(v.to_out(300.0, 150.0), (400.0, 200.0));
+        assert_eq!(v.out_of(300.0, 150.0), (400.0, 200.0));
         assert_eq!(source_index(v.x0, v.scale, 0, 1000), Some(100));
         assert_eq!(source_index(-10.0, 1.0, 0, 1000), None);
     }

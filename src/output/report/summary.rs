@@ -27,15 +27,16 @@ pub(super) fn classes(input: &ReportInput<'_>) -> Vec<(String, Option<u32>)> {
         }
     }
     let mut out: Vec<(String, Option<u32>)> = ids.into_iter().collect();
-    out.sort_by(|a, b| {
-        (a.1.is_none(), a.1, &a.0).cmp(&(b.1.is_none(), b.1, &b.0))
-    });
+    out.sort_by(|a, b| (a.1.is_none(), a.1, &a.0).cmp(&(b.1.is_none(), b.1, &b.0)));
     out
 }
 
 fn swatch(id: Option<u32>) -> String {
     let c = id.map(html::colour).unwrap_or([150, 150, 150]);
-    format!("<span class=\"swatch\" style=\"background:{}\"></span>", html::hex(c))
+    format!(
+        "<span class=\"swatch\" style=\"background:{}\"></span>",
+        html::hex(c)
+    )
 }
 
 fn row(page: &mut String, key: &str, value: &str) {
@@ -89,7 +90,12 @@ pub(super) fn write_summary(page: &mut String, input: &ReportInput<'_>) {
     if let Some(b) = input.before_scene {
         row(page, "Before scene", &esc(&b.path().display().to_string()));
     }
-    row(page, "Model", &esc(&r.model.display().to_string()));
+    let model = r.model.display().to_string();
+    row(
+        page,
+        "Model",
+        &esc(if model.is_empty() { "unknown" } else { &model }),
+    );
     row(
         page,
         "Thresholds",
@@ -112,7 +118,10 @@ pub(super) fn write_summary(page: &mut String, input: &ReportInput<'_>) {
         row(
             page,
             "Ran on",
-            &esc(&format!("preprocessing {}, inference {}", r.preprocess, r.provider)),
+            &esc(&format!(
+                "preprocessing {}, inference {}",
+                r.preprocess, r.provider
+            )),
         );
     }
     row(page, "Detections", &dets.len().to_string());
