@@ -195,16 +195,41 @@ fn run_chromium(exe: &Path, profile: &Path, args: &[String], page: &Path) -> (St
     )
 }
 
-/// Console errors and failed loads in Chromium's log.
+/// Console messages and failed loads in Chromium's log (`--enable-logging=stderr`
+/// writes every console message as an `INFO:CONSOLE` line; the report has no script, so
+/// any is a browser complaint).
 fn browser_errors(stderr: &str) -> Vec<&str> {
     stderr
         .lines()
         .filter(|l| {
-            (l.contains("CONSOLE") && (l.contains("rror") || l.contains("Uncaught")))
+            l.contains(":CONSOLE")
                 || l.contains("Failed to load resource")
                 || l.contains("net::ERR_")
         })
         .collect()
+}
+
+/// The page's DOM after load, rendered from a copy that marks on `<body>` how many
+/// images decoded (`data-img-ok`) and how many did not (`data-img-bad`); the report
+/// itself has no script.
+fn probe_dom(exe: &Path, dir: &Path, name: &str, html: &str) -> String {
+    let script = "<script>window.addEventListener('load',function(){var ok=0,bad=0;\
+        document.querySelectorAll('img').forEach(function(i){if(i.complete&&i.naturalWidth>0){ok++}else{bad++}});\
+        document.body.setAttribute('data-img-ok',ok);document.body.setAttribute('data-img-bad',bad);});</script>";
+    let probe = dir.join(format!("{name}.html"));
+    std::fs::write(&probe, html.replace("</body>", &format!("{script}</body>"))).expect("probe");
+    let (dom, log) = run_chromium(
+        exe,
+        &dir.join(format!("profile-{name}")),
+        &["--dump-dom".to_string()],
+        &probe,
+    );
+    assert!(
+        browser_errors(&log).is_empty(),
+        "{:?}",
+        browser_errors(&log)
+    );
+    dom
 }
 
 #[test]
@@ -350,28 +375,24 @@ fn report_renders_in_chromium_with_every_site_and_picture() {
         std::fs::copy(&out, Path::new(&keep).with_extension("html")).expect("keep the page");
     }
 
-    // The DOM after load, from a copy that marks its images loaded or broken (the
-    // report itself has no script).
-    let probe = dir.path().join("probe.html");
-    let script = "<script>window.addEventListener('load',function(){var ok=0,bad=0;\
-        document.querySelectorAll('img').forEach(function(i){if(i.complete&&i.naturalWidth>0){ok++}else{bad++}});\
-        document.body.setAttribute('data-img-ok',ok);document.body.setAttribute('data-img-bad',bad);});</script>";
-    std::fs::write(&probe, html.replace("</body>", &format!("{script}</body>"))).expect("probe");
-    let (dom, log) = run_chromium(
-        &exe,
-        &dir.path().join("profile-dom"),
-        &["--dump-dom".to_string()],
-        &probe,
-    );
-    assert!(
-        browser_errors(&log).is_empty(),
-        "{:?}",
-        browser_errors(&log)
-    );
+    // The DOM after load: every picture decoded, each site and picture there.
+    let dom = probe_dom(&exe, dir.path(), "probe", &html);
     assert!(
         dom.contains("data-img-ok=\"7\"") && dom.contains("data-img-bad=\"0\""),
         "images not all decoded: {}",
         &dom[..dom.len().min(400)]
+    );
+    // The probe sees a broken picture: one payload cut short.
+    let cut = html.find(";base64,").expect("a picture") + ";base64,".len();
+    let broken = format!(
+        "{}AAAA{}",
+        &html[..cut],
+        &html[cut + html[cut..].find('"').unwrap()..]
+    );
+    let bad = probe_dom(&exe, dir.path(), "broken", &broken);
+    assert!(
+        bad.contains("data-img-bad=\"1\""),
+        "the probe missed a broken picture"
     );
     assert_eq!(dom.matches("class=\"site-row\"").count(), 3);
     assert_eq!(dom.matches("class=\"fig chip-after\"").count(), 3);
@@ -469,9 +490,16 @@ fn the_report_never_replaces_the_scene() {
     let e = report::write(&copy, &ReportInput::new(&dets, &scene)).expect_err("refused");
     assert!(e.to_string().contains("input"), "{e}");
     assert_eq!(std::fs::read(&copy).expect("read"), before);
-    // Without sites the page still has its summary and overview.
+    // Without sites the page still has its summary and overview; a scene name with
+    // markup in it is escaped wherever it is shown.
+    let odd = dir.path().join("a<b>&'\"x.tif");
+    std::fs::copy(&copy, &odd).expect("copy");
+    let scene = Scene::open(&odd).expect("scene");
+    let dets = detections(&scene, Vec::new());
     let out = dir.path().join("plain.html");
     report::write(&out, &ReportInput::new(&dets, &scene)).expect("report");
     let html = std::fs::read_to_string(&out).expect("read");
     assert!(html.contains("No sites were given") && html.contains("id=\"overview\""));
+    assert!(html.contains("a&lt;b&gt;&amp;&#39;&quot;x.tif"));
+    assert!(!html.contains("a<b>"));
 }

@@ -49,7 +49,7 @@ th{background:#eee}td.n{text-align:right;font-variant-numeric:tabular-nums}\
 .warn{color:#8a4b00}.note{color:#555;font-style:italic}\
 .swatch{display:inline-block;width:.9em;height:.9em;margin-right:.3em;vertical-align:middle;border:1px solid #333}\
 .fig{position:relative;display:inline-block;line-height:0;background:#202024}\
-.fig img{display:block;image-rendering:pixelated;max-width:100%;height:auto}\
+.fig img{display:block;max-width:100%;height:auto}.chip-after img,.chip-before img{image-rendering:pixelated}\
 .fig svg{position:absolute;left:0;top:0;width:100%;height:100%;overflow:visible}\
 .pair{display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start}\
 figure{margin:0}figcaption{font-size:.85em;color:#444;margin-top:.3em;line-height:1.3}\

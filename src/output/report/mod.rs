@@ -90,6 +90,10 @@ impl<'a> ReportInput<'a> {
 /// Writes the report of `input` to `path` as one self-contained HTML file, atomically
 /// and never over an input (the scenes, their side-cars, the model).
 ///
+/// # Errors
+/// [`crate::Error::Output`] when `path` is an input or cannot be written (the previous
+/// file, if any, is kept); the scenes' read errors when a window cannot be read.
+///
 /// ```
 /// use satdet::output::report::{self, ReportInput};
 /// use satdet::{Detections, Scene};

@@ -155,12 +155,24 @@ pub(super) type ChangeCounts = BTreeMap<String, BTreeMap<ChangeKind, usize>>;
 /// coordinates, when its pixel centre is inside the site's pixel rectangle.
 pub(super) fn change_per_site(change: &Change, placed: &[Placed<'_>]) -> Vec<ChangeCounts> {
     let mut out = vec![ChangeCounts::new(); placed.len()];
+    // Each polygon's bounding box, so that most objects are ruled out in four compares.
+    let boxes: Vec<Option<[f64; 4]>> = placed
+        .iter()
+        .map(|p| bounds(p.site.polygon.iter().copied()))
+        .collect();
     for o in &change.objects {
         let centre = o.detection.lonlat_center();
         let px = o.detection.pixel_box.center();
-        for (counts, p) in out.iter_mut().zip(placed) {
-            let hit = match centre {
-                Some(c) if p.site.polygon.len() >= 3 => inside(&p.site.polygon, [c.lon, c.lat]),
+        for ((counts, p), bbox) in out.iter_mut().zip(placed).zip(&boxes) {
+            let hit = match (centre, bbox) {
+                (Some(c), Some(b)) if p.site.polygon.len() >= 3 => {
+                    let q = [c.lon, c.lat];
+                    q[0] >= b[0]
+                        && q[0] <= b[2]
+                        && q[1] >= b[1]
+                        && q[1] <= b[3]
+                        && inside(&p.site.polygon, q)
+                }
                 _ => p.rect.is_some_and(|r| contains(r, px)),
             };
             if hit {
