@@ -5,6 +5,7 @@
 mod atomic;
 pub mod geojson;
 pub mod quicklook;
+pub mod report;
 
 pub(crate) use atomic::check_result_output;
 pub use atomic::{check_outputs, scene_files, write_atomic};
