@@ -10,5 +10,8 @@ cargo check --lib --features cuda --locked
 # The CLI tests (tests/cli.rs) run the example program as users do: build it first (the
 # same dev profile as the tests, so only the example itself is compiled and linked).
 cargo build --example satdet --features serde --locked
+# The HTML report's test renders it in headless Chromium (installed by setup.sh); here a
+# missing browser fails the test instead of skipping its browser half.
+export SATDET_REQUIRE_CHROMIUM=1
 cargo test --all-targets --features serde --locked
 cargo test --doc --features serde --locked
