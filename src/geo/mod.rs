@@ -5,6 +5,7 @@
 //! (0, 0) the top-left corner of the top-left pixel), [`MapPoint`] (the scene's CRS) and
 //! [`LonLat`] (WGS84 degrees).
 
+pub mod aoi;
 mod crs;
 mod gsd;
 mod prj;
@@ -16,6 +17,8 @@ pub(crate) use world_file::{
     crs_from_prj, crs_without_prj, parse_world_file, world_file_extensions,
 };
 
+pub use aoi::Aoi;
+pub(crate) use aoi::PixelArea;
 pub use crs::{Crs, ToWgs84};
 pub use gsd::{ground_distance_m, gsd_m};
 pub use transform::{GeoTransform, RasterType};
