@@ -647,6 +647,11 @@ fn an_80_km_corridor_over_a_40_km_scene_costs_its_own_tiles() {
         kept.tiles.len()
     );
     let area = aoi.area_km2().expect("area");
+    eprintln!(
+        "corridor: {} of {} tiles kept ({must} certain, {either} within 1 m of the edge), about {estimate:.0} estimated; {area:.2} km²",
+        kept.tiles.len(),
+        grid.len()
+    );
     assert!((area - 80.0).abs() < 2.5, "{area} km²");
     assert!((kept.area_km2 - area).abs() < 1e-12);
 }
