@@ -766,3 +766,42 @@ fn a_corridor_run_reads_its_tiles_and_finds_its_squares() {
         );
     }
 }
+
+/// A 16-bit scene's percentile stretch samples windows inside the area's tiles only.
+#[test]
+fn the_16_bit_stretch_reads_only_inside_the_area() {
+    let file = Scene::open(common::fixture("utm_pan16_strips.tif")).expect("open");
+    let georef = file.georef().cloned().expect("georef");
+    let info = file.info().clone();
+    let source = Arc::new(Recording {
+        inner: file,
+        info,
+        windows: Mutex::new(Vec::new()),
+    });
+    let scene = Scene::from_source(source.clone(), Some(georef)).expect("scene");
+    // The upper-left 150 × 120 m of the scene, in UTM.
+    let aoi = Aoi::from_geojson_str(
+        &utm_polygon(&[square(500_000.0, 4_999_880.0, 120.0)]),
+        "corner.geojson",
+    )
+    .expect("aoi");
+    let det = detector().aoi(aoi).build().expect("detector");
+    let plan = det.plan(&scene).expect("plan");
+    let kept = plan.aoi.clone().expect("aoi");
+    assert!(kept.tiles.len() < plan.grid.len());
+    let scaling = det.scaling_for(&scene).expect("scaling");
+    let found = det.detect(&scene).expect("detect");
+    assert_eq!(
+        found.report.scaling, scaling,
+        "detect uses the same stretch"
+    );
+    let windows = source.windows.lock().expect("lock").clone();
+    assert!(!windows.is_empty());
+    for w in &windows {
+        let inside = kept.tiles.iter().any(|&i| {
+            let t = plan.grid.tile(i).expect("tile").window;
+            w.x >= t.x && w.x_end() <= t.x_end() && w.y >= t.y && w.y_end() <= t.y_end()
+        });
+        assert!(inside, "{w:?} read outside the area's tiles");
+    }
+}

@@ -36,7 +36,8 @@ use crate::inference::{decode_batch, keep_best, Model, ModelInfo, RawBox};
 use crate::limits::Limits;
 use crate::postprocess::{nms, rank, Candidate};
 use crate::preprocess::{percentile_stretch, InputSpec, Placement, Preprocessor, Scaling};
-use crate::raster::{SampleType, Scene, TileBuf, Window};
+use crate::raster::{SampleType, Scene, TileBuf};
+use crate::tiling::TileGrid;
 use builder::Config;
 use completion::Completion;
 use georeference::Georeferencer;
@@ -123,26 +124,30 @@ impl Detector {
     }
 
     /// The sample scaling for `scene`: `/255` for 8-bit, else a percentile stretch of up to
-    /// 16 windows spread over the scene.
+    /// 16 windows spread over the scene, or, with an area of interest
+    /// ([`DetectorBuilder::aoi`]), over the tiles meeting it (nothing outside it is read).
     pub fn scaling_for(&self, scene: &Scene) -> Result<Scaling> {
+        if self.config.aoi.is_none() || scene.info().sample == SampleType::U8 {
+            return self.scaling_in(scene, None);
+        }
+        let plan = self.plan(scene)?;
+        let kept = plan.aoi.as_ref().map(|a| (&plan.grid, a.tiles.as_slice()));
+        self.scaling_in(scene, kept)
+    }
+
+    /// [`Detector::scaling_for`], sampling within `kept` tiles of a grid when given.
+    fn scaling_in(&self, scene: &Scene, kept: Option<(&TileGrid, &[usize])>) -> Result<Scaling> {
         if scene.info().sample == SampleType::U8 {
             return Ok(Scaling::u8());
         }
-        let (w, h) = (scene.width(), scene.height());
-        let (sw, sh) = (w.min(512), h.min(512));
-        let mut bufs = Vec::new();
-        for j in 0..4u32 {
-            for i in 0..4u32 {
-                let x = ((u64::from(w - sw) * u64::from(2 * i + 1)) / 8) as u32;
-                let y = ((u64::from(h - sh) * u64::from(2 * j + 1)) / 8) as u32;
-                let win = Window::new(x, y, sw, sh);
-                if bufs.iter().any(|b: &TileBuf| b.window() == win) {
-                    continue;
-                }
-                let mut b = TileBuf::new();
-                scene.read_window(win, &mut b)?;
-                bufs.push(b);
+        let mut bufs: Vec<TileBuf> = Vec::new();
+        for win in plan::stretch_windows(scene.width(), scene.height(), kept) {
+            if bufs.iter().any(|b| b.window() == win) {
+                continue;
             }
+            let mut b = TileBuf::new();
+            scene.read_window(win, &mut b)?;
+            bufs.push(b);
         }
         Ok(percentile_stretch(
             &bufs,
@@ -254,7 +259,7 @@ impl Detector {
         let mut capped_tiles: u64 = 0;
 
         let ts = Instant::now();
-        let scaling = self.scaling_for(scene)?;
+        let scaling = self.scaling_in(scene, only.map(|ix| (&grid, ix)))?;
         times.stretch = ts.elapsed();
         let spec = self.input_spec(scene, scaling)?;
         let placement = Placement::new(self.info.width.min(self.info.height), tile_px);

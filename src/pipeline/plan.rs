@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::geo::PixelArea;
 use crate::inference::{input_tensor_bytes, ModelInfo};
 use crate::limits::Limits;
-use crate::raster::Scene;
+use crate::raster::{Scene, Window};
 use crate::tiling::TileGrid;
 
 /// Smallest and largest tile side accepted, in scene pixels.
@@ -177,6 +177,43 @@ pub(crate) fn plan(
         aoi,
     };
     Ok((plan, area))
+}
+
+/// Side of a stretch-sampling window, in pixels.
+const STRETCH_WINDOW_PX: u32 = 512;
+
+/// The windows a 16-bit scene's percentile stretch samples: a 4 × 4 lattice over the
+/// scene, or, with an area of interest, up to 16 of its `kept` tiles evenly spread along
+/// their row-major order, a window at each one's centre (so nothing outside is read).
+pub(crate) fn stretch_windows(w: u32, h: u32, kept: Option<(&TileGrid, &[usize])>) -> Vec<Window> {
+    if let Some((grid, tiles)) = kept {
+        let n = tiles.len();
+        let m = n.min(16);
+        return (0..m)
+            .filter_map(|k| tiles.get((2 * k + 1) * n / (2 * m)))
+            .filter_map(|&i| grid.tile(i))
+            .map(|t| {
+                let (tw, th) = (t.window.width, t.window.height);
+                let (sw, sh) = (tw.min(STRETCH_WINDOW_PX), th.min(STRETCH_WINDOW_PX));
+                Window::new(
+                    t.window.x + (tw - sw) / 2,
+                    t.window.y + (th - sh) / 2,
+                    sw,
+                    sh,
+                )
+            })
+            .collect();
+    }
+    let (sw, sh) = (w.min(STRETCH_WINDOW_PX), h.min(STRETCH_WINDOW_PX));
+    let mut out = Vec::with_capacity(16);
+    for j in 0..4u32 {
+        for i in 0..4u32 {
+            let x = ((u64::from(w - sw) * u64::from(2 * i + 1)) / 8) as u32;
+            let y = ((u64::from(h - sh) * u64::from(2 * j + 1)) / 8) as u32;
+            out.push(Window::new(x, y, sw, sh));
+        }
+    }
+    out
 }
 
 /// The tile side for `scene`: the explicit one, else the model's input side scaled by

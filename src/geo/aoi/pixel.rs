@@ -143,10 +143,7 @@ mod tests {
         assert!(a.contains(PixelPoint { x: 10.0, y: 10.0 }));
         assert!(!a.contains(PixelPoint { x: 50.0, y: 40.0 }), "in the hole");
         assert!(!a.contains(PixelPoint { x: 150.0, y: 40.0 }));
-        assert!(
-            a.meets_box(45.0, 35.0, 55.0, 45.0) == false,
-            "box inside the hole"
-        );
+        assert!(!a.meets_box(45.0, 35.0, 55.0, 45.0), "box inside the hole");
         assert!(a.meets_box(-10.0, -10.0, 200.0, 200.0), "box around it all");
         assert!(a.meets_box(10.0, 10.0, 20.0, 20.0), "box inside");
         assert!(!a.meets_box(101.0, 0.0, 120.0, 20.0));
