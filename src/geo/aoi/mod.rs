@@ -8,6 +8,7 @@
 //! centre: at most 3.1e-5 within 100 km of the centre (3 mm on a 100 m buffer), 7.7e-4
 //! within 500 km.
 
+mod build;
 mod pixel;
 mod project;
 mod read_geojson;
@@ -18,11 +19,8 @@ pub(crate) use pixel::PixelArea;
 use crate::error::{Error, Result};
 use crate::geo::{GeoRef, LonLat, MapPoint};
 use geo::algorithm::buffer::{BufferStyle, LineCap, LineJoin};
-use geo::{
-    Area, BooleanOps, Buffer, Coord, LineString, MultiLineString, MultiPolygon, Orient, Polygon,
-    Validation,
-};
-use project::{proj4_of, Reproject, WGS84};
+use geo::{Area, BooleanOps, Buffer, Contains, MultiLineString, MultiPolygon};
+use project::{Reproject, WGS84};
 use std::path::{Path, PathBuf};
 
 /// Largest area-of-interest file read, in bytes.
@@ -97,28 +95,6 @@ fn aoi_err(path: &Path, feature: Option<usize>, detail: impl Into<String>) -> Er
         feature,
         detail: detail.into(),
     }
-}
-
-/// A ring or line without consecutive repeats.
-fn line_string(points: &[[f64; 2]]) -> LineString<f64> {
-    let mut out: Vec<Coord<f64>> = Vec::with_capacity(points.len());
-    for p in points {
-        let c = Coord { x: p[0], y: p[1] };
-        if out.last() != Some(&c) {
-            out.push(c);
-        }
-    }
-    LineString::new(out)
-}
-
-fn distinct(points: &[[f64; 2]]) -> usize {
-    let mut v: Vec<[u64; 2]> = points
-        .iter()
-        .map(|p| [p[0].to_bits(), p[1].to_bits()])
-        .collect();
-    v.sort_unstable();
-    v.dedup();
-    v.len()
 }
 
 impl Aoi {
@@ -217,96 +193,7 @@ impl Aoi {
     }
 
     fn build(parsed: Parsed, name: PathBuf) -> Result<Aoi> {
-        let path = name.as_path();
-        if parsed.parts.is_empty() {
-            return Err(aoi_err(path, None, "no polygon or line in it"));
-        }
-        let vertices = parsed
-            .parts
-            .iter()
-            .map(|p| match &p.shape {
-                Shape::Polygon(rings) => rings.iter().map(Vec::len).sum(),
-                Shape::Line(l) => l.len(),
-            })
-            .fold(0usize, usize::saturating_add);
-        crate::limits::Limits::check(
-            || path.display().to_string(),
-            "area-of-interest vertices (geo::aoi::MAX_AOI_VERTICES)",
-            vertices as u64,
-            MAX_AOI_VERTICES as u64,
-        )?;
-        let parts = to_lonlat(parsed, path)?;
-        let centre = centre_of(&parts);
-        let local = format!(
-            "+proj=laea +lat_0={} +lon_0={} +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs",
-            centre.lat, centre.lon
-        );
-        let to_local = Reproject::new(WGS84, &local, "the local projection".into(), path)?;
-        let mut polygons = Vec::new();
-        let mut lines = Vec::new();
-        for part in parts {
-            let f = Some(part.feature);
-            let project = |pts: &[[f64; 2]]| -> Result<Vec<[f64; 2]>> {
-                pts.iter()
-                    .map(|&p| {
-                        to_local.point(p).ok_or_else(|| {
-                            aoi_err(path, f, format!("({}, {}) cannot be projected", p[0], p[1]))
-                        })
-                    })
-                    .collect()
-            };
-            match part.shape {
-                Shape::Polygon(rings) => {
-                    let mut rs = Vec::with_capacity(rings.len());
-                    for (i, r) in rings.iter().enumerate() {
-                        if distinct(r) < 3 {
-                            let which = if i == 0 {
-                                "exterior ring".to_string()
-                            } else {
-                                format!("interior ring {}", i - 1)
-                            };
-                            return Err(aoi_err(
-                                path,
-                                f,
-                                format!("the {which} has fewer than 3 distinct positions"),
-                            ));
-                        }
-                        rs.push(line_string(&project(r)?));
-                    }
-                    let exterior = rs.remove(0);
-                    let poly = Polygon::new(exterior, rs);
-                    if let Err(e) = poly.check_validation() {
-                        return Err(aoi_err(path, f, format!("invalid polygon: {e}")));
-                    }
-                    polygons.push(poly.orient(geo::orient::Direction::Default));
-                }
-                Shape::Line(pts) => {
-                    if distinct(&pts) < 2 {
-                        return Err(aoi_err(
-                            path,
-                            f,
-                            "a line needs at least 2 distinct positions",
-                        ));
-                    }
-                    lines.push(line_string(&project(&pts)?));
-                }
-            }
-        }
-        let polygons = geo::unary_union(&polygons);
-        let lines = MultiLineString::new(lines);
-        let area = lines.0.is_empty().then(|| polygons.clone());
-        if area.as_ref().is_some_and(|a| a.unsigned_area() <= 0.0) {
-            return Err(aoi_err(path, None, "its polygons have no area"));
-        }
-        Ok(Aoi {
-            name,
-            centre,
-            local,
-            polygons,
-            lines,
-            buffer_m: 0.0,
-            area,
-        })
+        build::build(parsed, name)
     }
 
     /// The area grown by `metres` (≥ 0) around every polygon and line, with round joins
@@ -436,115 +323,107 @@ impl Aoi {
             format!("the scene's {}", g.crs),
             &self.name,
         )?;
-        let mut rings = Vec::new();
-        for poly in &area.0 {
-            for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
-                let mut out = Vec::with_capacity(ring.0.len());
-                for seg in ring.lines() {
-                    let n = (seg.dx().hypot(seg.dy()) / DENSIFY_M).ceil().max(1.0) as usize;
-                    for k in 0..n {
-                        let t = k as f64 / n as f64;
-                        let p = [seg.start.x + t * seg.dx(), seg.start.y + t * seg.dy()];
-                        let m = to_scene.point(p).ok_or_else(|| {
-                            aoi_err(
-                                &self.name,
-                                None,
-                                format!(
-                                    "a point of the area has no position in {}",
-                                    to_scene.what()
-                                ),
-                            )
-                        })?;
-                        let px = g
-                            .transform
-                            .map_to_pixel(MapPoint { x: m[0], y: m[1] })
-                            .ok_or_else(|| {
-                                no_place("the scene's transform cannot be inverted".into())
-                            })?;
-                        out.push([px.x, px.y]);
-                    }
-                }
-                rings.push(out);
-            }
-        }
+        let to_pixels = |p: [f64; 2]| -> Result<[f64; 2]> {
+            let m = to_scene.point(p).ok_or_else(|| {
+                let what = to_scene.what();
+                aoi_err(
+                    &self.name,
+                    None,
+                    format!("a point of the area has no position in {what}"),
+                )
+            })?;
+            let px = g.transform.map_to_pixel(MapPoint { x: m[0], y: m[1] });
+            let px =
+                px.ok_or_else(|| no_place("the scene's transform cannot be inverted".into()))?;
+            Ok([px.x, px.y])
+        };
+        let rings: Vec<Vec<[f64; 2]>> = densified_rings(area, to_pixels)?
+            .into_iter()
+            .flatten()
+            .collect();
         Ok(PixelArea::new(&rings))
     }
-}
 
-/// Every position in WGS84 lon/lat degrees, checked.
-fn to_lonlat(parsed: Parsed, path: &Path) -> Result<Vec<Part>> {
-    let crs = parsed.crs;
-    let reproject = match crs.epsg() {
-        Some(4326) => None,
-        _ => Some(Reproject::new(
-            proj4_of(&crs, path)?,
-            WGS84,
-            crs.to_string(),
-            path,
-        )?),
-    };
-    let convert = |f: usize, pts: Vec<[f64; 2]>| -> Result<Vec<[f64; 2]>> {
-        pts.into_iter()
-            .map(|p| {
-                let q = match &reproject {
-                    Some(r) => r.point(p),
-                    None => Some(p),
-                };
-                match q {
-                    Some(q) if (LonLat { lon: q[0], lat: q[1] }).is_valid() => Ok(q),
-                    _ => Err(aoi_err(path, Some(f), format!(
-                        "({}, {}) is not a position in {crs} (a longitude/latitude file in another CRS needs a `crs` member)",
-                        p[0], p[1]
-                    ))),
-                }
+    /// The area (buffer included) in WGS84 `[lon, lat]` degrees: per polygon its rings,
+    /// the exterior first, each closed, with edges of at most 1 km (so that drawing them
+    /// straight in lon/lat stays within centimetres of the area). For drawing the area on
+    /// a map or writing it out. An error for lines without a buffer.
+    ///
+    /// ```
+    /// let line = r#"{"type": "LineString", "coordinates": [[10, 40], [10.01, 40]]}"#;
+    /// let aoi = satdet::Aoi::from_geojson_str(line, "l")?.buffer_m(100.0)?;
+    /// let polygons = aoi.lonlat_polygons()?;
+    /// assert_eq!(polygons.len(), 1);
+    /// let exterior = &polygons[0][0];
+    /// assert_eq!(exterior.first(), exterior.last());
+    /// assert!(exterior.iter().all(|p| (9.99..10.02).contains(&p[0]) && (39.99..40.01).contains(&p[1])));
+    /// # Ok::<(), satdet::Error>(())
+    /// ```
+    pub fn lonlat_polygons(&self) -> Result<Vec<Vec<Vec<[f64; 2]>>>> {
+        let to_wgs84 = Reproject::new(&self.local, WGS84, "WGS84".into(), &self.name)?;
+        let mut polygons = densified_rings(self.area()?, |p| {
+            to_wgs84.point(p).ok_or_else(|| {
+                aoi_err(
+                    &self.name,
+                    None,
+                    "a point of the area has no WGS84 position",
+                )
             })
-            .collect()
-    };
-    parsed
-        .parts
-        .into_iter()
-        .map(|p| {
-            let shape = match p.shape {
-                Shape::Polygon(rings) => Shape::Polygon(
-                    rings
-                        .into_iter()
-                        .map(|r| convert(p.feature, r))
-                        .collect::<Result<_>>()?,
-                ),
-                Shape::Line(l) => Shape::Line(convert(p.feature, l)?),
-            };
-            Ok(Part {
-                feature: p.feature,
-                shape,
-            })
-        })
-        .collect()
-}
-
-/// The middle of the lon/lat bounds of every position.
-fn centre_of(parts: &[Part]) -> LonLat {
-    let mut b = [
-        f64::INFINITY,
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-        f64::NEG_INFINITY,
-    ];
-    let mut add = |p: &[f64; 2]| {
-        b = [
-            b[0].min(p[0]),
-            b[1].min(p[1]),
-            b[2].max(p[0]),
-            b[3].max(p[1]),
-        ];
-    };
-    for part in parts {
-        match &part.shape {
-            Shape::Polygon(rings) => rings.iter().flatten().for_each(&mut add),
-            Shape::Line(l) => l.iter().for_each(&mut add),
+        })?;
+        for ring in polygons.iter_mut().flatten() {
+            if let Some(&first) = ring.first() {
+                ring.push(first);
+            }
         }
+        Ok(polygons)
     }
-    LonLat {
-        lon: 0.5 * (b[0] + b[2]),
-        lat: 0.5 * (b[1] + b[3]),
+
+    /// Whether a WGS84 position lies inside the area (buffer included): e.g. to keep the
+    /// detections of an earlier run that fall in it. An error for lines without a buffer.
+    ///
+    /// ```
+    /// use satdet::LonLat;
+    /// let square = r#"{"type": "Polygon", "coordinates": [[[0, 0], [0.01, 0], [0.01, 0.01], [0, 0.01], [0, 0]]]}"#;
+    /// let aoi = satdet::Aoi::from_geojson_str(square, "sq")?;
+    /// assert!(aoi.contains_lonlat(LonLat { lon: 0.005, lat: 0.005 })?);
+    /// assert!(!aoi.contains_lonlat(LonLat { lon: 0.02, lat: 0.005 })?);
+    /// # Ok::<(), satdet::Error>(())
+    /// ```
+    pub fn contains_lonlat(&self, p: LonLat) -> Result<bool> {
+        let area = self.area()?;
+        let to_local = Reproject::new(
+            WGS84,
+            &self.local,
+            "the local projection".into(),
+            &self.name,
+        )?;
+        Ok(to_local
+            .point([p.lon, p.lat])
+            .is_some_and(|q| area.contains(&geo::Point::new(q[0], q[1]))))
     }
+}
+
+/// Every ring of `area` (per polygon, the exterior first), densified to edges of at most
+/// [`DENSIFY_M`] in local metres and mapped through `f`; rings are left open.
+fn densified_rings(
+    area: &MultiPolygon<f64>,
+    f: impl Fn([f64; 2]) -> Result<[f64; 2]>,
+) -> Result<Vec<Vec<Vec<[f64; 2]>>>> {
+    let mut polygons = Vec::with_capacity(area.0.len());
+    for poly in &area.0 {
+        let mut rings = Vec::new();
+        for ring in std::iter::once(poly.exterior()).chain(poly.interiors()) {
+            let mut out = Vec::with_capacity(ring.0.len());
+            for seg in ring.lines() {
+                let n = (seg.dx().hypot(seg.dy()) / DENSIFY_M).ceil().max(1.0) as usize;
+                for k in 0..n {
+                    let t = k as f64 / n as f64;
+                    out.push(f([seg.start.x + t * seg.dx(), seg.start.y + t * seg.dy()])?);
+                }
+            }
+            rings.push(out);
+        }
+        polygons.push(rings);
+    }
+    Ok(polygons)
 }
