@@ -507,3 +507,63 @@ fn the_16_bit_stretch_reads_only_inside_the_area() {
         assert!(inside, "{w:?} read outside the area's tiles");
     }
 }
+
+/// A scene in lon/lat (EPSG:4326, 1e-5° pixels) and an area given in degrees: the area
+/// lands on the pixels its degrees name, and the tiles kept are those meeting it.
+#[test]
+fn a_geographic_scene_places_the_area_by_degrees() {
+    let source = Arc::new(Dark {
+        info: RasterInfo {
+            width: 2000,
+            height: 2000,
+            bands: 3,
+            sample: SampleType::U8,
+            layout: BandLayout::Interleaved,
+            mask: MaskSpec {
+                alpha_band: None,
+                nodata: None,
+            },
+            storage: "dark, computed".into(),
+        },
+        reads: AtomicUsize::new(0),
+    });
+    let (lon0, lat0, step) = (124.38, 40.11, 1e-5);
+    let georef = GeoRef {
+        transform: GeoTransform::north_up(lon0, lat0, step, step),
+        crs: Crs::Epsg(4326),
+    };
+    let scene = Scene::from_source(source, Some(georef)).expect("scene");
+    // Pixels [100, 500] × [600, 900].
+    let (x0, x1, y0, y1) = (100.0, 500.0, 600.0, 900.0);
+    let lon = |x: f64| lon0 + x * step;
+    let lat = |y: f64| lat0 - y * step;
+    let ring = vec![
+        [lon(x0), lat(y0)],
+        [lon(x1), lat(y0)],
+        [lon(x1), lat(y1)],
+        [lon(x0), lat(y1)],
+        [lon(x0), lat(y0)],
+    ];
+    let text = format!(
+        r#"{{"type": "Polygon", "coordinates": [{}]}}"#,
+        ring_json(&ring)
+    );
+    let aoi = Aoi::from_geojson_str(&text, "deg.geojson").expect("aoi");
+    let det = detector().aoi(aoi).build().expect("detector");
+    let plan = det.plan(&scene).expect("plan");
+    let kept = plan.aoi.expect("aoi");
+    let want: Vec<usize> = plan
+        .grid
+        .iter()
+        .filter(|t| {
+            let w = t.window;
+            f64::from(w.x) <= x1
+                && w.x_end() as f64 >= x0
+                && f64::from(w.y) <= y1
+                && w.y_end() as f64 >= y0
+        })
+        .map(|t| t.index)
+        .collect();
+    assert_eq!(kept.tiles, want);
+    assert_eq!(want.len(), 9);
+}

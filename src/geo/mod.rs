@@ -3,7 +3,8 @@
 //!
 //! Coordinate spaces each have their own type: [`PixelBox`] (scene pixels, continuous,
 //! (0, 0) the top-left corner of the top-left pixel), [`MapPoint`] (the scene's CRS) and
-//! [`LonLat`] (WGS84 degrees).
+//! [`LonLat`] (WGS84 degrees). An [`Aoi`] (area of interest: polygons and buffered lines
+//! from GeoJSON or KML, held in metres) is placed on a scene's pixels to choose its tiles.
 
 pub mod aoi;
 mod crs;

@@ -118,7 +118,10 @@ impl Detector {
     }
 
     /// The tile grid, batch size and warnings for `scene`, checked against the limits,
-    /// without reading any pixel. [`Detector::detect`] runs exactly this plan.
+    /// without reading any pixel. [`Detector::detect`] runs exactly this plan. With an
+    /// area of interest ([`DetectorBuilder::aoi`]), [`Plan::aoi`] lists the only tiles
+    /// that will be read; placing the area on a scene without georeferencing is an
+    /// [`Error::Georef`].
     pub fn plan(&self, scene: &Scene) -> Result<Plan> {
         Ok(plan::plan(&self.config, &self.info, &self.warnings, scene)?.0)
     }
@@ -209,7 +212,9 @@ impl Detector {
     /// final once the next row is merged with it). Returning
     /// [`ControlFlow::Break`] stops the run within one batch: the threads are joined and
     /// the result is [`Error::Cancelled`]. The returned detections are the concatenation
-    /// of the streamed batches, best score first.
+    /// of the streamed batches, best score first. With an area of interest, progress
+    /// counts the tiles that meet it (the only ones read), and detections whose box
+    /// centre lies outside it are dropped before they are streamed.
     ///
     /// ```no_run
     /// use satdet::{Detector, Event, Scene};
