@@ -1,14 +1,16 @@
 //! Areas of interest read and buffered: GeoJSON and KML (holes, multipolygons, lines,
 //! projected CRSs), buffering in metres (checked against the exact area and GDAL), and
-//! bad input as typed errors. Their effect on a run is in `tests/aoi_run.rs`.
+//! bad input as typed errors; placed on lon/lat and rotated scenes. Their effect on a run
+//! is in `tests/aoi_run.rs`.
 
 mod common;
 #[path = "common/aoi_helpers.rs"]
 mod helpers;
 
-use helpers::{assert_aoi_error, detector, lonlat, ring_json, square, utm_polygon, K0};
-use satdet::{Aoi, Error, Scene};
+use helpers::{assert_aoi_error, detector, lonlat, ring_json, square, utm_polygon, Dark, K0};
+use satdet::{Aoi, Crs, Error, GeoRef, GeoTransform, Scene};
 use std::f64::consts::PI;
+use std::sync::Arc;
 
 #[test]
 fn utm_polygon_with_a_hole_has_the_ground_area_in_km2() {
@@ -336,4 +338,112 @@ fn containment_and_lonlat_rings_follow_the_buffer_in_metres() {
         n += 1;
     }
     assert_eq!(n, ring.len());
+}
+
+/// A scene in lon/lat (EPSG:4326, 1e-5° pixels) and an area given in degrees: the area
+/// lands on the pixels its degrees name, and the tiles kept are those meeting it.
+#[test]
+fn a_geographic_scene_places_the_area_by_degrees() {
+    let source = Arc::new(Dark::new(2000, 2000));
+    let (lon0, lat0, step) = (124.38, 40.11, 1e-5);
+    let georef = GeoRef {
+        transform: GeoTransform::north_up(lon0, lat0, step, step),
+        crs: Crs::Epsg(4326),
+    };
+    let scene = Scene::from_source(source, Some(georef)).expect("scene");
+    // Pixels [100, 500] × [600, 900].
+    let (x0, x1, y0, y1) = (100.0, 500.0, 600.0, 900.0);
+    let lon = |x: f64| lon0 + x * step;
+    let lat = |y: f64| lat0 - y * step;
+    let ring = vec![
+        [lon(x0), lat(y0)],
+        [lon(x1), lat(y0)],
+        [lon(x1), lat(y1)],
+        [lon(x0), lat(y1)],
+        [lon(x0), lat(y0)],
+    ];
+    let text = format!(
+        r#"{{"type": "Polygon", "coordinates": [{}]}}"#,
+        ring_json(&ring)
+    );
+    let aoi = Aoi::from_geojson_str(&text, "deg.geojson").expect("aoi");
+    let det = detector().aoi(aoi).build().expect("detector");
+    let plan = det.plan(&scene).expect("plan");
+    let kept = plan.aoi.expect("aoi");
+    let want: Vec<usize> = plan
+        .grid
+        .iter()
+        .filter(|t| {
+            let w = t.window;
+            f64::from(w.x) <= x1
+                && w.x_end() as f64 >= x0
+                && f64::from(w.y) <= y1
+                && w.y_end() as f64 >= y0
+        })
+        .map(|t| t.index)
+        .collect();
+    assert_eq!(kept.tiles, want);
+    assert_eq!(want.len(), 9);
+}
+
+/// A rotated scene (30°, 0.5 m): the kept tiles are those whose ground quadrilateral
+/// meets the area, by the separating-axis test on map coordinates.
+#[test]
+fn a_rotated_scene_keeps_the_tiles_whose_ground_footprint_meets_the_area() {
+    let source = Arc::new(Dark::new(3000, 3000));
+    let (x0, y0) = (500_000.0, 5_000_000.0);
+    let (c, s) = (0.5 * (PI / 6.0).cos(), 0.5 * (PI / 6.0).sin());
+    let transform = GeoTransform::from_gdal([x0, c, s, y0, s, -c]);
+    let georef = GeoRef {
+        transform,
+        crs: Crs::Epsg(32633),
+    };
+    let scene = Scene::from_source(source, Some(georef)).expect("scene");
+    let r = [x0 + 200.0, y0 - 1000.0, x0 + 900.0, y0 - 300.0];
+    let aoi = Aoi::from_geojson_str(&utm_polygon(&[square(r[0], r[1], 700.0)]), "rot.geojson")
+        .expect("aoi");
+    let det = detector().aoi(aoi).build().expect("detector");
+    let plan = det.plan(&scene).expect("plan");
+    let kept = plan.aoi.expect("aoi");
+    let rect = [[r[0], r[1]], [r[2], r[1]], [r[2], r[3]], [r[0], r[3]]];
+    let overlaps = |a: &[[f64; 2]; 4], b: &[[f64; 2]; 4]| {
+        // Separating axes: the edge normals of both convex quadrilaterals.
+        [a, b].iter().all(|poly| {
+            (0..4).all(|i| {
+                let (p, q) = (poly[i], poly[(i + 1) % 4]);
+                let n = [q[1] - p[1], p[0] - q[0]];
+                let proj = |v: &[f64; 2]| v[0] * n[0] + v[1] * n[1];
+                let (amin, amax) = a
+                    .iter()
+                    .map(proj)
+                    .fold((f64::MAX, f64::MIN), |m, v| (m.0.min(v), m.1.max(v)));
+                let (bmin, bmax) = b
+                    .iter()
+                    .map(proj)
+                    .fold((f64::MAX, f64::MIN), |m, v| (m.0.min(v), m.1.max(v)));
+                amax >= bmin && bmax >= amin
+            })
+        })
+    };
+    let want: Vec<usize> = plan
+        .grid
+        .iter()
+        .filter(|t| {
+            let w = t.window;
+            let corners = [
+                (f64::from(w.x), f64::from(w.y)),
+                (w.x_end() as f64, f64::from(w.y)),
+                (w.x_end() as f64, w.y_end() as f64),
+                (f64::from(w.x), w.y_end() as f64),
+            ]
+            .map(|(x, y)| {
+                let m = transform.pixel_to_map(satdet::geo::PixelPoint { x, y });
+                [m.x, m.y]
+            });
+            overlaps(&corners, &rect)
+        })
+        .map(|t| t.index)
+        .collect();
+    assert!(!want.is_empty() && want.len() < plan.grid.len());
+    assert_eq!(kept.tiles, want);
 }

@@ -6,7 +6,7 @@ mod common;
 #[path = "common/aoi_helpers.rs"]
 mod helpers;
 
-use helpers::{detector, lonlat, ring_json, square, utm_polygon, K0};
+use helpers::{detector, lonlat, ring_json, square, utm_polygon, Dark, K0};
 use satdet::raster::{
     BandLayout, MaskSpec, RasterInfo, SampleType, SamplesMut, TileBuf, Window, WindowSource,
 };
@@ -14,7 +14,7 @@ use satdet::{Aoi, Crs, Error, Event, GeoRef, GeoTransform, Scene};
 use std::collections::BTreeSet;
 use std::f64::consts::PI;
 use std::ops::ControlFlow;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 /// Wraps a scene, recording every window read.
@@ -192,25 +192,6 @@ fn only_tiles_meeting_the_area_are_read_and_detections_outside_are_dropped() {
     assert_eq!(r.detections_outside_aoi, dropped);
 }
 
-/// A dark raster of any size, counting reads (no pixel is needed to plan).
-struct Dark {
-    info: RasterInfo,
-    reads: AtomicUsize,
-}
-
-impl WindowSource for Dark {
-    fn info(&self) -> &RasterInfo {
-        &self.info
-    }
-    fn read_window(&self, _window: Window, buf: &mut TileBuf) -> satdet::Result<()> {
-        self.reads.fetch_add(1, Ordering::Relaxed);
-        if let SamplesMut::U8(s) = buf.samples_mut() {
-            s.fill(40);
-        }
-        Ok(())
-    }
-}
-
 /// Distance from the segment a–b to the box `[x0, y0, x1, y1]` (0 when they meet).
 fn segment_box_distance(a: [f64; 2], b: [f64; 2], r: [f64; 4]) -> f64 {
     let point_box = |p: [f64; 2]| {
@@ -247,21 +228,7 @@ fn segment_box_distance(a: [f64; 2], b: [f64; 2], r: [f64; 4]) -> f64 {
 fn an_80_km_corridor_over_a_40_km_scene_costs_its_own_tiles() {
     let side_px = 40_000u32;
     let (x0, y0) = (480_000.0, 5_020_000.0); // UTM 33N, around the central meridian
-    let source = Arc::new(Dark {
-        info: RasterInfo {
-            width: side_px,
-            height: side_px,
-            bands: 3,
-            sample: SampleType::U8,
-            layout: BandLayout::Interleaved,
-            mask: MaskSpec {
-                alpha_band: None,
-                nodata: None,
-            },
-            storage: "dark, computed".into(),
-        },
-        reads: AtomicUsize::new(0),
-    });
+    let source = Arc::new(Dark::new(side_px, side_px));
     let georef = GeoRef {
         transform: GeoTransform::north_up(x0, y0, 1.0, 1.0),
         crs: Crs::Epsg(32633),
@@ -506,64 +473,4 @@ fn the_16_bit_stretch_reads_only_inside_the_area() {
         });
         assert!(inside, "{w:?} read outside the area's tiles");
     }
-}
-
-/// A scene in lon/lat (EPSG:4326, 1e-5° pixels) and an area given in degrees: the area
-/// lands on the pixels its degrees name, and the tiles kept are those meeting it.
-#[test]
-fn a_geographic_scene_places_the_area_by_degrees() {
-    let source = Arc::new(Dark {
-        info: RasterInfo {
-            width: 2000,
-            height: 2000,
-            bands: 3,
-            sample: SampleType::U8,
-            layout: BandLayout::Interleaved,
-            mask: MaskSpec {
-                alpha_band: None,
-                nodata: None,
-            },
-            storage: "dark, computed".into(),
-        },
-        reads: AtomicUsize::new(0),
-    });
-    let (lon0, lat0, step) = (124.38, 40.11, 1e-5);
-    let georef = GeoRef {
-        transform: GeoTransform::north_up(lon0, lat0, step, step),
-        crs: Crs::Epsg(4326),
-    };
-    let scene = Scene::from_source(source, Some(georef)).expect("scene");
-    // Pixels [100, 500] × [600, 900].
-    let (x0, x1, y0, y1) = (100.0, 500.0, 600.0, 900.0);
-    let lon = |x: f64| lon0 + x * step;
-    let lat = |y: f64| lat0 - y * step;
-    let ring = vec![
-        [lon(x0), lat(y0)],
-        [lon(x1), lat(y0)],
-        [lon(x1), lat(y1)],
-        [lon(x0), lat(y1)],
-        [lon(x0), lat(y0)],
-    ];
-    let text = format!(
-        r#"{{"type": "Polygon", "coordinates": [{}]}}"#,
-        ring_json(&ring)
-    );
-    let aoi = Aoi::from_geojson_str(&text, "deg.geojson").expect("aoi");
-    let det = detector().aoi(aoi).build().expect("detector");
-    let plan = det.plan(&scene).expect("plan");
-    let kept = plan.aoi.expect("aoi");
-    let want: Vec<usize> = plan
-        .grid
-        .iter()
-        .filter(|t| {
-            let w = t.window;
-            f64::from(w.x) <= x1
-                && w.x_end() as f64 >= x0
-                && f64::from(w.y) <= y1
-                && w.y_end() as f64 >= y0
-        })
-        .map(|t| t.index)
-        .collect();
-    assert_eq!(kept.tiles, want);
-    assert_eq!(want.len(), 9);
 }

@@ -2,7 +2,11 @@
 #![allow(dead_code)]
 
 use satdet::geo::{MapPoint, ToWgs84};
+use satdet::raster::{
+    BandLayout, MaskSpec, RasterInfo, SampleType, SamplesMut, TileBuf, Window, WindowSource,
+};
 use satdet::{Crs, Detector, Error};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// UTM 33N's scale factor on its central meridian: 1 m of UTM map is 1/0.9996 m of ground.
 pub const K0: f64 = 0.9996;
@@ -49,4 +53,44 @@ pub fn detector() -> satdet::DetectorBuilder {
     Detector::builder()
         .model(crate::common::fixture("square_detector.onnx"))
         .threads(1)
+}
+
+/// A dark raster of any size, counting reads (no pixel is needed to plan).
+pub struct Dark {
+    pub info: RasterInfo,
+    pub reads: AtomicUsize,
+}
+
+impl WindowSource for Dark {
+    fn info(&self) -> &RasterInfo {
+        &self.info
+    }
+    fn read_window(&self, _window: Window, buf: &mut TileBuf) -> satdet::Result<()> {
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        if let SamplesMut::U8(s) = buf.samples_mut() {
+            s.fill(40);
+        }
+        Ok(())
+    }
+}
+
+impl Dark {
+    /// A dark 8-bit RGB raster of `width` × `height`.
+    pub fn new(width: u32, height: u32) -> Self {
+        Dark {
+            info: RasterInfo {
+                width,
+                height,
+                bands: 3,
+                sample: SampleType::U8,
+                layout: BandLayout::Interleaved,
+                mask: MaskSpec {
+                    alpha_band: None,
+                    nodata: None,
+                },
+                storage: "dark, computed".into(),
+            },
+            reads: AtomicUsize::new(0),
+        }
+    }
 }
