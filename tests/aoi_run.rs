@@ -474,3 +474,43 @@ fn the_16_bit_stretch_reads_only_inside_the_area() {
         assert!(inside, "{w:?} read outside the area's tiles");
     }
 }
+
+/// An area that misses the scene: nothing is read, the run ends at once with a warning,
+/// and progress still reports its (empty) end.
+#[test]
+fn an_area_missing_the_scene_reads_nothing_and_says_so() {
+    let source = Arc::new(Dark::new(1000, 1000));
+    let georef = GeoRef {
+        transform: GeoTransform::north_up(500_000.0, 5_000_000.0, 1.0, 1.0),
+        crs: Crs::Epsg(32633),
+    };
+    let scene = Scene::from_source(source.clone(), Some(georef)).expect("scene");
+    // 5 km east of the scene.
+    let aoi = Aoi::from_geojson_str(
+        &utm_polygon(&[square(506_000.0, 4_999_500.0, 200.0)]),
+        "elsewhere.geojson",
+    )
+    .expect("aoi");
+    let det = detector().aoi(aoi).build().expect("detector");
+    let mut events = Vec::new();
+    let found = det
+        .detect_with(&scene, |e| {
+            if let Event::Progress(p) = e {
+                events.push((p.tiles_done, p.tiles_total));
+            }
+            ControlFlow::Continue(())
+        })
+        .expect("detect");
+    assert_eq!(source.reads.load(Ordering::Relaxed), 0);
+    assert!(found.is_empty());
+    assert_eq!(events, [(0, 0)]);
+    let r = &found.report;
+    assert_eq!((r.tiles_processed, r.tiles_outside_aoi), (0, r.tiles_total));
+    assert!(
+        r.warnings
+            .iter()
+            .any(|w| w.contains("does not meet the scene")),
+        "{:?}",
+        r.warnings
+    );
+}

@@ -15,9 +15,10 @@
 //! stripped scenes, at most `Limits::max_window_bytes`). Results do not depend on
 //! timing or on the number of threads: candidates are ranked deterministically.
 //!
-//! Files: `builder.rs` (options → one `Config`), `plan.rs` (tile size, grid, batch),
-//! `stages.rs` (the threads), `completion.rs` (which tiles are done), `placement.rs` (tile ↔ model input), `stream.rs` (which
-//! detections are final), `georeference.rs` (pixels → map → WGS84).
+//! Files: `builder.rs` (options → one `Config`), `plan.rs` (tile size, grid, batch, the
+//! area of interest's tiles), `stages.rs` (the threads), `completion.rs` (which tiles are
+//! done), `placement.rs` (tile ↔ model input), `stream.rs` (which detections are final),
+//! `georeference.rs` (pixels → map → WGS84).
 
 mod builder;
 mod completion;
