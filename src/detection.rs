@@ -80,6 +80,17 @@ pub struct Report {
     pub tiles_processed: usize,
     /// Tiles skipped because every pixel was masked (nodata or alpha 0).
     pub tiles_skipped: usize,
+    /// Tiles never read because their window does not meet the area of interest
+    /// ([`crate::DetectorBuilder::aoi`]); 0 without one. `tiles_total` is
+    /// `tiles_processed + tiles_skipped + tiles_outside_aoi`.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub tiles_outside_aoi: usize,
+    /// Detections dropped because their box centre lies outside the area of interest.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub detections_outside_aoi: usize,
+    /// The area of interest searched, buffer included, in km²; `None` without one.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub aoi_area_km2: Option<f64>,
     /// Tile side in scene pixels.
     pub tile_px: u32,
     /// Overlap between tiles in scene pixels.
@@ -154,7 +165,8 @@ pub struct Progress {
     pub tiles_done: usize,
     /// Tiles skipped so far.
     pub tiles_skipped: usize,
-    /// Tiles in the grid.
+    /// Tiles to read: the grid's, less those outside the area of interest (which are
+    /// never read, and counted in [`Report::tiles_outside_aoi`]).
     pub tiles_total: usize,
     /// Candidate detections so far (before the final merge).
     pub candidates: usize,

@@ -62,6 +62,20 @@ pub enum Error {
         detail: String,
     },
 
+    /// An area of interest is unusable: not GeoJSON or KML, no polygon or line in it, a
+    /// point, an invalid (e.g. self-intersecting) polygon, a CRS satdet cannot reproject,
+    /// a line without a buffer, or an area that cannot be placed on a scene.
+    #[error("{path}: bad area of interest{}: {detail}", feature_label(.feature))]
+    Aoi {
+        /// The area-of-interest file (or the name given to in-memory text).
+        path: PathBuf,
+        /// The feature at fault (0-based: GeoJSON `features` index, KML `Placemark`
+        /// index), when one is.
+        feature: Option<usize>,
+        /// What was wrong, and what would do.
+        detail: String,
+    },
+
     /// A size or count exceeded the configured [`crate::Limits`].
     #[error("{context}: {what} is {found}, above the limit of {limit} (raise it with `Limits`)")]
     Limits {
@@ -194,6 +208,12 @@ impl Error {
             source: Box::new(source),
         }
     }
+}
+
+fn feature_label(feature: &Option<usize>) -> String {
+    feature
+        .map(|i| format!(" (feature {i})"))
+        .unwrap_or_default()
 }
 
 /// Characters of input text an error or warning quotes (see [`snippet`]).

@@ -6,6 +6,7 @@
 //! boundary between two neighbours lying in the middle of their overlap.
 
 use crate::error::{Error, Result};
+use crate::geo::PixelArea;
 use crate::raster::Window;
 
 /// A tile: the window to read and the core it owns, both in scene pixels.
@@ -123,6 +124,33 @@ impl TileGrid {
     pub fn iter(&self) -> impl Iterator<Item = Tile> + '_ {
         (0..self.len()).filter_map(move |i| self.tile(i))
     }
+
+    /// The area-of-interest filter: indices (row-major, ascending) of the tiles whose
+    /// window (closed box, in scene pixels) meets `area`. Only rows and columns within the
+    /// area's bounds are tested, each in O(log n) (see `PixelArea`).
+    pub(crate) fn tiles_meeting(&self, area: &PixelArea) -> Vec<usize> {
+        let [bx0, by0, bx1, by1] = area.bounds();
+        // Tile spans along one axis that reach the bounds: (index, start, end).
+        let spans = |n: u32, len: u32, lo: f64, hi: f64| -> Vec<(u32, f64, f64)> {
+            (0..n)
+                .map(|i| {
+                    let (start, size, _, _) = self.span(i, n, len);
+                    (i, f64::from(start), f64::from(start) + f64::from(size))
+                })
+                .filter(|&(_, a, b)| b >= lo && a <= hi)
+                .collect()
+        };
+        let cols = spans(self.cols, self.scene_w, bx0, bx1);
+        let mut out = Vec::new();
+        for (row, y0, y1) in spans(self.rows, self.scene_h, by0, by1) {
+            for &(col, x0, x1) in &cols {
+                if area.meets_box(x0, y0, x1, y1) {
+                    out.push(row as usize * self.cols as usize + col as usize);
+                }
+            }
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -143,6 +171,39 @@ mod tests {
     fn overlap_not_smaller_than_tile_is_refused() {
         assert!(TileGrid::new(100, 100, 64, 64).is_err());
         assert!(TileGrid::new(0, 100, 64, 8).is_err());
+    }
+
+    /// The filter keeps exactly the tiles whose window meets the area, tested tile by tile.
+    #[test]
+    fn area_filter_keeps_the_tiles_meeting_the_area() {
+        let g = TileGrid::new(1000, 700, 128, 28).expect("grid");
+        // A thin diagonal band and a square with a hole.
+        let band = vec![[0.0, 10.0], [10.0, 0.0], [990.0, 690.0], [980.0, 700.0]];
+        let outer = vec![[600.0, 50.0], [900.0, 50.0], [900.0, 300.0], [600.0, 300.0]];
+        let hole = vec![[640.0, 90.0], [860.0, 90.0], [860.0, 260.0], [640.0, 260.0]];
+        let area = PixelArea::new(&[band, outer, hole]);
+        let got = g.tiles_meeting(&area);
+        let want: Vec<usize> = g
+            .iter()
+            .filter(|t| {
+                let w = t.window;
+                area.meets_box(
+                    f64::from(w.x),
+                    f64::from(w.y),
+                    w.x_end() as f64,
+                    w.y_end() as f64,
+                )
+            })
+            .map(|t| t.index)
+            .collect();
+        assert_eq!(got, want);
+        assert!(got.len() < g.len() && !got.is_empty());
+        // A tile inside the hole is left out.
+        let in_hole = g.iter().find(|t| {
+            t.window.x > 640 && t.window.x_end() < 860 && t.window.y > 90 && t.window.y_end() < 260
+        });
+        let in_hole = in_hole.expect("a tile inside the hole");
+        assert!(!got.contains(&in_hole.index));
     }
 
     proptest! {

@@ -3,8 +3,10 @@
 //!
 //! Coordinate spaces each have their own type: [`PixelBox`] (scene pixels, continuous,
 //! (0, 0) the top-left corner of the top-left pixel), [`MapPoint`] (the scene's CRS) and
-//! [`LonLat`] (WGS84 degrees).
+//! [`LonLat`] (WGS84 degrees). An [`Aoi`] (area of interest: polygons and buffered lines
+//! from GeoJSON or KML, held in metres) is placed on a scene's pixels to choose its tiles.
 
+pub mod aoi;
 mod crs;
 mod gsd;
 mod prj;
@@ -16,6 +18,8 @@ pub(crate) use world_file::{
     crs_from_prj, crs_without_prj, parse_world_file, world_file_extensions,
 };
 
+pub use aoi::Aoi;
+pub(crate) use aoi::PixelArea;
 pub use crs::{Crs, ToWgs84};
 pub use gsd::{ground_distance_m, gsd_m};
 pub use transform::{GeoTransform, RasterType};

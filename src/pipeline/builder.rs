@@ -3,6 +3,7 @@
 use super::plan::{resampling_warning, MAX_TILE_PX, MIN_TILE_PX};
 use super::Detector;
 use crate::error::{Error, Result};
+use crate::geo::Aoi;
 use crate::inference::{Device, Model, MAX_BATCH};
 use crate::limits::Limits;
 use crate::preprocess::Preprocess;
@@ -41,6 +42,7 @@ pub struct DetectorBuilder {
     limits: Limits,
     scene_gsd_m: Option<f64>,
     match_gsd: bool,
+    aoi: Option<Arc<Aoi>>,
 }
 
 impl std::fmt::Debug for DetectorBuilder {
@@ -59,6 +61,7 @@ impl std::fmt::Debug for DetectorBuilder {
             .field("confidence", &self.confidence)
             .field("iou", &self.iou)
             .field("batch", &self.batch)
+            .field("aoi", &self.aoi.as_ref().map(|a| a.name()))
             .finish_non_exhaustive()
     }
 }
@@ -81,6 +84,7 @@ impl Default for DetectorBuilder {
             limits: Limits::default(),
             scene_gsd_m: None,
             match_gsd: true,
+            aoi: None,
         }
     }
 }
@@ -103,6 +107,8 @@ pub(crate) struct Config {
     pub limits: Limits,
     pub scene_gsd_m: Option<f64>,
     pub match_gsd: bool,
+    /// Only tiles meeting this area are read; detections centred outside it are dropped.
+    pub aoi: Option<Arc<Aoi>>,
 }
 
 impl DetectorBuilder {
@@ -192,6 +198,38 @@ impl DetectorBuilder {
         self.match_gsd = on;
         self
     }
+    /// An area of interest (default: none, the whole scene): only the tiles whose window
+    /// meets the area are read and run, and detections whose box centre lies outside it
+    /// are dropped. The area is placed on each scene through its georeferencing (a scene
+    /// without it, or with a CRS satdet cannot reproject, is an [`Error::Georef`]);
+    /// [`crate::Plan::aoi`] and the report ([`crate::Report::tiles_outside_aoi`],
+    /// [`crate::Report::aoi_area_km2`]) say what it kept. A line without a buffer fails
+    /// [`DetectorBuilder::build`].
+    ///
+    /// ```
+    /// # fn main() -> satdet::Result<()> {
+    /// # let fx = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/generated/");
+    /// // The fixture scene is 550 m × 450 m in UTM 33N; a corridor 50 m either side of
+    /// // a line 100 m below its top edge (lon/lat, WGS84) keeps two rows of tiles of five.
+    /// let river = r#"{"type": "LineString", "coordinates": [[14.999, 45.15258], [15.008, 45.15258]]}"#;
+    /// let aoi = satdet::Aoi::from_geojson_str(river, "river.geojson")?.buffer_m(50.0)?;
+    /// let scene = satdet::Scene::open(format!("{fx}utm_rgb_tiled_lzw.tif"))?;
+    /// let detector = satdet::Detector::builder()
+    ///     .model(format!("{fx}square_detector.onnx"))
+    ///     .aoi(aoi)
+    ///     .build()?;
+    /// let plan = detector.plan(&scene)?;
+    /// let kept = plan.aoi.expect("an area of interest");
+    /// assert_eq!((kept.tiles.len(), plan.grid.len()), (12, 30));
+    /// let found = detector.detect(&scene)?;
+    /// assert_eq!(found.report.tiles_outside_aoi, kept.tiles_outside);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn aoi(mut self, aoi: Aoi) -> Self {
+        self.aoi = Some(Arc::new(aoi));
+        self
+    }
     /// Limits on input-controlled sizes.
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
@@ -232,6 +270,9 @@ impl DetectorBuilder {
                     "scene GSD {g} m must be a positive number of metres"
                 ));
             }
+        }
+        if let Some(aoi) = &self.aoi {
+            aoi.area()?;
         }
         if let Some(t) = self.tile_px {
             if !(MIN_TILE_PX..=MAX_TILE_PX).contains(&t) {
@@ -289,6 +330,7 @@ impl DetectorBuilder {
             limits: self.limits,
             scene_gsd_m: self.scene_gsd_m,
             match_gsd: self.match_gsd,
+            aoi: self.aoi,
         };
         Ok(Detector {
             preprocess_name: preprocessor.describe(),

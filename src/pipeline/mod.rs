@@ -15,11 +15,13 @@
 //! stripped scenes, at most `Limits::max_window_bytes`). Results do not depend on
 //! timing or on the number of threads: candidates are ranked deterministically.
 //!
-//! Files: `builder.rs` (options → one `Config`), `plan.rs` (tile size, grid, batch),
-//! `stages.rs` (the threads), `placement.rs` (tile ↔ model input), `stream.rs` (which
-//! detections are final), `georeference.rs` (pixels → map → WGS84).
+//! Files: `builder.rs` (options → one `Config`), `plan.rs` (tile size, grid, batch, the
+//! area of interest's tiles), `stages.rs` (the threads), `completion.rs` (which tiles are
+//! done), `placement.rs` (tile ↔ model input), `stream.rs` (which detections are final),
+//! `georeference.rs` (pixels → map → WGS84).
 
 mod builder;
+mod completion;
 mod georeference;
 mod placement;
 mod plan;
@@ -27,7 +29,7 @@ mod stages;
 mod stream;
 
 pub use builder::{DetectorBuilder, BUNDLED_MODEL, BUNDLED_MODEL_NAME};
-pub use plan::{Plan, MAX_TILE_PX, MIN_TILE_PX};
+pub use plan::{AoiPlan, Plan, MAX_TILE_PX, MIN_TILE_PX};
 
 use crate::detection::{Detection, Detections, Progress, Report, StageTimes};
 use crate::error::{Error, Result};
@@ -35,11 +37,12 @@ use crate::inference::{decode_batch, keep_best, Model, ModelInfo, RawBox};
 use crate::limits::Limits;
 use crate::postprocess::{nms, rank, Candidate};
 use crate::preprocess::{percentile_stretch, InputSpec, Placement, Preprocessor, Scaling};
-use crate::raster::{SampleType, Scene, TileBuf, Window};
+use crate::raster::{SampleType, Scene, TileBuf};
+use crate::tiling::TileGrid;
 use builder::Config;
+use completion::Completion;
 use georeference::Georeferencer;
 use stages::{pad_inputs, pre_stage, read_stage, ReadMsg, StageMsg};
-use std::collections::BTreeSet;
 use std::ops::ControlFlow;
 use std::sync::atomic::AtomicBool;
 use std::sync::mpsc::sync_channel;
@@ -88,23 +91,6 @@ fn poisoned(what: &str) -> Error {
     ))
 }
 
-/// Tiles done in row-major order: the frontier below which every tile is done.
-struct Completion {
-    frontier: usize,
-    ahead: BTreeSet<usize>,
-    skipped: usize,
-    processed: usize,
-}
-
-impl Completion {
-    fn mark(&mut self, index: usize) {
-        self.ahead.insert(index);
-        while self.ahead.remove(&self.frontier) {
-            self.frontier += 1;
-        }
-    }
-}
-
 impl Detector {
     /// A builder with every default.
     pub fn builder() -> DetectorBuilder {
@@ -133,32 +119,39 @@ impl Detector {
     }
 
     /// The tile grid, batch size and warnings for `scene`, checked against the limits,
-    /// without reading any pixel. [`Detector::detect`] runs exactly this plan.
+    /// without reading any pixel. [`Detector::detect`] runs exactly this plan. With an
+    /// area of interest ([`DetectorBuilder::aoi`]), [`Plan::aoi`] lists the only tiles
+    /// that will be read; placing the area on a scene without georeferencing is an
+    /// [`Error::Georef`].
     pub fn plan(&self, scene: &Scene) -> Result<Plan> {
-        plan::plan(&self.config, &self.info, &self.warnings, scene)
+        Ok(plan::plan(&self.config, &self.info, &self.warnings, scene)?.0)
     }
 
     /// The sample scaling for `scene`: `/255` for 8-bit, else a percentile stretch of up to
-    /// 16 windows spread over the scene.
+    /// 16 windows spread over the scene, or, with an area of interest
+    /// ([`DetectorBuilder::aoi`]), over the tiles meeting it (nothing outside it is read).
     pub fn scaling_for(&self, scene: &Scene) -> Result<Scaling> {
+        if self.config.aoi.is_none() || scene.info().sample == SampleType::U8 {
+            return self.scaling_in(scene, None);
+        }
+        let plan = self.plan(scene)?;
+        let kept = plan.aoi.as_ref().map(|a| (&plan.grid, a.tiles.as_slice()));
+        self.scaling_in(scene, kept)
+    }
+
+    /// [`Detector::scaling_for`], sampling within `kept` tiles of a grid when given.
+    fn scaling_in(&self, scene: &Scene, kept: Option<(&TileGrid, &[usize])>) -> Result<Scaling> {
         if scene.info().sample == SampleType::U8 {
             return Ok(Scaling::u8());
         }
-        let (w, h) = (scene.width(), scene.height());
-        let (sw, sh) = (w.min(512), h.min(512));
-        let mut bufs = Vec::new();
-        for j in 0..4u32 {
-            for i in 0..4u32 {
-                let x = ((u64::from(w - sw) * u64::from(2 * i + 1)) / 8) as u32;
-                let y = ((u64::from(h - sh) * u64::from(2 * j + 1)) / 8) as u32;
-                let win = Window::new(x, y, sw, sh);
-                if bufs.iter().any(|b: &TileBuf| b.window() == win) {
-                    continue;
-                }
-                let mut b = TileBuf::new();
-                scene.read_window(win, &mut b)?;
-                bufs.push(b);
+        let mut bufs: Vec<TileBuf> = Vec::new();
+        for win in plan::stretch_windows(scene.width(), scene.height(), kept) {
+            if bufs.iter().any(|b| b.window() == win) {
+                continue;
             }
+            let mut b = TileBuf::new();
+            scene.read_window(win, &mut b)?;
+            bufs.push(b);
         }
         Ok(percentile_stretch(
             &bufs,
@@ -220,7 +213,9 @@ impl Detector {
     /// final once the next row is merged with it). Returning
     /// [`ControlFlow::Break`] stops the run within one batch: the threads are joined and
     /// the result is [`Error::Cancelled`]. The returned detections are the concatenation
-    /// of the streamed batches, best score first.
+    /// of the streamed batches, best score first. With an area of interest, progress
+    /// counts the tiles that meet it (the only ones read), and detections whose box
+    /// centre lies outside it are dropped before they are streamed.
     ///
     /// ```no_run
     /// use satdet::{Detector, Event, Scene};
@@ -246,13 +241,19 @@ impl Detector {
     ) -> Result<Detections> {
         let t0 = Instant::now();
         let mut times = StageTimes::default();
-        let Plan {
-            grid,
-            batch: batch_cap,
-            mut warnings,
-            gsd,
-            ..
-        } = self.plan(scene)?;
+        let (
+            Plan {
+                grid,
+                batch: batch_cap,
+                mut warnings,
+                gsd,
+                aoi,
+                ..
+            },
+            area,
+        ) = plan::plan(&self.config, &self.info, &self.warnings, scene)?;
+        // The area of interest's tiles, the only ones read (`None`: every tile).
+        let only = aoi.as_ref().map(|a| a.tiles.as_slice());
         let tile_px = grid.tile_px();
         let overlap_px = grid.overlap_px();
         let stride = f64::from(tile_px - overlap_px);
@@ -264,7 +265,7 @@ impl Detector {
         let mut capped_tiles: u64 = 0;
 
         let ts = Instant::now();
-        let scaling = self.scaling_for(scene)?;
+        let scaling = self.scaling_in(scene, only.map(|ix| (&grid, ix)))?;
         times.stretch = ts.elapsed();
         let spec = self.input_spec(scene, scaling)?;
         let placement = Placement::new(self.info.width.min(self.info.height), tile_px);
@@ -280,14 +281,11 @@ impl Detector {
         };
         let pre_name = pre.describe();
         let input_len = spec.input_len();
-        let total = grid.len();
+        // Progress counts the tiles to read; the report, the whole grid.
+        let total = only.map_or(grid.len(), <[usize]>::len);
         let cols = grid.cols() as usize;
-        let mut done = Completion {
-            frontier: 0,
-            ahead: BTreeSet::new(),
-            skipped: 0,
-            processed: 0,
-        };
+        let mut done = Completion::new(grid.len(), only);
+        let mut dropped_outside = 0usize;
         let mut streamer =
             Streamer::new(f64::from(self.config.iou), f64::from(self.config.merge_ios));
         let mut geo = Georeferencer::new(scene.georef(), scene.path(), &mut warnings);
@@ -318,7 +316,9 @@ impl Detector {
             }
             let stop_ref = &stop;
             let grid_ref = &grid;
-            let reader = s.spawn(move || read_stage(scene, grid_ref, tile_tx, free_rx, stop_ref));
+            let reader =
+                s.spawn(move || read_stage(scene, grid_ref, only, tile_tx, free_rx, stop_ref));
+
             let spec_ref = &spec;
             let pre_ref: &mut dyn Preprocessor = &mut *pre;
             let scale = placement.scale_f32();
@@ -331,6 +331,18 @@ impl Detector {
             let mut out = Vec::new();
             let mut raw: Vec<RawBox> = Vec::new();
             let result = (|| -> Result<()> {
+                if total == 0 {
+                    // Nothing meets the area of interest: the run is done before it starts.
+                    let flow = on_event(Event::Progress(Progress {
+                        tiles_done: 0,
+                        tiles_skipped: 0,
+                        tiles_total: 0,
+                        candidates: 0,
+                    }));
+                    if flow.is_break() {
+                        return Err(Error::Cancelled);
+                    }
+                }
                 for msg in batch_rx.iter() {
                     match msg {
                         StageMsg::Skipped(indices) => {
@@ -418,7 +430,13 @@ impl Detector {
                         } else {
                             rows_done as f64 * stride
                         };
-                        let fresh = streamer.finalize(future_y0);
+                        let mut fresh = streamer.finalize(future_y0);
+                        if let Some(a) = &area {
+                            // Merged first, so a box is judged by its final centre.
+                            let before = fresh.len();
+                            fresh.retain(|c| a.contains(c.bbox.center()));
+                            dropped_outside += before - fresh.len();
+                        }
                         items.extend(fresh.into_iter().map(|c| {
                             let name = self.info.class_name(c.class_id);
                             geo.detection(c, name)
@@ -488,9 +506,12 @@ impl Detector {
             crs: georef.map(|g| g.crs.clone()),
             acquired: scene.acquired().map(str::to_owned),
             report: Report {
-                tiles_total: total,
+                tiles_total: grid.len(),
                 tiles_processed: done.processed,
                 tiles_skipped: done.skipped,
+                tiles_outside_aoi: aoi.as_ref().map_or(0, |a| a.tiles_outside),
+                detections_outside_aoi: dropped_outside,
+                aoi_area_km2: aoi.as_ref().map(|a| a.area_km2),
                 tile_px,
                 overlap_px,
                 gsd,

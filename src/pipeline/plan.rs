@@ -4,9 +4,10 @@
 use super::builder::Config;
 use crate::detection::GsdMatch;
 use crate::error::{Error, Result};
+use crate::geo::PixelArea;
 use crate::inference::{input_tensor_bytes, ModelInfo};
 use crate::limits::Limits;
-use crate::raster::Scene;
+use crate::raster::{Scene, Window};
 use crate::tiling::TileGrid;
 
 /// Smallest and largest tile side accepted, in scene pixels.
@@ -49,18 +50,35 @@ pub struct Plan {
     /// The tile size chosen and why.
     pub gsd: GsdMatch,
     /// Things to know before the run: the detector's warnings, then the scene's, then the
-    /// plan's own (batch lowered, a very large number of tiles).
+    /// plan's own (batch lowered, a very large number of tiles, an area of interest that
+    /// misses the scene).
     pub warnings: Vec<String>,
+    /// The area of interest's effect ([`crate::DetectorBuilder::aoi`]), when there is one.
+    pub aoi: Option<AoiPlan>,
+}
+
+/// Which tiles an area of interest keeps ([`Plan::aoi`]).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct AoiPlan {
+    /// Indices (row-major, ascending, as [`TileGrid::tile`] takes them) of the tiles whose
+    /// window meets the area: the only tiles read and run.
+    pub tiles: Vec<usize>,
+    /// Tiles of the grid outside the area: never read.
+    pub tiles_outside: usize,
+    /// The area searched, buffer included, in km² ([`crate::Aoi::area_km2`]).
+    pub area_km2: f64,
 }
 
 /// The tile grid, batch size and warnings for `scene`, checked against the limits,
-/// without reading any pixel.
+/// without reading any pixel; with the area of interest placed on the scene's pixels,
+/// when the detector has one.
 pub(crate) fn plan(
     cfg: &Config,
     info: &ModelInfo,
     detector_warnings: &[String],
     scene: &Scene,
-) -> Result<Plan> {
+) -> Result<(Plan, Option<PixelArea>)> {
     let ctx = || scene.path().display().to_string();
     let mut warnings = detector_warnings.to_vec();
     warnings.extend(scene.warnings().iter().cloned());
@@ -130,13 +148,72 @@ pub(crate) fn plan(
             info.width.min(info.height)
         ));
     }
-    Ok(Plan {
+    let (aoi, area) = match &cfg.aoi {
+        Some(aoi) => {
+            let area = aoi.on_scene(scene.georef(), scene.path())?;
+            let tiles = grid.tiles_meeting(&area);
+            if tiles.is_empty() {
+                warnings.push(format!(
+                    "{}: the area of interest {} does not meet the scene: no tile is read",
+                    ctx(),
+                    aoi.name().display()
+                ));
+            }
+            let plan = AoiPlan {
+                tiles_outside: grid.len() - tiles.len(),
+                tiles,
+                area_km2: aoi.area_km2()?,
+            };
+            (Some(plan), Some(area))
+        }
+        None => (None, None),
+    };
+    let plan = Plan {
         grid,
         batch,
         batch_bytes: per_tile.saturating_mul(batch as u64),
         gsd,
         warnings,
-    })
+        aoi,
+    };
+    Ok((plan, area))
+}
+
+/// Side of a stretch-sampling window, in pixels.
+const STRETCH_WINDOW_PX: u32 = 512;
+
+/// The windows a 16-bit scene's percentile stretch samples: a 4 × 4 lattice over the
+/// scene, or, with an area of interest, up to 16 of its `kept` tiles evenly spread along
+/// their row-major order, a window at each one's centre (so nothing outside is read).
+pub(crate) fn stretch_windows(w: u32, h: u32, kept: Option<(&TileGrid, &[usize])>) -> Vec<Window> {
+    if let Some((grid, tiles)) = kept {
+        let n = tiles.len();
+        let m = n.min(16);
+        return (0..m)
+            .filter_map(|k| tiles.get((2 * k + 1) * n / (2 * m)))
+            .filter_map(|&i| grid.tile(i))
+            .map(|t| {
+                let (tw, th) = (t.window.width, t.window.height);
+                let (sw, sh) = (tw.min(STRETCH_WINDOW_PX), th.min(STRETCH_WINDOW_PX));
+                Window::new(
+                    t.window.x + (tw - sw) / 2,
+                    t.window.y + (th - sh) / 2,
+                    sw,
+                    sh,
+                )
+            })
+            .collect();
+    }
+    let (sw, sh) = (w.min(STRETCH_WINDOW_PX), h.min(STRETCH_WINDOW_PX));
+    let mut out = Vec::with_capacity(16);
+    for j in 0..4u32 {
+        for i in 0..4u32 {
+            let x = ((u64::from(w - sw) * u64::from(2 * i + 1)) / 8) as u32;
+            let y = ((u64::from(h - sh) * u64::from(2 * j + 1)) / 8) as u32;
+            out.push(Window::new(x, y, sw, sh));
+        }
+    }
+    out
 }
 
 /// The tile side for `scene`: the explicit one, else the model's input side scaled by

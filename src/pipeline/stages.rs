@@ -34,9 +34,12 @@ pub(crate) fn pad_inputs(spec: &InputSpec, out: &mut [f32]) {
     }
 }
 
+/// Reads the tiles of `grid` in row-major order: every tile, or only the indices in
+/// `only` (ascending; the area of interest's tiles). Other tiles are never read.
 pub(crate) fn read_stage(
     scene: &Scene,
     grid: &TileGrid,
+    only: Option<&[usize]>,
     tx: SyncSender<ReadMsg>,
     free: Receiver<TileBuf>,
     stop: &AtomicBool,
@@ -46,7 +49,11 @@ pub(crate) fn read_stage(
     let masked = mask.alpha_band.is_some() || mask.nodata.is_some();
     // A skipped tile's buffer is kept for the next tile, so the pool never drains.
     let mut spare: Option<TileBuf> = None;
-    for tile in grid.iter() {
+    let indices: Box<dyn Iterator<Item = usize> + '_> = match only {
+        Some(ix) => Box::new(ix.iter().copied()),
+        None => Box::new(0..grid.len()),
+    };
+    for tile in indices.filter_map(|i| grid.tile(i)) {
         if stop.load(Ordering::Relaxed) {
             return Ok((busy, ()));
         }
