@@ -14,7 +14,7 @@ const LAYERS: &[&[&str]] = &[
     &["raster", "tiling"],
     &["preprocess", "inference", "postprocess"],
     &["detection"],
-    &["pipeline", "output"],
+    &["pipeline", "analysis", "output"],
 ];
 
 fn layer(module: &str) -> Option<usize> {
