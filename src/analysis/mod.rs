@@ -2,9 +2,47 @@
 //! change between two dates. Pure: plain detections in, plain results out; reading and
 //! writing them is [`crate::output`]'s.
 
+//!
+//! Ground distances are measured in a local transverse Mercator plane centred on the data
+//! (see [`sites()`] for its accuracy), so scenes at high latitudes or across the
+//! antimeridian are handled like any other. Every detection needs its
+//! [`Detection::lonlat_polygon`]; one without it is an error, never silently dropped.
+
+mod by_site;
+mod compare;
+mod dbscan;
+mod matching;
+mod plane;
+mod sites;
+
+pub use by_site::{change_by_site, SiteChange};
+pub use compare::{
+    compare, DEFAULT_TOLERANCE_M, MAX_TOLERANCE_M, MIN_OFFSET_PAIRS, OFFSET_SEARCH_M,
+};
+pub use sites::{sites, DEFAULT_EPS_M, DEFAULT_MIN_OBJECTS, SITE_BUFFER_M};
+
 use crate::detection::Detection;
+use crate::error::{Error, Result};
 use crate::geo::LonLat;
 use std::collections::BTreeMap;
+
+/// Every detection's WGS84 corners; an error says how many of `detections` (named `what`)
+/// have none.
+fn lonlat_polygons(detections: &[Detection], what: &str) -> Result<Vec<[[f64; 2]; 4]>> {
+    let missing = detections
+        .iter()
+        .filter(|d| d.lonlat_polygon.is_none())
+        .count();
+    if missing > 0 {
+        return Err(Error::Config(format!(
+            "{missing} of the {} {what} have no WGS84 position (lonlat_polygon), so no \
+             ground distance can be measured: detect on a georeferenced scene with a CRS \
+             satdet can reproject",
+            detections.len()
+        )));
+    }
+    Ok(detections.iter().filter_map(|d| d.lonlat_polygon).collect())
+}
 
 /// A group of detections close together on the ground (a truck park, a work site).
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
