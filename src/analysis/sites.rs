@@ -31,9 +31,12 @@ const BUFFER_SEGMENTS: usize = 16;
 ///
 /// A detection with at least `min_objects` detections within `eps_m` (itself included) is
 /// a core; cores within `eps_m` of each other share a site; any other detection within
-/// `eps_m` of a core joins the site of its nearest core; the rest are noise and in no site.
-/// Every site therefore has at least `min_objects` members, and each member is linked to
-/// the others by a chain of steps of at most `eps_m`.
+/// `eps_m` of a core joins the site of its nearest core (not whichever site reaches it
+/// first, as in the original algorithm, which depends on the input order); the rest are
+/// noise and in no site. Each member of a site is linked to the others by a chain of steps
+/// of at most `eps_m`. A cluster left with fewer than `min_objects` members (its core's
+/// neighbours all nearer to cores of other clusters: rare) is dropped, its members noise,
+/// so that every site has at least `min_objects` objects.
 ///
 /// Each site's polygon is the convex hull of its boxes' corners buffered by
 /// [`SITE_BUFFER_M`] (the buffer's round corners drawn with 16 segments, outside the true
@@ -123,6 +126,7 @@ pub fn sites(detections: &[Detection], eps_m: f64, min_objects: usize) -> Result
             groups[l].push(i);
         }
     }
+    groups.retain(|g| g.len() >= min_objects);
     let mut built: Vec<(Site, [f64; 2])> = groups
         .into_iter()
         .map(|members| build_site(detections, &corners, &centers, &plane, members))
