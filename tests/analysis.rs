@@ -44,12 +44,7 @@ fn vehicle(origin: [f64; 2], class: &str, east: f64, north: f64) -> Detection {
         score: 0.8,
         pixel_box: PixelBox::new(0.0, 0.0, 15.0, 7.0),
         map_polygon: None,
-        lonlat_polygon: Some([
-            c(-2.25, 1.0),
-            c(2.25, 1.0),
-            c(2.25, -1.0),
-            c(-2.25, -1.0),
-        ]),
+        lonlat_polygon: Some([c(-2.25, 1.0), c(2.25, 1.0), c(2.25, -1.0), c(-2.25, -1.0)]),
     }
 }
 
@@ -83,7 +78,10 @@ fn scene(origin: [f64; 2]) -> (Vec<Detection>, [Vec<usize>; 3]) {
         .into_iter()
         .map(|(c, e, n)| vehicle(origin, c, e, n))
         .collect();
-    (d, [(0..12).collect(), (13..19).collect(), (20..24).collect()])
+    (
+        d,
+        [(0..12).collect(), (13..19).collect(), (20..24).collect()],
+    )
 }
 
 fn counts(pairs: &[(&str, usize)]) -> BTreeMap<String, usize> {
@@ -94,11 +92,16 @@ fn counts(pairs: &[(&str, usize)]) -> BTreeMap<String, usize> {
 fn inside(ring: &[[f64; 2]], p: [f64; 2]) -> bool {
     let lon0 = ring[0][0];
     let x = lon0 + wrap(p[0] - lon0);
-    let r: Vec<[f64; 2]> = ring.iter().map(|q| [lon0 + wrap(q[0] - lon0), q[1]]).collect();
+    let r: Vec<[f64; 2]> = ring
+        .iter()
+        .map(|q| [lon0 + wrap(q[0] - lon0), q[1]])
+        .collect();
     let mut c = false;
     for w in r.windows(2) {
         let (a, b) = (w[0], w[1]);
-        if (a[1] > p[1]) != (b[1] > p[1]) && x < a[0] + (p[1] - a[1]) / (b[1] - a[1]) * (b[0] - a[0]) {
+        if (a[1] > p[1]) != (b[1] > p[1])
+            && x < a[0] + (p[1] - a[1]) / (b[1] - a[1]) * (b[0] - a[0])
+        {
             c = !c;
         }
     }
@@ -141,7 +144,10 @@ fn check_known_sites(origin: [f64; 2]) {
         assert!(area > 0.0, "{origin:?}: counter-clockwise");
         for &m in &s.members {
             for corner in dets[m].lonlat_polygon.unwrap_or_default() {
-                assert!(inside(&s.polygon, corner), "{origin:?}: corner of {m} inside");
+                assert!(
+                    inside(&s.polygon, corner),
+                    "{origin:?}: corner of {m} inside"
+                );
             }
         }
     }
@@ -150,7 +156,10 @@ fn check_known_sites(origin: [f64; 2]) {
     let got = [found[2].center.lon, found[2].center.lat];
     let de = wrap(got[0] - expect[0]) * 111_320.0 * origin[1].to_radians().cos();
     let dn = (got[1] - expect[1]) * 110_950.0;
-    assert!(de.hypot(dn) < 0.5, "{origin:?}: centre {got:?} vs {expect:?}");
+    assert!(
+        de.hypot(dn) < 0.5,
+        "{origin:?}: centre {got:?} vs {expect:?}"
+    );
 }
 
 #[test]
@@ -180,7 +189,11 @@ fn sites_at_high_latitude_and_across_the_antimeridian() {
     let found = sites(&past, DEFAULT_EPS_M, DEFAULT_MIN_OBJECTS).expect("sites");
     assert_eq!(found.len(), 3);
     for s in &found {
-        assert!(s.center.lon > 170.0 && s.center.lon < 190.0, "{:?}", s.center);
+        assert!(
+            s.center.lon > 170.0 && s.center.lon < 190.0,
+            "{:?}",
+            s.center
+        );
         assert!(s.polygon.iter().all(|p| p[0] > 170.0 && p[0] < 190.0));
     }
 }
@@ -211,11 +224,17 @@ fn noise_is_in_no_site_and_equal_totals_go_north_first() {
 fn bad_parameters_and_missing_positions_are_errors() {
     let (mut dets, _) = scene([124.4, 40.1]);
     for eps in [0.0, -1.0, f64::NAN, f64::INFINITY] {
-        assert!(matches!(sites(&dets, eps, 3), Err(Error::Config(_))), "{eps}");
+        assert!(
+            matches!(sites(&dets, eps, 3), Err(Error::Config(_))),
+            "{eps}"
+        );
     }
     assert!(matches!(sites(&dets, 50.0, 0), Err(Error::Config(_))));
     for tol in [0.0, -2.0, f64::NAN, 1e6] {
-        assert!(matches!(compare(&dets, &dets, tol), Err(Error::Config(_))), "{tol}");
+        assert!(
+            matches!(compare(&dets, &dets, tol), Err(Error::Config(_))),
+            "{tol}"
+        );
     }
     let n = dets.len();
     dets[3].lonlat_polygon = None;
@@ -224,7 +243,10 @@ fn bad_parameters_and_missing_positions_are_errors() {
     assert!(e.to_string().contains(&format!("2 of the {n}")), "{e}");
     let (good, _) = scene([124.4, 40.1]);
     let e = compare(&good, &dets, 3.0).unwrap_err();
-    assert!(e.to_string().contains("AFTER") && e.to_string().contains("2 of"), "{e}");
+    assert!(
+        e.to_string().contains("AFTER") && e.to_string().contains("2 of"),
+        "{e}"
+    );
     let e = compare(&dets, &good, 3.0).unwrap_err();
     assert!(e.to_string().contains("BEFORE"), "{e}");
 }
@@ -263,7 +285,9 @@ fn two_dates(origin: [f64; 2], shift: [f64; 2]) -> (Vec<Detection>, Vec<Detectio
     (before, after)
 }
 
-fn kinds(pairs: &[(&str, &[(ChangeKind, usize)])]) -> BTreeMap<String, BTreeMap<ChangeKind, usize>> {
+fn kinds(
+    pairs: &[(&str, &[(ChangeKind, usize)])],
+) -> BTreeMap<String, BTreeMap<ChangeKind, usize>> {
     pairs
         .iter()
         .map(|&(c, ks)| (c.to_string(), ks.iter().copied().collect()))
@@ -274,7 +298,11 @@ fn check_two_dates(origin: [f64; 2], shift: [f64; 2]) {
     let (before, after) = two_dates(origin, shift);
     let change = compare(&before, &after, DEFAULT_TOLERANCE_M).expect("compare");
     let err = (change.offset_m[0] - shift[0]).hypot(change.offset_m[1] - shift[1]);
-    assert!(err < 0.25, "{origin:?}: offset {:?} vs {shift:?}", change.offset_m);
+    assert!(
+        err < 0.25,
+        "{origin:?}: offset {:?} vs {shift:?}",
+        change.offset_m
+    );
     assert!(change.offset_pairs >= 20, "{}", change.offset_pairs);
     use ChangeKind::*;
     // BEFORE: 31 cars, 2 trucks, 1 excavator; 2 cars and a truck gone.
@@ -288,7 +316,10 @@ fn check_two_dates(origin: [f64; 2], shift: [f64; 2]) {
     for o in &change.objects {
         match o.change {
             Stayed => {
-                let (i, j) = (o.before.unwrap_or(usize::MAX), o.after.unwrap_or(usize::MAX));
+                let (i, j) = (
+                    o.before.unwrap_or(usize::MAX),
+                    o.after.unwrap_or(usize::MAX),
+                );
                 assert_eq!(before[i].class_name, after[j].class_name);
                 assert_eq!(o.detection, after[j]);
                 let d = o.distance_m.unwrap_or(f64::NAN);

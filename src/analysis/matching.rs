@@ -168,7 +168,7 @@ mod tests {
             let mut edges: Vec<Edge> = raw.into_iter()
                 .filter(|&(i, j, _)| i < nb && j < na)
                 .collect();
-            edges.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+            edges.sort_by_key(|e| (e.0, e.1));
             edges.dedup_by(|a, b| (a.0, a.1) == (b.0, b.1));
             let rank_b: Vec<usize> = (0..nb).collect();
             let rank_a: Vec<usize> = (0..na).collect();

@@ -72,7 +72,7 @@ impl LocalPlane {
             .iter()
             .fold([0.0; 3], |s, u| [s[0] + u[0], s[1] + u[1], s[2] + u[2]]);
         let norm = (sum[0] * sum[0] + sum[1] * sum[1] + sum[2] * sum[2]).sqrt();
-        if !(norm > 1e-9 * units.len() as f64) {
+        if norm.is_nan() || norm <= 1e-9 * units.len() as f64 {
             // Positions all around the globe: any of them serves as a centre.
             sum = first;
         }

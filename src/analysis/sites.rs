@@ -268,7 +268,7 @@ mod tests {
             let dx = (p[0] - p[0].clamp(0.0, 10.0)).abs();
             let dy = (p[1] - p[1].clamp(0.0, 10.0)).abs();
             let d = dx.hypot(dy);
-            assert!(d >= 5.0 - 1e-9 && d <= 5.1 + 1e-9, "{p:?}: {d}");
+            assert!((5.0 - 1e-9..=5.1 + 1e-9).contains(&d), "{p:?}: {d}");
         }
     }
 
