@@ -242,9 +242,11 @@ fn estimate_offset(b: &Side, a: &Side, tolerance_m: f64) -> ([f64; 2], usize) {
 /// order, the offset, the counts and which objects stayed, appeared or went are the same
 /// (up to ties between identical detections).
 ///
-/// Distances are measured as in [`sites`](fn@super::sites): a local transverse Mercator plane on the
-/// WGS84 ellipsoid, centred on both sets (the offset's east and north are that
-/// plane's axes).
+/// Distances are measured as in [`sites`](fn@super::sites): a local transverse Mercator
+/// plane on the WGS84 ellipsoid, centred on both sets. The offset's east and north are
+/// that plane's axes: true east and north at its centre, turned by the meridian
+/// convergence elsewhere (about Δlon · sin lat: 1.2° at the edge of a 100 km scene at
+/// 70°N, 4 cm on a 2 m offset); the offset is applied as one vector in the plane.
 ///
 /// # Errors
 /// [`Error::Config`] when `tolerance_m` is not in (0, [`MAX_TOLERANCE_M`]] or a detection
