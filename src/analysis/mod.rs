@@ -1,7 +1,6 @@
 //! From boxes to answers, on detections in metres: sites (clusters of objects) and the
 //! change between two dates. Pure: plain detections in, plain results out; reading and
 //! writing them is [`crate::output`]'s.
-
 //!
 //! Ground distances are measured in a local transverse Mercator plane centred on the data
 //! (see [`sites()`] for its accuracy), so scenes at high latitudes or across the
@@ -51,10 +50,11 @@ pub struct Site {
     /// 1-based id; sites are numbered by total, largest first, and the ids are stable for
     /// the same input.
     pub id: u32,
-    /// The site's outline in WGS84 `[lon, lat]`: the hull of its boxes, buffered by a few
-    /// metres; a closed ring (first point repeated last), counter-clockwise.
+    /// The site's outline in WGS84 `[lon, lat]`: the convex hull of its boxes, buffered by
+    /// [`SITE_BUFFER_M`] (5 m); a closed ring (first point repeated last),
+    /// counter-clockwise, longitudes continuous (past ±180° where the site crosses it).
     pub polygon: Vec<[f64; 2]>,
-    /// The centre of the site (mean of its objects' centres).
+    /// The centre of the site (mean of its objects' box centres, taken in metres).
     pub center: LonLat,
     /// Objects per class name, e.g. `{"car": 18, "truck": 3}`.
     pub counts: BTreeMap<String, usize>,
@@ -119,8 +119,8 @@ pub struct Change {
     pub offset_pairs: usize,
     /// The matching tolerance in metres.
     pub tolerance_m: f64,
-    /// Every object of both sets, once: the earlier set's unmatched as `gone`, the
-    /// later set's as `appeared` or `stayed`.
+    /// Every object of both sets, once: the later set's as `appeared` or `stayed`, in its
+    /// order, then the earlier set's unmatched as `gone`, in its order.
     pub objects: Vec<ChangedObject>,
     /// Objects per class name and change.
     pub counts: BTreeMap<String, BTreeMap<ChangeKind, usize>>,
