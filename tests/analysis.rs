@@ -391,3 +391,26 @@ fn comparing_with_nothing() {
     let c = compare(&[], &[], 3.0).expect("compare");
     assert!(c.objects.is_empty() && c.counts.is_empty());
 }
+
+/// Fewer than `MIN_OFFSET_PAIRS` pairs: no offset is estimated nor applied, and objects
+/// are matched as they lie.
+#[test]
+fn too_few_pairs_give_no_offset() {
+    let o = [124.4, 40.1];
+    let before = vec![vehicle(o, "car", 0.0, 0.0), vehicle(o, "car", 100.0, 0.0)];
+    let after = vec![vehicle(o, "car", 1.0, 0.5), vehicle(o, "car", 110.0, 0.0)];
+    let c = compare(&before, &after, DEFAULT_TOLERANCE_M).expect("compare");
+    assert_eq!((c.offset_m, c.offset_pairs), ([0.0, 0.0], 0));
+    let kinds: Vec<ChangeKind> = c.objects.iter().map(|o| o.change).collect();
+    assert_eq!(
+        kinds,
+        vec![ChangeKind::Stayed, ChangeKind::Appeared, ChangeKind::Gone]
+    );
+    let d = c.objects[0].distance_m.unwrap_or(f64::NAN);
+    assert!((d - 1.25f64.sqrt()).abs() < 0.01, "{d}");
+    assert_eq!(
+        (c.objects[0].before, c.objects[0].after),
+        (Some(0), Some(0))
+    );
+    assert_eq!((c.objects[2].before, c.objects[2].after), (Some(1), None));
+}

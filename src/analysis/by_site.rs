@@ -100,3 +100,93 @@ fn site_polygon(s: &Site) -> (Polygon<f64>, [f64; 4]) {
     }
     (Polygon::new(LineString::new(coords), vec![]), bbox)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::ChangedObject;
+    use crate::detection::Detection;
+    use crate::geo::{LonLat, PixelBox};
+    use std::sync::Arc;
+
+    fn object(kind: ChangeKind, class: &str, lon: f64, lat: f64) -> ChangedObject {
+        let (w, h) = (0.00002, 0.00001);
+        ChangedObject {
+            change: kind,
+            detection: Detection {
+                class_id: 0,
+                class_name: Arc::from(class),
+                score: 0.5,
+                pixel_box: PixelBox::new(0.0, 0.0, 1.0, 1.0),
+                map_polygon: None,
+                lonlat_polygon: Some(
+                    [[-w, h], [w, h], [w, -h], [-w, -h]].map(|d| [wrap180(lon + d[0]), lat + d[1]]),
+                ),
+            },
+            before: None,
+            after: None,
+            distance_m: None,
+        }
+    }
+
+    fn site(id: u32, ring: Vec<[f64; 2]>) -> Site {
+        Site {
+            id,
+            polygon: ring,
+            center: LonLat { lon: 0.0, lat: 0.0 },
+            counts: BTreeMap::new(),
+            total: 0,
+            mean_score: 0.0,
+            members: Vec::new(),
+        }
+    }
+
+    /// A site written past 180° and objects written in [-180, 180): counted there; where
+    /// two sites overlap, the first takes the object; outside every site, nowhere.
+    #[test]
+    fn objects_are_counted_across_the_antimeridian_and_once() {
+        let square = |lon0: f64, lat0: f64, d: f64| {
+            vec![
+                [lon0 - d, lat0 - d],
+                [lon0 + d, lat0 - d],
+                [lon0 + d, lat0 + d],
+                [lon0 - d, lat0 + d],
+                [lon0 - d, lat0 - d],
+            ]
+        };
+        let sites = vec![
+            site(1, square(180.0, 10.0, 0.001)),
+            site(2, square(180.0005, 10.0, 0.001)),
+            site(3, square(20.0, 10.0, 0.001)),
+        ];
+        let change = Change {
+            offset_m: [0.0, 0.0],
+            offset_pairs: 0,
+            tolerance_m: 3.0,
+            objects: vec![
+                object(ChangeKind::Gone, "car", -179.9996, 10.0), // in 1 and 2: counted in 1
+                object(ChangeKind::Stayed, "car", 179.9993, 10.0), // in 1 only
+                object(ChangeKind::Appeared, "truck", -179.9988, 10.0), // in 2 only
+                object(ChangeKind::Appeared, "truck", 20.01, 10.0), // nowhere
+            ],
+            counts: BTreeMap::new(),
+        };
+        let per_site = change_by_site(&change, &sites);
+        let ids: Vec<u32> = per_site.iter().map(|s| s.site).collect();
+        assert_eq!(ids, vec![1, 2, 3]);
+        let one =
+            |class: &str, kind: ChangeKind| -> BTreeMap<String, BTreeMap<ChangeKind, usize>> {
+                [(class.to_string(), [(kind, 1)].into_iter().collect())]
+                    .into_iter()
+                    .collect()
+            };
+        let mut first = one("car", ChangeKind::Gone);
+        first
+            .entry("car".into())
+            .or_default()
+            .insert(ChangeKind::Stayed, 1);
+        assert_eq!(per_site[0].counts, first);
+        assert_eq!(per_site[1].counts, one("truck", ChangeKind::Appeared));
+        assert!(per_site[2].counts.is_empty());
+    }
+}

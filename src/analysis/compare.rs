@@ -372,3 +372,38 @@ fn push(
         distance_m,
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn median_of_each_component() {
+        assert_eq!(median(&[]), [0.0, 0.0]);
+        assert_eq!(median(&[[1.0, 5.0], [3.0, -1.0], [2.0, 0.0]]), [2.0, 0.0]);
+        assert_eq!(median(&[[1.0, 5.0], [3.0, -1.0]]), [2.0, 2.0]);
+    }
+
+    /// Pairs of neighbours in a dense row vote together for a wrong vector; the mode
+    /// block keeps the larger consistent group, and the median is taken inside it.
+    #[test]
+    fn the_vote_leaves_out_a_consistent_minority() {
+        let mut votes = Vec::new();
+        for k in 0..10 {
+            let j = f64::from(k) * 0.04 - 0.2;
+            votes.push([2.5 + j, -2.0 - j]);
+        }
+        for _ in 0..8 {
+            votes.push([2.5, 1.0]);
+        }
+        votes.extend([[-20.0, 3.0], [14.0, 14.0], [0.0, -9.0]]);
+        let block = mode_block(&votes);
+        assert_eq!(block.len(), 10, "{block:?}");
+        let m = median(&block);
+        assert!(
+            (m[0] - 2.5).abs() < 0.05 && (m[1] + 2.0).abs() < 0.05,
+            "{m:?}"
+        );
+        assert!(mode_block(&[]).is_empty());
+    }
+}
