@@ -414,3 +414,27 @@ fn too_few_pairs_give_no_offset() {
     );
     assert_eq!((c.objects[2].before, c.objects[2].after), (Some(1), None));
 }
+
+/// The shrunk case of a property-test failure, pinned: a core (at the origin) whose three
+/// neighbours (4 m out) each lie nearer (3 m) to a core of another cluster keeps only
+/// itself; a cluster under `min_objects` is no site, and its core is noise.
+#[test]
+fn a_core_whose_neighbours_all_join_nearer_cores_is_no_site() {
+    let o = [30.0, 45.0];
+    let mut dets = vec![vehicle(o, "car", 0.0, 0.0)];
+    for k in 0..3 {
+        let t = f64::from(k) * std::f64::consts::TAU / 3.0;
+        let (c, s) = (t.cos(), t.sin());
+        dets.push(vehicle(o, "car", 4.0 * c, 4.0 * s)); // border
+        dets.push(vehicle(o, "car", 7.0 * c, 7.0 * s)); // outer core
+        for side in [-1.0, 0.0, 1.0] {
+            dets.push(vehicle(o, "car", 10.0 * c - side * s, 10.0 * s + side * c));
+        }
+    }
+    let found = sites(&dets, 5.0, 4).expect("sites");
+    assert_eq!(found.len(), 3, "{found:#?}");
+    for s in &found {
+        assert_eq!(s.total, 5);
+        assert!(!s.members.contains(&0));
+    }
+}
