@@ -225,7 +225,7 @@ fn noise_is_in_no_site_and_equal_totals_go_north_first() {
 #[test]
 fn bad_parameters_and_missing_positions_are_errors() {
     let (mut dets, _) = scene([124.4, 40.1]);
-    for eps in [0.0, -1.0, f64::NAN, f64::INFINITY] {
+    for eps in [0.0, -1.0, f64::NAN, f64::INFINITY, 10_001.0] {
         assert!(
             matches!(sites(&dets, eps, 3), Err(Error::Config(_))),
             "{eps}"

@@ -18,7 +18,7 @@ pub use by_site::{change_by_site, SiteChange};
 pub use compare::{
     compare, DEFAULT_TOLERANCE_M, MAX_TOLERANCE_M, MIN_OFFSET_PAIRS, OFFSET_SEARCH_M,
 };
-pub use sites::{sites, DEFAULT_EPS_M, DEFAULT_MIN_OBJECTS, SITE_BUFFER_M};
+pub use sites::{sites, DEFAULT_EPS_M, DEFAULT_MIN_OBJECTS, MAX_EPS_M, SITE_BUFFER_M};
 
 use crate::detection::Detection;
 use crate::error::{Error, Result};

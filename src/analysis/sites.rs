@@ -15,6 +15,11 @@ use std::collections::BTreeMap;
 /// without joining sites a few hundred metres apart.
 pub const DEFAULT_EPS_M: f64 = 50.0;
 
+/// The largest `eps_m` accepted, metres: a neighbourhood of 10 km groups whole towns,
+/// not sites, and the work grows with the number of pairs of detections within `eps_m`
+/// of each other (quadratic in a dense scene with a huge `eps_m`).
+pub const MAX_EPS_M: f64 = 10_000.0;
+
 /// Default minimum number of objects of [`sites`]: 3 (a point with at least 2 others within
 /// `eps` starts a site); pairs are not sites.
 pub const DEFAULT_MIN_OBJECTS: usize = 3;
@@ -53,10 +58,11 @@ const BUFFER_SEGMENTS: usize = 16;
 /// order the sites are the same (ids, polygons, centres, counts, totals, scores; members
 /// are the same detections, by their indices in each input).
 ///
-/// Cost: an R-tree query per detection, plus the pairs of cores within `eps_m`.
+/// Cost: an R-tree query per detection, plus the pairs of detections within `eps_m` of
+/// each other (100 000 vehicles at the default eps: well under a second).
 ///
 /// # Errors
-/// [`Error::Config`] when `eps_m` is not a positive finite number, `min_objects` is 0,
+/// [`Error::Config`] when `eps_m` is not in (0, [`MAX_EPS_M`]], `min_objects` is 0,
 /// or a detection has no [`Detection::lonlat_polygon`] (saying how many);
 /// [`Error::Reproject`] for a corner that is not a WGS84 position.
 ///
@@ -95,9 +101,9 @@ const BUFFER_SEGMENTS: usize = 16;
 /// # Ok::<(), satdet::Error>(())
 /// ```
 pub fn sites(detections: &[Detection], eps_m: f64, min_objects: usize) -> Result<Vec<Site>> {
-    if !(eps_m.is_finite() && eps_m > 0.0) {
+    if !(eps_m > 0.0 && eps_m <= MAX_EPS_M) {
         return Err(Error::Config(format!(
-            "sites: eps must be a positive number of metres, not {eps_m}"
+            "sites: eps must be a number of metres in (0, {MAX_EPS_M}], not {eps_m}"
         )));
     }
     if min_objects == 0 {
