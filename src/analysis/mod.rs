@@ -1,10 +1,47 @@
 //! From boxes to answers, on detections in metres: sites (clusters of objects) and the
 //! change between two dates. Pure: plain detections in, plain results out; reading and
 //! writing them is [`crate::output`]'s.
+//!
+//! Ground distances are measured in a local transverse Mercator plane centred on the data
+//! (see [`sites()`] for its accuracy), so scenes at high latitudes or across the
+//! antimeridian are handled like any other. Every detection needs its
+//! [`Detection::lonlat_polygon`]; one without it is an error, never silently dropped.
+
+mod by_site;
+mod compare;
+mod dbscan;
+mod matching;
+mod plane;
+mod sites;
+
+pub use by_site::{change_by_site, SiteChange};
+pub use compare::{
+    compare, DEFAULT_TOLERANCE_M, MAX_TOLERANCE_M, MIN_OFFSET_PAIRS, OFFSET_SEARCH_M,
+};
+pub use sites::{sites, DEFAULT_EPS_M, DEFAULT_MIN_OBJECTS, MAX_EPS_M, SITE_BUFFER_M};
 
 use crate::detection::Detection;
+use crate::error::{Error, Result};
 use crate::geo::LonLat;
 use std::collections::BTreeMap;
+
+/// Every detection's WGS84 corners; an error says how many of `detections` (named `what`)
+/// have none.
+fn lonlat_polygons(detections: &[Detection], what: &str) -> Result<Vec<[[f64; 2]; 4]>> {
+    let missing = detections
+        .iter()
+        .filter(|d| d.lonlat_polygon.is_none())
+        .count();
+    if missing > 0 {
+        return Err(Error::Config(format!(
+            "{missing} of the {} {what} have no WGS84 position (lonlat_polygon), so no \
+             ground distance can be measured: detect on a georeferenced scene with a CRS \
+             satdet can reproject",
+            detections.len()
+        )));
+    }
+    Ok(detections.iter().filter_map(|d| d.lonlat_polygon).collect())
+}
 
 /// A group of detections close together on the ground (a truck park, a work site).
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -13,10 +50,11 @@ pub struct Site {
     /// 1-based id; sites are numbered by total, largest first, and the ids are stable for
     /// the same input.
     pub id: u32,
-    /// The site's outline in WGS84 `[lon, lat]`: the hull of its boxes, buffered by a few
-    /// metres; a closed ring (first point repeated last), counter-clockwise.
+    /// The site's outline in WGS84 `[lon, lat]`: the convex hull of its boxes, buffered by
+    /// [`SITE_BUFFER_M`] (5 m); a closed ring (first point repeated last),
+    /// counter-clockwise, longitudes continuous (past ±180° where the site crosses it).
     pub polygon: Vec<[f64; 2]>,
-    /// The centre of the site (mean of its objects' centres).
+    /// The centre of the site (mean of its objects' box centres, taken in metres).
     pub center: LonLat,
     /// Objects per class name, e.g. `{"car": 18, "truck": 3}`.
     pub counts: BTreeMap<String, usize>,
@@ -81,8 +119,8 @@ pub struct Change {
     pub offset_pairs: usize,
     /// The matching tolerance in metres.
     pub tolerance_m: f64,
-    /// Every object of both sets, once: the earlier set's unmatched as `gone`, the
-    /// later set's as `appeared` or `stayed`.
+    /// Every object of both sets, once: the later set's as `appeared` or `stayed`, in its
+    /// order, then the earlier set's unmatched as `gone`, in its order.
     pub objects: Vec<ChangedObject>,
     /// Objects per class name and change.
     pub counts: BTreeMap<String, BTreeMap<ChangeKind, usize>>,
