@@ -144,6 +144,16 @@ pub enum Error {
     #[error("internal error: {0}")]
     Internal(String),
 
+    /// A file read as satdet detections is not one: a missing column, a value that is
+    /// not a number, a geometry that is not a polygon, a truncated or corrupt file.
+    #[error("{path}: not a readable satdet detections file: {detail}")]
+    DetectionsFile {
+        /// The file.
+        path: PathBuf,
+        /// What was missing or wrong, and where (feature index, column).
+        detail: String,
+    },
+
     /// Writing results failed.
     #[error("{path}: cannot write output: {detail}")]
     Output {

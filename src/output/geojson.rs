@@ -5,25 +5,18 @@
 //! `null` geometry and keeps its pixel box.
 
 use crate::detection::{Detection, Detections};
+use super::layer::{Geometry as LayerGeometry, Layer, Value};
+use super::read::{RawFeature, RawGeom, RawLayer, RawValue};
 use crate::error::{Error, Result};
 use geojson::{Feature, Geometry, JsonObject, JsonValue};
 use std::io::Write;
 use std::path::Path;
 
 fn ring(poly: &[[f64; 2]; 4]) -> Vec<Vec<f64>> {
-    // Shoelace: positive area is counter-clockwise in lon/lat.
-    let area: f64 = (0..4)
-        .map(|i| {
-            let (a, b) = (poly[i], poly[(i + 1) % 4]);
-            a[0] * b[1] - b[0] * a[1]
-        })
-        .sum();
-    let mut pts: Vec<Vec<f64>> = poly.iter().map(|p| vec![p[0], p[1]]).collect();
-    if area < 0.0 {
-        pts.reverse();
-    }
-    pts.push(pts[0].clone());
-    pts
+    super::layer::ccw_ring(poly)
+        .iter()
+        .map(|p| vec![p[0], p[1]])
+        .collect()
 }
 
 fn feature(d: &Detection, crs: Option<&str>) -> Feature {
@@ -35,14 +28,8 @@ fn feature(d: &Detection, crs: Option<&str>) -> Feature {
         "pixel_bbox".into(),
         JsonValue::from(d.pixel_box.to_array().to_vec()),
     );
-    if let Some(m) = d.map_polygon {
-        let (xs, ys) = (m.map(|p| p[0]), m.map(|p| p[1]));
-        let min = |v: [f64; 4]| v.into_iter().fold(f64::INFINITY, f64::min);
-        let max = |v: [f64; 4]| v.into_iter().fold(f64::NEG_INFINITY, f64::max);
-        props.insert(
-            "map_bbox".into(),
-            JsonValue::from(vec![min(xs), min(ys), max(xs), max(ys)]),
-        );
+    if let Some(b) = super::layer::map_bbox(d) {
+        props.insert("map_bbox".into(), JsonValue::from(b.to_vec()));
     }
     if let Some(c) = crs {
         props.insert("crs".into(), JsonValue::from(c));
@@ -74,7 +61,7 @@ pub fn to_string(dets: &Detections) -> std::io::Result<String> {
 /// [`std::io::ErrorKind::InvalidData`] error naming the detection.
 pub fn write_to(w: &mut impl Write, dets: &Detections) -> std::io::Result<()> {
     let crs = dets.crs.as_ref().map(|c| c.to_string());
-    w.write_all(br#"{"type":"FeatureCollection","features":["#)?;
+    collection_start(w, "detections", &super::layer::detections_metadata(dets))?;
     for (i, d) in dets.items.iter().enumerate() {
         check_values(d).map_err(|what| {
             std::io::Error::new(
@@ -86,6 +73,83 @@ pub fn write_to(w: &mut impl Write, dets: &Detections) -> std::io::Result<()> {
             w.write_all(b",")?;
         }
         serde_json::to_writer(&mut *w, &feature(d, crs.as_deref()))?;
+    }
+    w.write_all(b"]}")
+}
+
+/// `{"type":"FeatureCollection","name":…,<metadata>…,"features":[`: the layer's name
+/// (OGR's layer name) and its metadata as foreign members.
+fn collection_start(
+    w: &mut impl Write,
+    name: &str,
+    metadata: &[(String, String)],
+) -> std::io::Result<()> {
+    w.write_all(br#"{"type":"FeatureCollection","name":"#)?;
+    serde_json::to_writer(&mut *w, name)?;
+    for (k, v) in metadata {
+        // "type", "name" and "features" are the collection's own members.
+        if matches!(k.as_str(), "type" | "name" | "features" | "bbox") {
+            continue;
+        }
+        w.write_all(b",")?;
+        serde_json::to_writer(&mut *w, k)?;
+        w.write_all(b":")?;
+        serde_json::to_writer(&mut *w, v)?;
+    }
+    w.write_all(br#","features":["#)
+}
+
+/// Streams any [`Layer`] as a GeoJSON FeatureCollection: its name and metadata as
+/// top-level members, each feature's fields as properties (a [`FieldType::Json`](super::FieldType::Json) value
+/// as an object, `Null` as `null`). A non-finite coordinate or real, or a latitude
+/// outside ±90°, is an [`std::io::ErrorKind::InvalidData`] error naming the feature.
+pub fn write_layer_to(w: &mut impl Write, layer: &Layer) -> std::io::Result<()> {
+    collection_start(w, &layer.name, &layer.metadata)?;
+    for (i, f) in layer.features.iter().enumerate() {
+        let bad = |what: String| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("feature {i} ({}): {what}", f.label),
+            )
+        };
+        if i > 0 {
+            w.write_all(b",")?;
+        }
+        let mut props = JsonObject::new();
+        for (field, v) in layer.fields.iter().zip(&f.values) {
+            let json = match v {
+                Value::Null => JsonValue::Null,
+                Value::Text(s) => JsonValue::from(s.as_str()),
+                Value::Integer(n) => JsonValue::from(*n),
+                Value::Real(r) if r.is_finite() => JsonValue::from(*r),
+                Value::Real(r) => return Err(bad(format!("{} is {r}", field.name))),
+                Value::Json(s) => serde_json::from_str(s).map_err(|e| {
+                    bad(format!("{} is not JSON: {e}", field.name))
+                })?,
+            };
+            props.insert(field.name.clone(), json);
+        }
+        let geometry = match &f.geometry {
+            None => None,
+            Some(g) => {
+                super::format::check_lonlat(g).map_err(bad)?;
+                Some(Geometry::new(match g {
+                    LayerGeometry::Polygon(r) => geojson::GeometryValue::new_polygon([r
+                        .iter()
+                        .map(|p| vec![p[0], p[1]])
+                        .collect::<Vec<_>>()]),
+                    LayerGeometry::Point(p) => geojson::GeometryValue::new_point(vec![p[0], p[1]]),
+                }))
+            }
+        };
+        let feature = Feature {
+            bbox: None,
+            geometry,
+            id: None,
+            properties: Some(props),
+            foreign_members: None,
+        };
+        serde_json::to_writer(&mut *w, &feature)?;
     }
     w.write_all(b"]}")
 }
@@ -150,6 +214,90 @@ pub fn write(path: impl AsRef<Path>, dets: &Detections) -> Result<()> {
     super::write_atomic(path, |w| {
         write_to(w, dets).map_err(super::atomic::io_err(path))
     })
+}
+
+/// Reads a GeoJSON FeatureCollection as neutral records: its string members as
+/// metadata, each feature's properties (the `pixel_bbox`/`map_bbox` arrays of
+/// [`write_to`] spread into `pixel_x0`… and `map_min_x`…).
+pub(crate) fn read_geojson(r: impl std::io::Read) -> std::result::Result<RawLayer, String> {
+    let doc: JsonValue = serde_json::from_reader(r).map_err(|e| format!("bad JSON: {e}"))?;
+    let obj = doc.as_object().ok_or("not a JSON object")?;
+    if obj.get("type").and_then(JsonValue::as_str) != Some("FeatureCollection") {
+        return Err("not a GeoJSON FeatureCollection".into());
+    }
+    let mut layer = RawLayer::default();
+    for (k, v) in obj {
+        if let (false, Some(s)) = (matches!(k.as_str(), "type" | "name"), v.as_str()) {
+            layer.meta.insert(k.clone(), s.to_string());
+        }
+    }
+    let features = obj
+        .get("features")
+        .and_then(JsonValue::as_array)
+        .ok_or("no `features` array")?;
+    for (i, f) in features.iter().enumerate() {
+        layer
+            .features
+            .push(read_feature(f).map_err(|e| format!("feature {i}: {e}"))?);
+    }
+    Ok(layer)
+}
+
+fn read_feature(f: &JsonValue) -> std::result::Result<RawFeature, String> {
+    let mut out = RawFeature::default();
+    if let Some(props) = f.get("properties").and_then(JsonValue::as_object) {
+        for (k, v) in props {
+            let spread: &[&str] = match k.as_str() {
+                "pixel_bbox" => &["pixel_x0", "pixel_y0", "pixel_x1", "pixel_y1"],
+                "map_bbox" => &["map_min_x", "map_min_y", "map_max_x", "map_max_y"],
+                _ => &[],
+            };
+            match v.as_array() {
+                Some(a) if !spread.is_empty() => {
+                    if a.len() != 4 {
+                        return Err(format!("`{k}` has {} values, not 4", a.len()));
+                    }
+                    for (name, x) in spread.iter().zip(a) {
+                        out.props.insert(name.to_string(), raw(x));
+                    }
+                }
+                _ => {
+                    out.props.insert(k.clone(), raw(v));
+                }
+            }
+        }
+    }
+    out.geom = match f.get("geometry") {
+        None | Some(JsonValue::Null) => RawGeom::None,
+        Some(g) => match g.get("type").and_then(JsonValue::as_str) {
+            Some("Polygon") => {
+                let ring = g
+                    .pointer("/coordinates/0")
+                    .and_then(JsonValue::as_array)
+                    .ok_or("a Polygon without an exterior ring")?;
+                let pts = ring
+                    .iter()
+                    .map(|p| match (p.get(0).and_then(JsonValue::as_f64), p.get(1).and_then(JsonValue::as_f64)) {
+                        (Some(x), Some(y)) => Ok([x, y]),
+                        _ => Err(format!("bad position {p}")),
+                    })
+                    .collect::<std::result::Result<Vec<_>, String>>()?;
+                RawGeom::Polygon(pts)
+            }
+            Some(t) => RawGeom::Other(t.to_string()),
+            None => return Err("a geometry without a type".into()),
+        },
+    };
+    Ok(out)
+}
+
+fn raw(v: &JsonValue) -> RawValue {
+    match v {
+        JsonValue::Null => RawValue::Null,
+        JsonValue::Number(n) => n.as_f64().map_or(RawValue::Null, RawValue::Num),
+        JsonValue::String(s) => RawValue::Text(s.clone()),
+        other => RawValue::Text(other.to_string()),
+    }
 }
 
 #[cfg(test)]

@@ -1,11 +1,23 @@
-//! Writers for detections: GeoJSON, and a PNG/JPEG quick-look. The result types stay
-//! plain data; formatting and drawing live here. Every file is written atomically
+//! Writers and readers for detections, sites and changes: GeoJSON, KML/KMZ, CSV,
+//! GeoPackage and FlatGeobuf (the format from the extension, [`write`],
+//! [`read_detections`]), and a PNG/JPEG quick-look. The result types stay plain data;
+//! formatting and drawing live here. Every file is written atomically
 //! ([`write_atomic`]) and never over an input ([`check_outputs`]).
 
 mod atomic;
+mod fgb;
+mod format;
 pub mod geojson;
+mod gpkg;
+mod kml;
+mod layer;
 pub mod quicklook;
+mod read;
 pub mod report;
+mod table;
 
 pub(crate) use atomic::check_result_output;
 pub use atomic::{check_outputs, scene_files, write_atomic};
+pub use format::{write, write_detections, Format, EXTENSIONS};
+pub use layer::{Feature, Field, FieldType, Geometry, Layer, Value, KIND_KEY};
+pub use read::read_detections;

@@ -1,0 +1,336 @@
+//! KML and KMZ for Google Earth: one Placemark per feature (its polygon, or point),
+//! named by its label (`car 0.87`, `site 3 (23)`), styled per class (distinct
+//! colours), in one Folder per group (class, or change); every field in the
+//! placemark's ExtendedData and the layer's metadata in the Document's. A KMZ is a zip
+//! holding `doc.kml`, deflated. Coordinates are written in Rust's shortest round-trip
+//! form, so reading them back gives the same `f64`.
+
+use super::layer::{Feature, Geometry, Layer};
+use super::read::{RawFeature, RawGeom, RawLayer, RawValue};
+use crate::error::{Error, Result};
+use quick_xml::events::Event;
+use std::io::{BufRead, Write};
+use std::path::Path;
+
+/// Outline colours (KML `aabbggrr`, opaque), one per style key in sorted order.
+const PALETTE: [&str; 8] = [
+    "ff00a5ff", // orange
+    "ff0000ff", // red
+    "ffffff00", // cyan
+    "ff00ff00", // green
+    "ffff00ff", // magenta
+    "ff00ffff", // yellow
+    "ffff0000", // blue
+    "ffffffff", // white
+];
+
+/// The XML-escaped text.
+fn esc(s: &str) -> String {
+    quick_xml::escape::escape(s).into_owned()
+}
+
+/// A style id safe in a URL fragment.
+fn style_id(key: &str) -> String {
+    let safe: String = key
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    format!("style_{safe}")
+}
+
+/// Streams `layer` as a KML document into `w`.
+pub(crate) fn write_kml(w: &mut impl Write, layer: &Layer) -> std::io::Result<()> {
+    writeln!(w, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
+    writeln!(w, r#"<kml xmlns="http://www.opengis.net/kml/2.2">"#)?;
+    writeln!(w, "<Document><name>{}</name>", esc(&layer.name))?;
+    if !layer.metadata.is_empty() {
+        write!(w, "<ExtendedData>")?;
+        for (k, v) in &layer.metadata {
+            write!(w, r#"<Data name="{}"><value>{}</value></Data>"#, esc(k), esc(v))?;
+        }
+        writeln!(w, "</ExtendedData>")?;
+    }
+    let keys: std::collections::BTreeSet<&str> = layer
+        .features
+        .iter()
+        .map(|f| f.style.as_deref().unwrap_or(""))
+        .collect();
+    for (i, key) in keys.iter().enumerate() {
+        let line = PALETTE[i % PALETTE.len()];
+        // The fill: the outline's colour at 25 % opacity.
+        writeln!(
+            w,
+            "<Style id=\"{}\"><LineStyle><color>{line}</color><width>2</width></LineStyle>\
+             <PolyStyle><color>40{}</color></PolyStyle></Style>",
+            style_id(key),
+            &line[2..]
+        )?;
+    }
+    // Folders in first-seen order; features keep their order within a folder.
+    let mut groups: Vec<(Option<&str>, Vec<&Feature>)> = Vec::new();
+    for f in &layer.features {
+        let g = f.group.as_deref();
+        match groups.iter_mut().find(|(k, _)| *k == g) {
+            Some((_, v)) => v.push(f),
+            None => groups.push((g, vec![f])),
+        }
+    }
+    for (group, features) in groups {
+        if let Some(g) = group {
+            writeln!(w, "<Folder><name>{}</name>", esc(g))?;
+        }
+        for f in features {
+            placemark(w, layer, f)?;
+        }
+        if group.is_some() {
+            writeln!(w, "</Folder>")?;
+        }
+    }
+    writeln!(w, "</Document></kml>")
+}
+
+fn placemark(w: &mut impl Write, layer: &Layer, f: &Feature) -> std::io::Result<()> {
+    write!(
+        w,
+        "<Placemark><name>{}</name><styleUrl>#{}</styleUrl><ExtendedData>",
+        esc(&f.label),
+        style_id(f.style.as_deref().unwrap_or(""))
+    )?;
+    for (field, v) in layer.fields.iter().zip(&f.values) {
+        if let Some(t) = v.to_text() {
+            write!(
+                w,
+                r#"<Data name="{}"><value>{}</value></Data>"#,
+                esc(&field.name),
+                esc(&t)
+            )?;
+        }
+    }
+    write!(w, "</ExtendedData>")?;
+    match &f.geometry {
+        Some(Geometry::Polygon(ring)) => {
+            write!(
+                w,
+                "<Polygon><outerBoundaryIs><LinearRing><coordinates>"
+            )?;
+            for (i, p) in ring.iter().enumerate() {
+                let sep = if i > 0 { " " } else { "" };
+                write!(w, "{sep}{},{}", p[0], p[1])?;
+            }
+            write!(w, "</coordinates></LinearRing></outerBoundaryIs></Polygon>")?;
+        }
+        Some(Geometry::Point(p)) => {
+            write!(w, "<Point><coordinates>{},{}</coordinates></Point>", p[0], p[1])?;
+        }
+        None => {}
+    }
+    writeln!(w, "</Placemark>")
+}
+
+/// `layer` as a KMZ: a zip with `doc.kml`, deflated, into `w`.
+pub(crate) fn write_kmz(w: &mut (impl Write + std::io::Seek), layer: &Layer, path: &Path) -> Result<()> {
+    let zerr = |e: zip::result::ZipError| Error::Output {
+        path: path.to_path_buf(),
+        detail: format!("writing the KMZ archive: {e}"),
+        source: None,
+    };
+    let mut zip = zip::ZipWriter::new(&mut *w);
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    zip.start_file("doc.kml", opts).map_err(zerr)?;
+    write_kml(&mut zip, layer).map_err(super::atomic::io_err(path))?;
+    zip.finish().map_err(zerr)?;
+    Ok(())
+}
+
+/// Reads a KML document: the Document's ExtendedData as metadata, each Placemark's
+/// ExtendedData as its properties (text) and its geometry.
+pub(crate) fn read_kml(r: impl BufRead) -> std::result::Result<RawLayer, String> {
+    let mut xml = quick_xml::Reader::from_reader(r);
+    let mut buf = Vec::new();
+    let mut path: Vec<String> = Vec::new();
+    let mut layer = RawLayer::default();
+    let mut current: Option<RawFeature> = None;
+    let mut data_name: Option<String> = None;
+    let mut text = String::new();
+    loop {
+        let ev = xml
+            .read_event_into(&mut buf)
+            .map_err(|e| format!("bad XML near byte {}: {e}", xml.buffer_position()))?;
+        match ev {
+            Event::Start(s) => {
+                let name = s.local_name().as_ref().to_string();
+                text.clear();
+                match name.as_str() {
+                    "Placemark" => current = Some(RawFeature::default()),
+                    "Data" => {
+                        data_name = s
+                            .try_get_attribute("name")
+                            .map_err(|e| format!("bad Data element: {e}"))?
+                            .map(|a| a.normalized_value(quick_xml::XmlVersion::Implicit1_0).map(|v| v.into_owned()))
+                            .transpose()
+                            .map_err(|e| format!("bad Data name: {e}"))?;
+                    }
+                    "Polygon" | "Point" | "LineString" | "MultiGeometry" | "Model" => {
+                        if let Some(f) = current.as_mut() {
+                            if !matches!(f.geom, RawGeom::None) || name != "Polygon" {
+                                f.geom = RawGeom::Other(name.clone());
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+                path.push(name);
+            }
+            Event::Text(t) => {
+                text.push_str(&t.xml_content(quick_xml::XmlVersion::Implicit1_0));
+            }
+            Event::GeneralRef(r) => {
+                let name = r.xml_content(quick_xml::XmlVersion::Implicit1_0);
+                let entity = format!("&{name};");
+                let s = quick_xml::escape::unescape(&entity)
+                    .map_err(|e| format!("bad entity {entity}: {e}"))?;
+                text.push_str(&s);
+            }
+            Event::CData(t) => text.push_str(&t.xml_content(quick_xml::XmlVersion::Implicit1_0)),
+            Event::End(_) => {
+                let name = path.pop().unwrap_or_default();
+                let in_outer = path.iter().any(|p| p == "outerBoundaryIs");
+                match (name.as_str(), current.as_mut()) {
+                    ("value", _) => {
+                        let key = data_name.clone().unwrap_or_default();
+                        match current.as_mut() {
+                            Some(f) => {
+                                f.props.insert(key, RawValue::Text(text.clone()));
+                            }
+                            None => {
+                                layer.meta.insert(key, text.clone());
+                            }
+                        }
+                    }
+                    ("coordinates", Some(f)) if in_outer => {
+                        if matches!(f.geom, RawGeom::None) {
+                            f.geom = RawGeom::Polygon(parse_coordinates(&text)?);
+                        }
+                    }
+                    ("innerBoundaryIs", Some(f)) => {
+                        f.geom = RawGeom::Other("Polygon with holes".into());
+                    }
+                    ("Placemark", _) => {
+                        if let Some(f) = current.take() {
+                            layer.features.push(f);
+                        }
+                    }
+                    _ => {}
+                }
+                text.clear();
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    if !path.is_empty() {
+        return Err(format!("truncated: <{}> is not closed", path.join("><")));
+    }
+    Ok(layer)
+}
+
+/// KML `lon,lat[,alt]` tuples separated by white space.
+fn parse_coordinates(text: &str) -> std::result::Result<Vec<[f64; 2]>, String> {
+    text.split_whitespace()
+        .map(|t| {
+            let mut it = t.split(',').map(str::parse::<f64>);
+            match (it.next(), it.next()) {
+                (Some(Ok(lon)), Some(Ok(lat))) => Ok([lon, lat]),
+                _ => Err(format!(
+                    "bad coordinate `{}`",
+                    crate::error::snippet(t)
+                )),
+            }
+        })
+        .collect()
+}
+
+/// Reads `doc.kml` (else the first `.kml` entry) of a KMZ.
+pub(crate) fn read_kmz(
+    r: impl std::io::Read + std::io::Seek,
+) -> std::result::Result<RawLayer, String> {
+    let mut zip = zip::ZipArchive::new(r).map_err(|e| format!("not a KMZ (zip) archive: {e}"))?;
+    let name = match zip.index_for_name("doc.kml") {
+        Some(_) => "doc.kml".to_string(),
+        None => zip
+            .file_names()
+            .filter_map(|n| n.ok())
+            .find(|n| n.to_ascii_lowercase().ends_with(".kml"))
+            .map(|n| n.into_owned())
+            .ok_or("the KMZ archive holds no .kml document")?,
+    };
+    let entry = zip
+        .by_name(&name)
+        .map_err(|e| format!("reading {name} in the KMZ: {e}"))?;
+    read_kml(std::io::BufReader::new(entry))
+}
+
+/// Colours assigned to each style key, for tests.
+#[cfg(test)]
+fn colours(layer: &Layer) -> std::collections::BTreeMap<String, &'static str> {
+    let keys: std::collections::BTreeSet<&str> = layer
+        .features
+        .iter()
+        .map(|f| f.style.as_deref().unwrap_or(""))
+        .collect();
+    keys.iter()
+        .enumerate()
+        .map(|(i, k)| (k.to_string(), PALETTE[i % PALETTE.len()]))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::layer::{Field, FieldType, Value};
+
+    fn layer() -> Layer {
+        let f = |class: &str, x: f64| Feature {
+            geometry: Some(Geometry::Polygon(vec![
+                [x, 1.0],
+                [x + 0.1, 1.0],
+                [x + 0.1, 1.1],
+                [x, 1.1],
+                [x, 1.0],
+            ])),
+            center: Some([x + 0.05, 1.05]),
+            label: format!("{class} <0.5> & co"),
+            group: Some(class.into()),
+            style: Some(class.into()),
+            values: vec![Value::Text(class.into())],
+        };
+        Layer {
+            name: "t".into(),
+            fields: vec![Field {
+                name: "class".into(),
+                kind: FieldType::Text,
+            }],
+            features: vec![f("car", 0.1), f("truck", 0.2), f("car", 0.3)],
+            metadata: vec![("scene".into(), "a & b.tif".into())],
+        }
+    }
+
+    #[test]
+    fn classes_get_distinct_styles_and_folders_and_text_is_escaped() {
+        let l = layer();
+        let mut out = Vec::new();
+        write_kml(&mut out, &l).expect("write");
+        let s = String::from_utf8(out).expect("utf8");
+        assert_eq!(s.matches("<Folder>").count(), 2);
+        assert_eq!(s.matches("<Placemark>").count(), 3);
+        let c = colours(&l);
+        assert_ne!(c["car"], c["truck"]);
+        assert!(s.contains("car &lt;0.5&gt; &amp; co"), "{s}");
+        let back = read_kml(s.as_bytes()).expect("read");
+        assert_eq!(back.meta["scene"], "a & b.tif");
+        assert_eq!(back.features.len(), 3);
+        assert!(matches!(&back.features[2].geom, RawGeom::Polygon(r) if r.len() == 5));
+    }
+}

@@ -1,0 +1,217 @@
+//! Reading detections back from any format satdet writes, so that `sites` and
+//! `compare` take any of them. Each format's reader gives the same neutral records
+//! ([`RawLayer`]); one function turns them into [`Detections`] and says precisely what
+//! is missing or malformed.
+
+use super::format::Format;
+use super::layer::{signed_area, KIND_KEY};
+use crate::detection::{Detection, Detections, Report};
+use crate::error::{snippet, Error, Result};
+use crate::geo::{Crs, PixelBox};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// A property as a format stores it.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum RawValue {
+    /// Absent or null.
+    Null,
+    /// Text (CSV and KML hold only text).
+    Text(String),
+    /// A number.
+    Num(f64),
+}
+
+/// A geometry as read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) enum RawGeom {
+    /// No geometry.
+    #[default]
+    None,
+    /// One exterior ring, as stored.
+    Polygon(Vec<[f64; 2]>),
+    /// Anything else, by name (a detections file holds polygons only).
+    Other(String),
+}
+
+/// One feature as read.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RawFeature {
+    pub(crate) geom: RawGeom,
+    pub(crate) props: HashMap<String, RawValue>,
+}
+
+/// A layer as read: metadata and features.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct RawLayer {
+    pub(crate) meta: HashMap<String, String>,
+    pub(crate) features: Vec<RawFeature>,
+}
+
+/// Reads detections from a file satdet wrote, in any of its formats (from the
+/// extension, [`Format::from_path`]): classes, scores, pixel boxes, WGS84 polygons,
+/// the map box (as an axis-aligned polygon), and the scene, CRS, acquisition date,
+/// model and thresholds. Detections come back best score first.
+///
+/// A file that is not a satdet detections file (a missing column, a value that is not
+/// a number, a geometry that is not a polygon, a truncated or corrupt file, a sites or
+/// change layer) is an [`Error::DetectionsFile`] naming the file and the problem.
+pub fn read_detections(path: impl AsRef<Path>) -> Result<Detections> {
+    let path = path.as_ref();
+    let format = Format::from_path(path)?;
+    let bad = |detail: String| Error::DetectionsFile {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let raw = match format {
+        Format::GeoPackage => super::gpkg::read_gpkg(path),
+        Format::Kmz => {
+            let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+            super::kml::read_kmz(std::io::BufReader::new(file))
+        }
+        _ => {
+            let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+            let r = std::io::BufReader::new(file);
+            match format {
+                Format::GeoJson => super::geojson::read_geojson(r),
+                Format::Kml => super::kml::read_kml(r),
+                Format::Csv => super::table::read_csv(r),
+                _ => super::fgb::read_fgb(r),
+            }
+        }
+    }
+    .map_err(bad)?;
+    to_detections(raw).map_err(bad)
+}
+
+fn num(f: &RawFeature, key: &str) -> std::result::Result<Option<f64>, String> {
+    match f.props.get(key) {
+        None | Some(RawValue::Null) => Ok(None),
+        Some(RawValue::Num(n)) => Ok(Some(*n)),
+        Some(RawValue::Text(t)) if t.trim().is_empty() => Ok(None),
+        Some(RawValue::Text(t)) => t
+            .trim()
+            .parse::<f64>()
+            .map(Some)
+            .map_err(|_| format!("`{key}` is not a number: `{}`", snippet(t))),
+    }
+}
+
+fn required(f: &RawFeature, key: &str) -> std::result::Result<f64, String> {
+    match num(f, key)? {
+        Some(v) if v.is_finite() => Ok(v),
+        Some(v) => Err(format!("`{key}` is {v}")),
+        None => Err(format!("no `{key}` value")),
+    }
+}
+
+/// The four corners of a closed ring written by [`super::layer::ccw_ring`], back in
+/// their original order (TL, TR, BR, BL for a north-up scene).
+fn corners(ring: &[[f64; 2]]) -> std::result::Result<[[f64; 2]; 4], String> {
+    let open = match ring {
+        [first @ .., last] if ring.len() == 5 && first[0] == *last => first,
+        _ if ring.len() == 4 => ring,
+        _ => {
+            return Err(format!(
+                "a detection's polygon has 4 corners (5 points closed), found {} points",
+                ring.len()
+            ))
+        }
+    };
+    let mut c = [open[0], open[1], open[2], open[3]];
+    if c.iter().flatten().any(|v| !v.is_finite()) || c.iter().any(|p| p[1].abs() > 90.0) {
+        return Err("a polygon corner is not a valid WGS84 position".into());
+    }
+    // Written counter-clockwise from clockwise corners: reverse again.
+    if signed_area(&c) > 0.0 {
+        c.reverse();
+    }
+    Ok(c)
+}
+
+fn detection(f: &RawFeature) -> std::result::Result<Detection, String> {
+    let class_name = match f.props.get("class") {
+        Some(RawValue::Text(t)) if !t.is_empty() => t.clone(),
+        Some(RawValue::Num(n)) => n.to_string(),
+        _ => return Err("no `class` value".into()),
+    };
+    let class_id = required(f, "class_id")?;
+    if class_id < 0.0 || class_id > f64::from(u32::MAX) || class_id.fract() != 0.0 {
+        return Err(format!("`class_id` {class_id} is not a class index"));
+    }
+    let score = required(f, "score")?;
+    let p = ["pixel_x0", "pixel_y0", "pixel_x1", "pixel_y1"]
+        .map(|k| required(f, k))
+        .into_iter()
+        .collect::<std::result::Result<Vec<f64>, String>>()?;
+    let m = ["map_min_x", "map_min_y", "map_max_x", "map_max_y"]
+        .map(|k| num(f, k))
+        .into_iter()
+        .collect::<std::result::Result<Vec<Option<f64>>, String>>()?;
+    let map_polygon = match m[..] {
+        [Some(x0), Some(y0), Some(x1), Some(y1)] => Some([[x0, y1], [x1, y1], [x1, y0], [x0, y0]]),
+        _ => None,
+    };
+    let lonlat_polygon = match &f.geom {
+        RawGeom::None => None,
+        RawGeom::Polygon(r) => Some(corners(r)?),
+        RawGeom::Other(t) => return Err(format!("geometry is a {t}, not a polygon")),
+    };
+    Ok(Detection {
+        class_id: class_id as u32,
+        class_name: Arc::from(class_name),
+        score: score as f32,
+        pixel_box: PixelBox::new(p[0], p[1], p[2], p[3]),
+        map_polygon,
+        lonlat_polygon,
+    })
+}
+
+fn parse_crs(s: &str) -> Crs {
+    if let Some(code) = s.strip_prefix("EPSG:").and_then(|c| c.parse().ok()) {
+        return Crs::Epsg(code);
+    }
+    let inner = s
+        .strip_prefix("unknown CRS (")
+        .and_then(|r| r.strip_suffix(')'))
+        .unwrap_or(s);
+    Crs::Unknown(inner.to_string())
+}
+
+/// The neutral records as detections, or what makes them not a detections file.
+pub(crate) fn to_detections(raw: RawLayer) -> std::result::Result<Detections, String> {
+    if let Some(kind) = raw.meta.get(KIND_KEY) {
+        if kind != "detections" {
+            return Err(format!("it holds {kind}, not detections"));
+        }
+    }
+    let mut items = raw
+        .features
+        .iter()
+        .enumerate()
+        .map(|(i, f)| detection(f).map_err(|e| format!("feature {i}: {e}")))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    // Best score first, as `Detections` promises (KML groups them by class).
+    items.sort_by(|a, b| b.score.total_cmp(&a.score));
+    let meta = |k: &str| raw.meta.get(k).filter(|v| !v.is_empty());
+    let threshold = |k: &str| -> std::result::Result<f32, String> {
+        meta(k).map_or(Ok(0.0), |v| {
+            v.parse()
+                .map_err(|_| format!("metadata `{k}` is not a number: `{}`", snippet(v)))
+        })
+    };
+    let report = Report {
+        model: meta("model").map(PathBuf::from).unwrap_or_default(),
+        confidence: threshold("confidence")?,
+        iou: threshold("iou")?,
+        ..Default::default()
+    };
+    Ok(Detections {
+        items,
+        scene: meta("scene").map(PathBuf::from).unwrap_or_default(),
+        crs: meta("crs").map(|c| parse_crs(c)),
+        acquired: meta("acquired").cloned(),
+        report,
+    })
+}
