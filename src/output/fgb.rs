@@ -182,12 +182,10 @@ pub(crate) fn read_fgb(r: impl std::io::Read) -> std::result::Result<RawLayer, S
     let mut it = fgb
         .select_all_seq()
         .map_err(|e| format!("reading FlatGeobuf features: {e}"))?;
-    while let Some(feature) = it.next().map_err(|e| {
-        format!(
-            "reading FlatGeobuf feature {}: {e}",
-            layer.features.len()
-        )
-    })? {
+    while let Some(feature) = it
+        .next()
+        .map_err(|e| format!("reading FlatGeobuf feature {}: {e}", layer.features.len()))?
+    {
         let mut f = RawFeature::default();
         feature
             .process_properties(&mut Props(&mut f.props))

@@ -4,9 +4,9 @@
 //! `crs`. A detection without WGS84 coordinates (scene without georeferencing) gets a
 //! `null` geometry and keeps its pixel box.
 
-use crate::detection::{Detection, Detections};
 use super::layer::{Geometry as LayerGeometry, Layer, Value};
 use super::read::{RawFeature, RawGeom, RawLayer, RawValue};
+use crate::detection::{Detection, Detections};
 use crate::error::{Error, Result};
 use geojson::{Feature, Geometry, JsonObject, JsonValue};
 use std::io::Write;
@@ -123,9 +123,8 @@ pub fn write_layer_to(w: &mut impl Write, layer: &Layer) -> std::io::Result<()> 
                 Value::Integer(n) => JsonValue::from(*n),
                 Value::Real(r) if r.is_finite() => JsonValue::from(*r),
                 Value::Real(r) => return Err(bad(format!("{} is {r}", field.name))),
-                Value::Json(s) => serde_json::from_str(s).map_err(|e| {
-                    bad(format!("{} is not JSON: {e}", field.name))
-                })?,
+                Value::Json(s) => serde_json::from_str(s)
+                    .map_err(|e| bad(format!("{} is not JSON: {e}", field.name)))?,
             };
             props.insert(field.name.clone(), json);
         }
@@ -277,9 +276,14 @@ fn read_feature(f: &JsonValue) -> std::result::Result<RawFeature, String> {
                     .ok_or("a Polygon without an exterior ring")?;
                 let pts = ring
                     .iter()
-                    .map(|p| match (p.get(0).and_then(JsonValue::as_f64), p.get(1).and_then(JsonValue::as_f64)) {
-                        (Some(x), Some(y)) => Ok([x, y]),
-                        _ => Err(format!("bad position {p}")),
+                    .map(|p| {
+                        match (
+                            p.get(0).and_then(JsonValue::as_f64),
+                            p.get(1).and_then(JsonValue::as_f64),
+                        ) {
+                            (Some(x), Some(y)) => Ok([x, y]),
+                            _ => Err(format!("bad position {p}")),
+                        }
                     })
                     .collect::<std::result::Result<Vec<_>, String>>()?;
                 RawGeom::Polygon(pts)

@@ -3,7 +3,8 @@
 //! `gpkg_geometry_columns` tables, one feature table named after the layer with a
 //! `geom` column of StandardGeoPackageBinary geometries (header with envelope, then
 //! little-endian WKB), and the `application_id`/`user_version` pragmas. The layer's
-//! metadata is in a plain table `satdet_metadata (layer, key, value)`.
+//! metadata is in `gpkg_metadata` (the metadata extension), in GDAL's format, so GDAL
+//! and QGIS show it as the layer's metadata.
 //!
 //! The database is built in memory and serialized into the atomic writer, so a failed
 //! write never leaves a partial file (SQLite would write its own journal beside it).
@@ -12,7 +13,7 @@ use super::layer::{FieldType, Geometry, Layer, Value};
 use super::read::{RawFeature, RawGeom, RawLayer, RawValue};
 use crate::error::{Error, Result};
 use rusqlite::types::ValueRef;
-use rusqlite::{params_from_iter, Connection, OpenFlags};
+use rusqlite::{params_from_iter, Connection, OpenFlags, OptionalExtension};
 use std::io::Write;
 use std::path::Path;
 
@@ -41,8 +42,80 @@ CREATE TABLE gpkg_geometry_columns (
   CONSTRAINT uk_gc_table_name UNIQUE (table_name),
   CONSTRAINT fk_gc_tn FOREIGN KEY (table_name) REFERENCES gpkg_contents(table_name),
   CONSTRAINT fk_gc_srs FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys (srs_id));
-CREATE TABLE satdet_metadata (layer TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL);
+CREATE TABLE gpkg_extensions (
+  table_name TEXT, column_name TEXT, extension_name TEXT NOT NULL,
+  definition TEXT NOT NULL, scope TEXT NOT NULL,
+  CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name));
+CREATE TABLE gpkg_metadata (
+  id INTEGER CONSTRAINT m_pk PRIMARY KEY ASC NOT NULL,
+  md_scope TEXT NOT NULL DEFAULT 'dataset', md_standard_uri TEXT NOT NULL,
+  mime_type TEXT NOT NULL DEFAULT 'text/xml', metadata TEXT NOT NULL DEFAULT '');
+CREATE TABLE gpkg_metadata_reference (
+  reference_scope TEXT NOT NULL, table_name TEXT, column_name TEXT, row_id_value INTEGER,
+  timestamp DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+  md_file_id INTEGER NOT NULL, md_parent_id INTEGER,
+  CONSTRAINT crmr_mfi_fk FOREIGN KEY (md_file_id) REFERENCES gpkg_metadata(id),
+  CONSTRAINT crmr_mpi_fk FOREIGN KEY (md_parent_id) REFERENCES gpkg_metadata(id));
+INSERT INTO gpkg_extensions VALUES
+  ('gpkg_metadata', NULL, 'gpkg_metadata', 'http://www.geopackage.org/spec120/#extension_metadata', 'read-write'),
+  ('gpkg_metadata_reference', NULL, 'gpkg_metadata', 'http://www.geopackage.org/spec120/#extension_metadata', 'read-write');
 "#;
+
+/// GDAL's metadata standard: `gpkg_metadata` rows with this URI hold
+/// `<GDALMetadata><Item name="key">value</Item>…</GDALMetadata>`, which GDAL/OGR and
+/// QGIS show as the layer's metadata.
+const GDAL_URI: &str = "http://gdal.org";
+
+fn gdal_metadata_xml(meta: &[(String, String)]) -> String {
+    let esc = |s: &str| quick_xml::escape::escape(s).into_owned();
+    let items: String = meta
+        .iter()
+        .map(|(k, v)| format!("<Item name=\"{}\">{}</Item>", esc(k), esc(v)))
+        .collect();
+    format!("<GDALMetadata>{items}</GDALMetadata>")
+}
+
+fn read_gdal_metadata_xml(
+    xml: &str,
+) -> std::result::Result<std::collections::HashMap<String, String>, String> {
+    use quick_xml::events::Event;
+    let v10 = quick_xml::XmlVersion::Implicit1_0;
+    let mut r = quick_xml::Reader::from_str(xml);
+    let mut out = std::collections::HashMap::new();
+    let mut key: Option<String> = None;
+    let mut text = String::new();
+    loop {
+        match r
+            .read_event()
+            .map_err(|e| format!("bad layer metadata XML: {e}"))?
+        {
+            Event::Start(s) if s.local_name().as_ref() == "Item" => {
+                key = s
+                    .try_get_attribute("name")
+                    .map_err(|e| format!("bad metadata item: {e}"))?
+                    .map(|a| a.normalized_value(v10).map(|v| v.into_owned()))
+                    .transpose()
+                    .map_err(|e| format!("bad metadata item: {e}"))?;
+                text.clear();
+            }
+            Event::Text(t) => text.push_str(&t.xml_content(v10)),
+            Event::GeneralRef(g) => {
+                let entity = format!("&{};", g.xml_content(v10));
+                let s = quick_xml::escape::unescape(&entity)
+                    .map_err(|e| format!("bad entity {entity}: {e}"))?;
+                text.push_str(&s);
+            }
+            Event::End(e) if e.local_name().as_ref() == "Item" => {
+                if let Some(k) = key.take() {
+                    out.insert(k, std::mem::take(&mut text));
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    Ok(out)
+}
 
 /// A SQL identifier, double-quoted.
 fn ident(s: &str) -> String {
@@ -111,12 +184,19 @@ fn build(db: &Connection, layer: &Layer) -> rusqlite::Result<()> {
         .features
         .iter()
         .filter_map(|f| f.geometry.as_ref().map(Geometry::bbox))
-        .reduce(|a, b| [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])]);
+        .reduce(|a, b| {
+            [
+                a[0].min(b[0]),
+                a[1].min(b[1]),
+                a[2].max(b[2]),
+                a[3].max(b[3]),
+            ]
+        });
     let [x0, y0, x1, y1] = bbox.map_or([None; 4], |b| b.map(Some));
     db.execute(
         "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, min_x, min_y, max_x, max_y, srs_id)
          VALUES (?1, 'features', ?1, ?2, ?3, ?4, ?5, ?6, 4326)",
-        rusqlite::params![layer.name, layer.meta("scene").unwrap_or_default(), x0, y0, x1, y1],
+        rusqlite::params![layer.name, format!("satdet {}", layer.name), x0, y0, x1, y1],
     )?;
     db.execute(
         "INSERT INTO gpkg_geometry_columns VALUES (?1, 'geom', ?2, 4326, 0, 0)",
@@ -140,7 +220,9 @@ fn build(db: &Connection, layer: &Layer) -> rusqlite::Result<()> {
         cols.join(", ")
     ))?;
     let names: Vec<String> = layer.fields.iter().map(|f| ident(&f.name)).collect();
-    let marks: Vec<String> = (0..=layer.fields.len()).map(|i| format!("?{}", i + 1)).collect();
+    let marks: Vec<String> = (0..=layer.fields.len())
+        .map(|i| format!("?{}", i + 1))
+        .collect();
     let mut insert = db.prepare(&format!(
         "INSERT INTO {} (geom{}{}) VALUES ({})",
         ident(&layer.name),
@@ -149,8 +231,7 @@ fn build(db: &Connection, layer: &Layer) -> rusqlite::Result<()> {
         marks.join(", ")
     ))?;
     for f in &layer.features {
-        let mut row: Vec<rusqlite::types::Value> =
-            vec![f.geometry.as_ref().map(gpkg_blob).into()];
+        let mut row: Vec<rusqlite::types::Value> = vec![f.geometry.as_ref().map(gpkg_blob).into()];
         row.extend(f.values.iter().map(|v| match v {
             Value::Null => rusqlite::types::Value::Null,
             Value::Text(s) | Value::Json(s) => s.clone().into(),
@@ -159,10 +240,16 @@ fn build(db: &Connection, layer: &Layer) -> rusqlite::Result<()> {
         }));
         insert.execute(params_from_iter(row))?;
     }
-    let mut meta = db.prepare("INSERT INTO satdet_metadata VALUES (?1, ?2, ?3)")?;
-    for (k, v) in &layer.metadata {
-        meta.execute([&layer.name, k, v])?;
-    }
+    db.execute(
+        "INSERT INTO gpkg_metadata (id, md_scope, md_standard_uri, mime_type, metadata)
+         VALUES (1, 'dataset', ?1, 'text/xml', ?2)",
+        [GDAL_URI, &gdal_metadata_xml(&layer.metadata)],
+    )?;
+    db.execute(
+        "INSERT INTO gpkg_metadata_reference (reference_scope, table_name, md_file_id)
+         VALUES ('table', ?1, 1)",
+        [&layer.name],
+    )?;
     Ok(())
 }
 
@@ -195,25 +282,20 @@ pub(crate) fn read_gpkg(path: &Path) -> std::result::Result<RawLayer, String> {
         )
         .map_err(q)?;
     let mut layer = RawLayer::default();
-    let has_meta: bool = db
+    let xml: Option<String> = db
         .query_row(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'satdet_metadata'",
-            [],
-            |r| r.get::<_, i64>(0),
+            "SELECT m.metadata FROM gpkg_metadata m
+             JOIN gpkg_metadata_reference r ON r.md_file_id = m.id
+             WHERE r.reference_scope = 'table' AND r.table_name = ?1
+               AND m.md_standard_uri = ?2 LIMIT 1",
+            [&table, GDAL_URI],
+            |r| r.get(0),
         )
-        .map_err(q)?
-        > 0;
-    if has_meta {
-        let mut st = db
-            .prepare("SELECT key, value FROM satdet_metadata WHERE layer = ?1")
-            .map_err(q)?;
-        let rows = st
-            .query_map([&table], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-            .map_err(q)?;
-        for row in rows {
-            let (k, v) = row.map_err(q)?;
-            layer.meta.insert(k, v);
-        }
+        .optional()
+        // A GeoPackage without the metadata extension has no metadata.
+        .unwrap_or(None);
+    if let Some(xml) = xml {
+        layer.meta = read_gdal_metadata_xml(&xml)?;
     }
     let mut st = db
         .prepare(&format!("SELECT * FROM {} ORDER BY fid", ident(&table)))
@@ -228,9 +310,7 @@ pub(crate) fn read_gpkg(path: &Path) -> std::result::Result<RawLayer, String> {
             if *name == column {
                 f.geom = match v {
                     ValueRef::Null => RawGeom::None,
-                    ValueRef::Blob(b) => {
-                        read_blob(b).map_err(|e| format!("feature {i}: {e}"))?
-                    }
+                    ValueRef::Blob(b) => read_blob(b).map_err(|e| format!("feature {i}: {e}"))?,
                     _ => return Err(format!("feature {i}: `{column}` is not a geometry blob")),
                 };
                 continue;
@@ -282,14 +362,22 @@ fn read_wkb_polygon(b: &[u8]) -> std::result::Result<RawGeom, String> {
             .get(at..at + 4)
             .and_then(|s| s.try_into().ok())
             .ok_or("truncated WKB")?;
-        Ok(if le { u32::from_le_bytes(s) } else { u32::from_be_bytes(s) })
+        Ok(if le {
+            u32::from_le_bytes(s)
+        } else {
+            u32::from_be_bytes(s)
+        })
     };
     let f64_at = |at: usize| -> std::result::Result<f64, String> {
         let s: [u8; 8] = b
             .get(at..at + 8)
             .and_then(|s| s.try_into().ok())
             .ok_or("truncated WKB")?;
-        Ok(if le { f64::from_le_bytes(s) } else { f64::from_be_bytes(s) })
+        Ok(if le {
+            f64::from_le_bytes(s)
+        } else {
+            f64::from_be_bytes(s)
+        })
     };
     let kind = u32_at(1)?;
     if kind != 3 {

@@ -46,7 +46,12 @@ pub(crate) fn write_kml(w: &mut impl Write, layer: &Layer) -> std::io::Result<()
     if !layer.metadata.is_empty() {
         write!(w, "<ExtendedData>")?;
         for (k, v) in &layer.metadata {
-            write!(w, r#"<Data name="{}"><value>{}</value></Data>"#, esc(k), esc(v))?;
+            write!(
+                w,
+                r#"<Data name="{}"><value>{}</value></Data>"#,
+                esc(k),
+                esc(v)
+            )?;
         }
         writeln!(w, "</ExtendedData>")?;
     }
@@ -109,10 +114,7 @@ fn placemark(w: &mut impl Write, layer: &Layer, f: &Feature) -> std::io::Result<
     write!(w, "</ExtendedData>")?;
     match &f.geometry {
         Some(Geometry::Polygon(ring)) => {
-            write!(
-                w,
-                "<Polygon><outerBoundaryIs><LinearRing><coordinates>"
-            )?;
+            write!(w, "<Polygon><outerBoundaryIs><LinearRing><coordinates>")?;
             for (i, p) in ring.iter().enumerate() {
                 let sep = if i > 0 { " " } else { "" };
                 write!(w, "{sep}{},{}", p[0], p[1])?;
@@ -120,7 +122,11 @@ fn placemark(w: &mut impl Write, layer: &Layer, f: &Feature) -> std::io::Result<
             write!(w, "</coordinates></LinearRing></outerBoundaryIs></Polygon>")?;
         }
         Some(Geometry::Point(p)) => {
-            write!(w, "<Point><coordinates>{},{}</coordinates></Point>", p[0], p[1])?;
+            write!(
+                w,
+                "<Point><coordinates>{},{}</coordinates></Point>",
+                p[0], p[1]
+            )?;
         }
         None => {}
     }
@@ -128,7 +134,11 @@ fn placemark(w: &mut impl Write, layer: &Layer, f: &Feature) -> std::io::Result<
 }
 
 /// `layer` as a KMZ: a zip with `doc.kml`, deflated, into `w`.
-pub(crate) fn write_kmz(w: &mut (impl Write + std::io::Seek), layer: &Layer, path: &Path) -> Result<()> {
+pub(crate) fn write_kmz(
+    w: &mut (impl Write + std::io::Seek),
+    layer: &Layer,
+    path: &Path,
+) -> Result<()> {
     let zerr = |e: zip::result::ZipError| Error::Output {
         path: path.to_path_buf(),
         detail: format!("writing the KMZ archive: {e}"),
@@ -153,6 +163,7 @@ pub(crate) fn read_kml(r: impl BufRead) -> std::result::Result<RawLayer, String>
     let mut current: Option<RawFeature> = None;
     let mut data_name: Option<String> = None;
     let mut text = String::new();
+    let mut seen_kml = false;
     loop {
         let ev = xml
             .read_event_into(&mut buf)
@@ -162,12 +173,16 @@ pub(crate) fn read_kml(r: impl BufRead) -> std::result::Result<RawLayer, String>
                 let name = s.local_name().as_ref().to_string();
                 text.clear();
                 match name.as_str() {
+                    "kml" => seen_kml = true,
                     "Placemark" => current = Some(RawFeature::default()),
                     "Data" => {
                         data_name = s
                             .try_get_attribute("name")
                             .map_err(|e| format!("bad Data element: {e}"))?
-                            .map(|a| a.normalized_value(quick_xml::XmlVersion::Implicit1_0).map(|v| v.into_owned()))
+                            .map(|a| {
+                                a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                                    .map(|v| v.into_owned())
+                            })
                             .transpose()
                             .map_err(|e| format!("bad Data name: {e}"))?;
                     }
@@ -233,6 +248,9 @@ pub(crate) fn read_kml(r: impl BufRead) -> std::result::Result<RawLayer, String>
     if !path.is_empty() {
         return Err(format!("truncated: <{}> is not closed", path.join("><")));
     }
+    if !seen_kml {
+        return Err("no <kml> element".into());
+    }
     Ok(layer)
 }
 
@@ -243,10 +261,7 @@ fn parse_coordinates(text: &str) -> std::result::Result<Vec<[f64; 2]>, String> {
             let mut it = t.split(',').map(str::parse::<f64>);
             match (it.next(), it.next()) {
                 (Some(Ok(lon)), Some(Ok(lat))) => Ok([lon, lat]),
-                _ => Err(format!(
-                    "bad coordinate `{}`",
-                    crate::error::snippet(t)
-                )),
+                _ => Err(format!("bad coordinate `{}`", crate::error::snippet(t))),
             }
         })
         .collect()

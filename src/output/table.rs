@@ -64,7 +64,10 @@ pub(crate) fn write_csv(w: &mut impl Write, layer: &Layer, path: &Path) -> Resul
 /// geometry, the metadata columns of the first row as metadata.
 pub(crate) fn read_csv(r: impl std::io::Read) -> std::result::Result<RawLayer, String> {
     let mut csv = csv::Reader::from_reader(r);
-    let header = csv.headers().map_err(|e| format!("bad CSV header: {e}"))?.clone();
+    let header = csv
+        .headers()
+        .map_err(|e| format!("bad CSV header: {e}"))?
+        .clone();
     for needed in ["lon", "lat", WKT] {
         if !header.iter().any(|h| h == needed) {
             return Err(format!("no `{needed}` column"));
@@ -82,7 +85,8 @@ pub(crate) fn read_csv(r: impl std::io::Read) -> std::result::Result<RawLayer, S
                     layer.meta.insert(name.to_string(), value.to_string());
                 }
             } else {
-                f.props.insert(name.to_string(), RawValue::Text(value.to_string()));
+                f.props
+                    .insert(name.to_string(), RawValue::Text(value.to_string()));
             }
         }
         layer.features.push(f);
