@@ -179,6 +179,30 @@ fn an_unknown_extension_is_refused_before_anything_is_written() {
     assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 0);
 }
 
+#[test]
+fn kml_has_a_folder_and_a_distinct_style_per_class_and_kmz_deflates_it() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let kml = dir.path().join("dets.kml");
+    write_detections(&kml, &detections()).expect("write");
+    let text = std::fs::read_to_string(&kml).expect("read");
+    assert!(text.contains("<name>car 0.87</name>"), "{text}");
+    assert!(text.contains("<name>truck 0.76</name>"), "{text}");
+    assert_eq!(text.matches("<Folder>").count(), 3);
+    let colours: std::collections::BTreeSet<&str> = text
+        .split("<LineStyle><color>")
+        .skip(1)
+        .map(|s| &s[..8])
+        .collect();
+    assert_eq!(colours.len(), 3, "{text}");
+    assert!(text.contains(r#"<Data name="acquired"><value>2025-09-13</value></Data>"#));
+    let kmz = dir.path().join("dets.kmz");
+    write_detections(&kmz, &detections()).expect("write");
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&kmz).expect("open")).expect("zip");
+    let entry = zip.by_name("doc.kml").expect("doc.kml");
+    assert_eq!(entry.compression(), zip::CompressionMethod::Deflated);
+    assert_eq!(entry.size(), text.len() as u64);
+}
+
 /// `ogrinfo -ro -al -so FILE`'s summary.
 fn ogrinfo(path: &Path) -> String {
     let out = Command::new("ogrinfo")

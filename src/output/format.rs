@@ -8,6 +8,7 @@ use std::path::Path;
 
 /// A vector format satdet writes and reads back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Format {
     /// GeoJSON (RFC 7946), `.geojson` or `.json`.
     GeoJson,
@@ -90,9 +91,10 @@ pub fn write(path: impl AsRef<Path>, layer: &Layer) -> Result<()> {
         detail,
         source: None,
     })?;
-    let inputs = input_files(layer);
-    let inputs: Vec<&Path> = inputs.iter().map(|p| p.as_path()).collect();
-    super::check_result_output(&inputs[1..], &inputs[0], path)?;
+    // Never over the scene the layer was made from, its side-cars, or the model.
+    let model = Path::new(layer.meta("model").unwrap_or_default());
+    let scenes: Vec<&Path> = layer.meta("scene").map(Path::new).into_iter().collect();
+    super::check_result_output(&scenes, model, path)?;
     let io = super::atomic::io_err(path);
     super::write_atomic(path, |w| match format {
         Format::GeoJson => super::geojson::write_layer_to(w, layer).map_err(io),
@@ -114,14 +116,6 @@ pub fn write_detections(path: impl AsRef<Path>, dets: &Detections) -> Result<()>
         Format::GeoJson => super::geojson::write(path, dets),
         _ => write(path, &Layer::from_detections(dets)),
     }
-}
-
-/// The model first, then the scenes the layer's metadata names: files no output may
-/// replace.
-fn input_files(layer: &Layer) -> Vec<std::path::PathBuf> {
-    let mut v = vec![layer.meta("model").unwrap_or_default().into()];
-    v.extend(layer.meta("scene").map(Into::into));
-    v
 }
 
 /// What makes `layer` unwritable, if anything: a feature whose values do not match the

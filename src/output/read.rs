@@ -65,7 +65,11 @@ pub fn read_detections(path: impl AsRef<Path>) -> Result<Detections> {
         detail,
     };
     let raw = match format {
-        Format::GeoPackage => super::gpkg::read_gpkg(path),
+        Format::GeoPackage => {
+            // An OS-level error first (SQLite's own would only say "unable to open").
+            std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+            super::gpkg::read_gpkg(path)
+        }
         Format::Kmz => {
             let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
             super::kml::read_kmz(std::io::BufReader::new(file))
