@@ -1,4 +1,4 @@
-//! OGC GeoPackage 1.4 (a SQLite file, through `rusqlite` with the bundled SQLite): the
+//! OGC GeoPackage 1.2 (a SQLite file, through `rusqlite` with the bundled SQLite): the
 //! required `gpkg_spatial_ref_sys` (with EPSG:4326), `gpkg_contents` and
 //! `gpkg_geometry_columns` tables, one feature table named after the layer with a
 //! `geom` column of StandardGeoPackageBinary geometries (header with envelope, then
@@ -19,8 +19,9 @@ use std::path::Path;
 
 /// "GPKG" as the SQLite `application_id`.
 const APPLICATION_ID: i32 = 0x4750_4B47;
-/// GeoPackage 1.4.0.
-const USER_VERSION: i32 = 10400;
+/// GeoPackage 1.2.0: the tables written are 1.2's, and GDAL 3.6 (Debian 12's) warns that
+/// 1.4 "may only be partially supported".
+const USER_VERSION: i32 = 10200;
 
 const WGS84_WKT: &str = r#"GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563,AUTHORITY["EPSG","7030"]],AUTHORITY["EPSG","6326"]],PRIMEM["Greenwich",0,AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],AXIS["Latitude",NORTH],AXIS["Longitude",EAST],AUTHORITY["EPSG","4326"]]"#;
 
