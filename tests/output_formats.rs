@@ -203,6 +203,35 @@ fn kml_has_a_folder_and_a_distinct_style_per_class_and_kmz_deflates_it() {
     assert_eq!(entry.size(), text.len() as u64);
 }
 
+#[test]
+fn detections_with_sites_get_a_site_column_and_a_kml_folder_per_site() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let dets = detections();
+    let mut site = sites().remove(0);
+    site.members = vec![0, 2];
+    site.total = 2;
+    let layer = Layer::from_detections_with_sites(&dets, &[site]);
+    let kml = dir.path().join("by_site.kml");
+    write(&kml, &layer).expect("write");
+    let mut got: Vec<(String, usize)> = layers(&ogrinfo(&kml))
+        .into_iter()
+        .map(|(n, c, _)| (n, c))
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        [
+            ("outside sites".to_string(), 2),
+            ("site 1 (2)".to_string(), 2)
+        ]
+    );
+    let gpkg = dir.path().join("by_site.gpkg");
+    write(&gpkg, &layer).expect("write");
+    assert!(ogrinfo(&gpkg).contains("site: Integer"));
+    // Still detections: read back whole, best score first.
+    assert_same(&gpkg, &dets, &read_detections(&gpkg).expect("read"));
+}
+
 /// `ogrinfo -ro -al -so FILE`'s summary.
 fn ogrinfo(path: &Path) -> String {
     let out = Command::new("ogrinfo")

@@ -108,7 +108,7 @@ pub fn write(path: impl AsRef<Path>, layer: &Layer) -> Result<()> {
 
 /// Writes detections to `path` in the format its extension names: GeoJSON through
 /// [`super::geojson::write`] (its `pixel_bbox`/`map_bbox` arrays), every other format
-/// through [`Layer::from_detections`] and [`write`]. Never over the scene, its
+/// through [`Layer::from_detections`] and [`write()`]. Never over the scene, its
 /// side-cars or the model.
 pub fn write_detections(path: impl AsRef<Path>, dets: &Detections) -> Result<()> {
     let path = path.as_ref();

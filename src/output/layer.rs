@@ -200,6 +200,41 @@ impl Layer {
         }
     }
 
+    /// [`Layer::from_detections`] with each detection's site: a `site` field (the site's
+    /// id, `Null` outside every site) and, for KML, one folder per site (`site 3 (23)`,
+    /// then `outside sites`) instead of one per class. `sites` are those
+    /// [`crate::analysis`] made from these detections (their `members` index `dets`).
+    pub fn from_detections_with_sites(dets: &Detections, sites: &[Site]) -> Layer {
+        let mut layer = Layer::from_detections(dets);
+        let mut site_of: Vec<Option<&Site>> = vec![None; layer.features.len()];
+        for s in sites {
+            for &m in &s.members {
+                if let Some(slot) = site_of.get_mut(m) {
+                    *slot = Some(s);
+                }
+            }
+        }
+        layer.fields.push(Field {
+            name: "site".into(),
+            kind: FieldType::Integer,
+        });
+        for (f, site) in layer.features.iter_mut().zip(site_of) {
+            f.values
+                .push(site.map_or(Value::Null, |s| Value::Integer(i64::from(s.id))));
+            f.group = Some(match site {
+                Some(s) => format!("site {} ({})", s.id, s.total),
+                None => "outside sites".into(),
+            });
+        }
+        // Folders in site order (largest first), then the detections outside sites.
+        let rank = |f: &Feature| match f.values.last() {
+            Some(Value::Integer(id)) => *id,
+            _ => i64::MAX,
+        };
+        layer.features.sort_by_key(rank);
+        layer
+    }
+
     /// One polygon feature per site (a point at its centre when its outline is empty),
     /// labelled `site ID (TOTAL)`. Fields: `id`, `total`, `mean_score`, one
     /// `count_<class>` per class seen in any site (0 where absent), and `counts`, the

@@ -1,5 +1,5 @@
 //! Writers and readers for detections, sites and changes: GeoJSON, KML/KMZ, CSV,
-//! GeoPackage and FlatGeobuf (the format from the extension, [`write`],
+//! GeoPackage and FlatGeobuf (the format from the extension, [`write()`],
 //! [`read_detections`]), and a PNG/JPEG quick-look. The result types stay plain data;
 //! formatting and drawing live here. Every file is written atomically
 //! ([`write_atomic`]) and never over an input ([`check_outputs`]).
