@@ -459,6 +459,40 @@ fn truncated_or_corrupt_files_are_clear_errors() {
 }
 
 #[test]
+fn reading_is_bounded_by_the_limits() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut counted = 0;
+    for ext in FORMATS {
+        let path = dir.path().join(format!("dets.{ext}"));
+        write_detections(&path, &detections()).expect("write");
+        let len = std::fs::metadata(&path).expect("meta").len();
+        let mut limits = satdet::Limits::default();
+        limits.max_detection_bytes = len - 1;
+        let e = satdet::output::read_detections_with(&path, &limits).expect_err(ext);
+        assert!(
+            matches!(e, Error::Limits { found, .. } if found == len),
+            "{ext}: {e:?}"
+        );
+        // Room for the bytes but not for four detections.
+        limits.max_detection_bytes = len.max(3 * satdet::Limits::BYTES_PER_DETECTION);
+        if len < 4 * satdet::Limits::BYTES_PER_DETECTION {
+            counted += 1;
+            let e = satdet::output::read_detections_with(&path, &limits).expect_err(ext);
+            // A KMZ's KML is bounded before it is inflated.
+            let kml_bytes = matches!(&e, Error::Limits { what, .. } if what.contains("inflated"));
+            assert!(
+                matches!(e, Error::Limits { found: 4, .. }) || (ext == "kmz" && kml_bytes),
+                "{ext}: {e:?}"
+            );
+        }
+        // Room for the file (and a KMZ's inflated KML) and the four detections.
+        limits.max_detection_bytes = (16 * len).max(4 * satdet::Limits::BYTES_PER_DETECTION);
+        satdet::output::read_detections_with(&path, &limits).expect(ext);
+    }
+    assert!(counted > 0, "the count limit was exercised");
+}
+
+#[test]
 fn missing_columns_bad_numbers_and_other_geometries_are_named() {
     let dir = tempfile::tempdir().expect("tmp");
     let csv = dir.path().join("dets.csv");

@@ -267,11 +267,17 @@ fn parse_coordinates(text: &str) -> std::result::Result<Vec<[f64; 2]>, String> {
         .collect()
 }
 
-/// Reads `doc.kml` (else the first `.kml` entry) of a KMZ.
-pub(crate) fn read_kmz(
-    r: impl std::io::Read + std::io::Seek,
-) -> std::result::Result<RawLayer, String> {
-    let mut zip = zip::ZipArchive::new(r).map_err(|e| format!("not a KMZ (zip) archive: {e}"))?;
+/// Reads `doc.kml` (else the first `.kml` entry) of the KMZ at `path`: an
+/// [`Error::Limits`] if it inflates to more than `max_bytes` (declared; and never more
+/// than that is inflated), else [`Error::DetectionsFile`] for a bad archive or KML.
+pub(crate) fn read_kmz(path: &Path, max_bytes: u64) -> Result<RawLayer> {
+    let bad = |detail: String| Error::DetectionsFile {
+        path: path.to_path_buf(),
+        detail,
+    };
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file))
+        .map_err(|e| bad(format!("not a KMZ (zip) archive: {e}")))?;
     let name = match zip.index_for_name("doc.kml") {
         Some(_) => "doc.kml".to_string(),
         None => zip
@@ -279,12 +285,21 @@ pub(crate) fn read_kmz(
             .filter_map(|n| n.ok())
             .find(|n| n.to_ascii_lowercase().ends_with(".kml"))
             .map(|n| n.into_owned())
-            .ok_or("the KMZ archive holds no .kml document")?,
+            .ok_or_else(|| bad("the KMZ archive holds no .kml document".into()))?,
     };
     let entry = zip
         .by_name(&name)
-        .map_err(|e| format!("reading {name} in the KMZ: {e}"))?;
-    read_kml(std::io::BufReader::new(entry))
+        .map_err(|e| bad(format!("reading {name} in the KMZ: {e}")))?;
+    crate::limits::Limits::check(
+        || format!("{}: {name}", path.display()),
+        "inflated KML bytes (Limits::max_detection_bytes)",
+        entry.size(),
+        max_bytes,
+    )?;
+    read_kml(std::io::BufReader::new(std::io::Read::take(
+        entry, max_bytes,
+    )))
+    .map_err(bad)
 }
 
 /// Colours assigned to each style key, for tests.

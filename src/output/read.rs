@@ -8,6 +8,7 @@ use super::layer::{signed_area, KIND_KEY};
 use crate::detection::{Detection, Detections, Report};
 use crate::error::{snippet, Error, Result};
 use crate::geo::{Crs, PixelBox};
+use crate::limits::Limits;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -57,9 +58,30 @@ pub(crate) struct RawLayer {
 /// A file that is not a satdet detections file (a missing column, a value that is not
 /// a number, a geometry that is not a polygon, a truncated or corrupt file, a sites or
 /// change layer) is an [`Error::DetectionsFile`] naming the file and the problem.
+/// Memory is bounded by the default [`Limits`] ([`read_detections_with`]).
 pub fn read_detections(path: impl AsRef<Path>) -> Result<Detections> {
+    read_detections_with(path, &Limits::default())
+}
+
+/// [`read_detections`] under `limits`: the file may be at most
+/// [`Limits::max_detection_bytes`] long (a reader holds the file's records once, then the
+/// detections), and hold at most `max_detection_bytes /`
+/// [`Limits::BYTES_PER_DETECTION`] features; more is an [`Error::Limits`]. The size is
+/// checked before the file is parsed (for a KMZ, the declared size of its KML too, and
+/// no more than that is ever inflated), the count before detections are built.
+pub fn read_detections_with(path: impl AsRef<Path>, limits: &Limits) -> Result<Detections> {
     let path = path.as_ref();
     let format = Format::from_path(path)?;
+    let len = std::fs::metadata(path)
+        .map_err(|e| Error::io(path, e))?
+        .len();
+    let context = || path.display().to_string();
+    Limits::check(
+        context,
+        "detections file bytes (Limits::max_detection_bytes)",
+        len,
+        limits.max_detection_bytes,
+    )?;
     let bad = |detail: String| Error::DetectionsFile {
         path: path.to_path_buf(),
         detail,
@@ -70,10 +92,7 @@ pub fn read_detections(path: impl AsRef<Path>) -> Result<Detections> {
             std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
             super::gpkg::read_gpkg(path)
         }
-        Format::Kmz => {
-            let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-            super::kml::read_kmz(std::io::BufReader::new(file))
-        }
+        Format::Kmz => Ok(super::kml::read_kmz(path, limits.max_detection_bytes)?),
         _ => {
             let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
             let r = std::io::BufReader::new(file);
@@ -86,6 +105,12 @@ pub fn read_detections(path: impl AsRef<Path>) -> Result<Detections> {
         }
     }
     .map_err(bad)?;
+    Limits::check(
+        context,
+        "detections in the file (Limits::max_detection_bytes / BYTES_PER_DETECTION)",
+        raw.features.len() as u64,
+        limits.max_detection_bytes / Limits::BYTES_PER_DETECTION,
+    )?;
     to_detections(raw).map_err(bad)
 }
 
