@@ -232,6 +232,37 @@ fn detections_with_sites_get_a_site_column_and_a_kml_folder_per_site() {
     assert_same(&gpkg, &dets, &read_detections(&gpkg).expect("read"));
 }
 
+#[test]
+fn files_gdal_rewrote_are_read_back() {
+    // ogr2ogr copies our GeoPackage into a FlatGeobuf with a spatial index (Hilbert
+    // order) and into a GeoPackage of its own: the detections come back the same
+    // (metadata aside, which GDAL does not carry between these formats).
+    let dir = tempfile::tempdir().expect("tmp");
+    let dets = detections();
+    let src = dir.path().join("ours.gpkg");
+    write_detections(&src, &dets).expect("write");
+    for (name, opts) in [
+        ("gdal.fgb", &["-lco", "SPATIAL_INDEX=YES"][..]),
+        ("gdal.gpkg", &[][..]),
+    ] {
+        let out = dir.path().join(name);
+        let st = Command::new("ogr2ogr")
+            .args(opts)
+            .arg(&out)
+            .arg(&src)
+            .status()
+            .expect("ogr2ogr (apt-get install gdal-bin)");
+        assert!(st.success(), "{name}");
+        let back = read_detections(&out).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let mut want = dets.clone();
+        want.scene = back.scene.clone();
+        want.crs = back.crs.clone();
+        want.acquired = back.acquired.clone();
+        want.report = back.report.clone();
+        assert_same(&out, &want, &back);
+    }
+}
+
 /// `ogrinfo -ro -al -so FILE`'s summary.
 fn ogrinfo(path: &Path) -> String {
     let out = Command::new("ogrinfo")

@@ -163,10 +163,68 @@ impl PropertyProcessor for Props<'_> {
     }
 }
 
+/// The bytes of a packed R-tree of `items` features and `node_size` (≥ 2) children
+/// per node, as FlatGeobuf lays it out (40 bytes a node, every level); `None` on
+/// overflow.
+fn index_bytes(items: u64, node_size: u64) -> Option<u64> {
+    let (mut n, mut nodes) = (items, items);
+    loop {
+        n = n.div_ceil(node_size);
+        nodes = nodes.checked_add(n)?;
+        if n <= 1 {
+            break;
+        }
+    }
+    nodes.checked_mul(40)
+}
+
+/// Checks every size the `flatgeobuf` reader would allocate by (the index, each
+/// feature's length prefix) against the bytes really there, so that a crafted size
+/// is an error, not a multi-gigabyte allocation or a panic in the crate.
+fn check_sizes(b: &[u8]) -> std::result::Result<(), String> {
+    let fgb = FgbReader::open(b).map_err(|e| format!("not a FlatGeobuf file: {e}"))?;
+    let header = fgb.header();
+    let (node_size, count) = (u64::from(header.index_node_size()), header.features_count());
+    let u32_at = |at: u64| -> Option<u64> {
+        let at = usize::try_from(at).ok()?;
+        let s: [u8; 4] = b.get(at..at.checked_add(4)?)?.try_into().ok()?;
+        Some(u64::from(u32::from_le_bytes(s)))
+    };
+    let header_size = u32_at(8).ok_or("truncated header")?;
+    let mut pos = 12 + header_size;
+    if node_size == 1 {
+        return Err("index node size 1 (at least 2)".into());
+    }
+    if node_size > 1 && count > 0 {
+        pos = index_bytes(count, node_size)
+            .and_then(|i| pos.checked_add(i))
+            .ok_or("index size overflows")?;
+    }
+    let len = b.len() as u64;
+    let mut i = 0u64;
+    while pos < len {
+        let size = u32_at(pos).ok_or_else(|| format!("feature {i}: truncated length"))?;
+        pos += 4 + size;
+        if pos > len {
+            return Err(format!(
+                "feature {i}: claims {size} bytes, the file ends before"
+            ));
+        }
+        i += 1;
+    }
+    if pos > len || (count > 0 && i != count) {
+        return Err(format!(
+            "the header says {count} features, the file holds {i}"
+        ));
+    }
+    Ok(())
+}
+
 /// Reads a FlatGeobuf file: the header's metadata JSON, each feature's properties and
 /// its polygon's exterior ring.
-pub(crate) fn read_fgb(r: impl std::io::Read) -> std::result::Result<RawLayer, String> {
-    let fgb = FgbReader::open(r).map_err(|e| format!("not a FlatGeobuf file: {e}"))?;
+pub(crate) fn read_fgb(bytes: &[u8]) -> std::result::Result<RawLayer, String> {
+    check_sizes(bytes)?;
+    let fgb = FgbReader::open(bytes).map_err(|e| format!("not a FlatGeobuf file: {e}"))?;
     let mut layer = RawLayer::default();
     let header = fgb.header();
     if let Some(m) = header.metadata() {
@@ -215,4 +273,54 @@ pub(crate) fn read_fgb(r: impl std::io::Read) -> std::result::Result<RawLayer, S
         layer.features.push(f);
     }
     Ok(layer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::layer::{Feature, Field};
+
+    fn bytes() -> Vec<u8> {
+        let layer = Layer {
+            name: "t".into(),
+            fields: vec![Field {
+                name: "n".into(),
+                kind: FieldType::Integer,
+            }],
+            features: (0..3)
+                .map(|i| Feature {
+                    geometry: Some(Geometry::Point([f64::from(i), 1.0])),
+                    center: None,
+                    label: String::new(),
+                    group: None,
+                    style: None,
+                    values: vec![Value::Integer(i64::from(i))],
+                })
+                .collect(),
+            metadata: vec![],
+        };
+        let mut out = Vec::new();
+        write_fgb(&mut out, &layer, Path::new("t.fgb")).expect("write");
+        out
+    }
+
+    #[test]
+    fn index_size_matches_the_packed_r_tree_layout() {
+        assert_eq!(index_bytes(4, 16), Some(5 * 40));
+        assert_eq!(index_bytes(17, 16), Some((17 + 2 + 1) * 40));
+        assert_eq!(index_bytes(u64::MAX, 2), None);
+    }
+
+    #[test]
+    fn a_crafted_feature_length_is_an_error_not_an_allocation() {
+        let good = bytes();
+        assert!(check_sizes(&good).is_ok());
+        // The first feature's length prefix, just after the header (no index).
+        let header = u32::from_le_bytes([good[8], good[9], good[10], good[11]]) as usize;
+        let mut bad = good.clone();
+        bad[12 + header..16 + header].copy_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
+        let e = read_fgb(&bad).expect_err("crafted");
+        assert!(e.contains("feature 0"), "{e}");
+        assert!(read_fgb(&good[..good.len() - 1]).is_err());
+    }
 }

@@ -87,10 +87,10 @@ pub fn read_detections_with(path: impl AsRef<Path>, limits: &Limits) -> Result<D
         detail,
     };
     let raw = match format {
-        Format::GeoPackage => {
-            // An OS-level error first (SQLite's own would only say "unable to open").
-            std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-            super::gpkg::read_gpkg(path)
+        Format::GeoPackage => super::gpkg::read_gpkg(path),
+        // Its size was checked above; the reader checks every size inside against it.
+        Format::FlatGeobuf => {
+            super::fgb::read_fgb(&std::fs::read(path).map_err(|e| Error::io(path, e))?)
         }
         Format::Kmz => Ok(super::kml::read_kmz(path, limits.max_detection_bytes)?),
         _ => {
@@ -99,8 +99,7 @@ pub fn read_detections_with(path: impl AsRef<Path>, limits: &Limits) -> Result<D
             match format {
                 Format::GeoJson => super::geojson::read_geojson(r),
                 Format::Kml => super::kml::read_kml(r),
-                Format::Csv => super::table::read_csv(r),
-                _ => super::fgb::read_fgb(r),
+                _ => super::table::read_csv(r),
             }
         }
     }
