@@ -68,7 +68,7 @@ INSERT INTO gpkg_extensions VALUES
 const GDAL_URI: &str = "http://gdal.org";
 
 fn gdal_metadata_xml(meta: &[(String, String)]) -> String {
-    let esc = |s: &str| quick_xml::escape::escape(s).into_owned();
+    let esc = super::kml::esc;
     let items: String = meta
         .iter()
         .map(|(k, v)| format!("<Item name=\"{}\">{}</Item>", esc(k), esc(v)))
@@ -79,43 +79,17 @@ fn gdal_metadata_xml(meta: &[(String, String)]) -> String {
 fn read_gdal_metadata_xml(
     xml: &str,
 ) -> std::result::Result<std::collections::HashMap<String, String>, String> {
-    use quick_xml::events::Event;
-    let v10 = quick_xml::XmlVersion::Implicit1_0;
-    let mut r = quick_xml::Reader::from_str(xml);
-    let mut out = std::collections::HashMap::new();
-    let mut key: Option<String> = None;
-    let mut text = String::new();
-    loop {
-        match r
-            .read_event()
-            .map_err(|e| format!("bad layer metadata XML: {e}"))?
-        {
-            Event::Start(s) if s.local_name().as_ref() == "Item" => {
-                key = s
-                    .try_get_attribute("name")
-                    .map_err(|e| format!("bad metadata item: {e}"))?
-                    .map(|a| a.normalized_value(v10).map(|v| v.into_owned()))
-                    .transpose()
-                    .map_err(|e| format!("bad metadata item: {e}"))?;
-                text.clear();
-            }
-            Event::Text(t) => text.push_str(&t.xml_content(v10)),
-            Event::GeneralRef(g) => {
-                let entity = format!("&{};", g.xml_content(v10));
-                let s = quick_xml::escape::unescape(&entity)
-                    .map_err(|e| format!("bad entity {entity}: {e}"))?;
-                text.push_str(&s);
-            }
-            Event::End(e) if e.local_name().as_ref() == "Item" => {
-                if let Some(k) = key.take() {
-                    out.insert(k, std::mem::take(&mut text));
-                }
-            }
-            Event::Eof => break,
-            _ => {}
-        }
-    }
-    Ok(out)
+    let doc =
+        roxmltree::Document::parse(xml).map_err(|e| format!("bad layer metadata XML: {e}"))?;
+    Ok(doc
+        .root_element()
+        .children()
+        .filter(|n| n.tag_name().name() == "Item")
+        .filter_map(|n| {
+            n.attribute("name")
+                .map(|k| (k.to_string(), super::kml::text_of(n)))
+        })
+        .collect())
 }
 
 /// A SQL identifier, double-quoted.

@@ -8,8 +8,7 @@
 use super::layer::{Feature, Geometry, Layer};
 use super::read::{RawFeature, RawGeom, RawLayer, RawValue};
 use crate::error::{Error, Result};
-use quick_xml::events::Event;
-use std::io::{BufRead, Write};
+use std::io::Write;
 use std::path::Path;
 
 /// Outline colours (KML `aabbggrr`, opaque), one per style key in sorted order.
@@ -24,9 +23,20 @@ const PALETTE: [&str; 8] = [
     "ffffffff", // white
 ];
 
-/// The XML-escaped text.
-fn esc(s: &str) -> String {
-    quick_xml::escape::escape(s).into_owned()
+/// The XML-escaped text (for element content and double-quoted attributes).
+pub(crate) fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// A style id safe in a URL fragment.
@@ -153,103 +163,95 @@ pub(crate) fn write_kmz(
     Ok(())
 }
 
-/// Reads a KML document: the Document's ExtendedData as metadata, each Placemark's
-/// ExtendedData as its properties (text) and its geometry.
-pub(crate) fn read_kml(r: impl BufRead) -> std::result::Result<RawLayer, String> {
-    let mut xml = quick_xml::Reader::from_reader(r);
-    let mut buf = Vec::new();
-    let mut path: Vec<String> = Vec::new();
-    let mut layer = RawLayer::default();
-    let mut current: Option<RawFeature> = None;
-    let mut data_name: Option<String> = None;
-    let mut text = String::new();
-    let mut seen_kml = false;
-    loop {
-        let ev = xml
-            .read_event_into(&mut buf)
-            .map_err(|e| format!("bad XML near byte {}: {e}", xml.buffer_position()))?;
-        match ev {
-            Event::Start(s) => {
-                let name = s.local_name().as_ref().to_string();
-                text.clear();
-                match name.as_str() {
-                    "kml" => seen_kml = true,
-                    "Placemark" => current = Some(RawFeature::default()),
-                    "Data" => {
-                        data_name = s
-                            .try_get_attribute("name")
-                            .map_err(|e| format!("bad Data element: {e}"))?
-                            .map(|a| {
-                                a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                                    .map(|v| v.into_owned())
-                            })
-                            .transpose()
-                            .map_err(|e| format!("bad Data name: {e}"))?;
-                    }
-                    "Polygon" | "Point" | "LineString" | "MultiGeometry" | "Model" => {
-                        if let Some(f) = current.as_mut() {
-                            if !matches!(f.geom, RawGeom::None) || name != "Polygon" {
-                                f.geom = RawGeom::Other(name.clone());
-                            }
-                        }
-                    }
-                    _ => {}
-                }
-                path.push(name);
-            }
-            Event::Text(t) => {
-                text.push_str(&t.xml_content(quick_xml::XmlVersion::Implicit1_0));
-            }
-            Event::GeneralRef(r) => {
-                let name = r.xml_content(quick_xml::XmlVersion::Implicit1_0);
-                let entity = format!("&{name};");
-                let s = quick_xml::escape::unescape(&entity)
-                    .map_err(|e| format!("bad entity {entity}: {e}"))?;
-                text.push_str(&s);
-            }
-            Event::CData(t) => text.push_str(&t.xml_content(quick_xml::XmlVersion::Implicit1_0)),
-            Event::End(_) => {
-                let name = path.pop().unwrap_or_default();
-                let in_outer = path.iter().any(|p| p == "outerBoundaryIs");
-                match (name.as_str(), current.as_mut()) {
-                    ("value", _) => {
-                        let key = data_name.clone().unwrap_or_default();
-                        match current.as_mut() {
-                            Some(f) => {
-                                f.props.insert(key, RawValue::Text(text.clone()));
-                            }
-                            None => {
-                                layer.meta.insert(key, text.clone());
-                            }
-                        }
-                    }
-                    ("coordinates", Some(f)) if in_outer => {
-                        if matches!(f.geom, RawGeom::None) {
-                            f.geom = RawGeom::Polygon(parse_coordinates(&text)?);
-                        }
-                    }
-                    ("innerBoundaryIs", Some(f)) => {
-                        f.geom = RawGeom::Other("Polygon with holes".into());
-                    }
-                    ("Placemark", _) => {
-                        if let Some(f) = current.take() {
-                            layer.features.push(f);
-                        }
-                    }
-                    _ => {}
-                }
-                text.clear();
-            }
-            Event::Eof => break,
-            _ => {}
+/// The text of a node's descendants (entities resolved, CDATA included).
+pub(crate) fn text_of(n: roxmltree::Node<'_, '_>) -> String {
+    n.descendants()
+        .filter(|d| d.is_text())
+        .filter_map(|d| d.text())
+        .collect()
+}
+
+/// The `Data name="…"><value>` pairs of an ExtendedData, in `into`.
+fn read_data<'a, 'i: 'a>(
+    data: impl Iterator<Item = roxmltree::Node<'a, 'i>>,
+    mut into: impl FnMut(String, String),
+) {
+    for d in data {
+        let value = d.children().find(|c| c.tag_name().name() == "value");
+        if let (Some(name), Some(v)) = (d.attribute("name"), value) {
+            into(name.to_string(), text_of(v));
         }
-        buf.clear();
     }
-    if !path.is_empty() {
-        return Err(format!("truncated: <{}> is not closed", path.join("><")));
+}
+
+/// A placemark's geometry: a polygon's exterior ring; anything else by name.
+fn placemark_geometry(pm: roxmltree::Node<'_, '_>) -> std::result::Result<RawGeom, String> {
+    const GEOMETRIES: [&str; 7] = [
+        "Polygon",
+        "Point",
+        "LineString",
+        "LinearRing",
+        "MultiGeometry",
+        "Model",
+        "Track",
+    ];
+    let mut geoms = pm
+        .children()
+        .filter(|c| GEOMETRIES.contains(&c.tag_name().name()));
+    let Some(g) = geoms.next() else {
+        return Ok(RawGeom::None);
+    };
+    if geoms.next().is_some() {
+        return Ok(RawGeom::Other("several geometries".into()));
     }
-    if !seen_kml {
-        return Err("no <kml> element".into());
+    let name = g.tag_name().name();
+    if name != "Polygon" {
+        return Ok(RawGeom::Other(name.into()));
+    }
+    if g.children()
+        .any(|c| c.tag_name().name() == "innerBoundaryIs")
+    {
+        return Ok(RawGeom::Other("Polygon with holes".into()));
+    }
+    let coords = g
+        .children()
+        .find(|c| c.tag_name().name() == "outerBoundaryIs")
+        .and_then(|o| {
+            o.descendants()
+                .find(|c| c.tag_name().name() == "coordinates")
+        })
+        .ok_or("a Polygon without outerBoundaryIs coordinates")?;
+    Ok(RawGeom::Polygon(parse_coordinates(&text_of(coords))?))
+}
+
+/// Reads a KML document (through `roxmltree`, which refuses DTDs, so no entity
+/// expansion): the Document's ExtendedData as metadata, each Placemark's ExtendedData
+/// as its properties (text) and its geometry.
+pub(crate) fn read_kml(text: &str) -> std::result::Result<RawLayer, String> {
+    let doc = roxmltree::Document::parse(text).map_err(|e| format!("bad XML: {e}"))?;
+    let root = doc.root_element();
+    if root.tag_name().name() != "kml" {
+        return Err(format!(
+            "the root element is <{}>, not <kml>",
+            root.tag_name().name()
+        ));
+    }
+    let mut layer = RawLayer::default();
+    let named = |name: &'static str| move |n: &roxmltree::Node<'_, '_>| n.tag_name().name() == name;
+    let outside_placemarks = root
+        .descendants()
+        .filter(named("Data"))
+        .filter(|d| !d.ancestors().any(|a| a.tag_name().name() == "Placemark"));
+    read_data(outside_placemarks, |k, v| {
+        layer.meta.insert(k, v);
+    });
+    for (i, pm) in root.descendants().filter(named("Placemark")).enumerate() {
+        let mut f = RawFeature::default();
+        read_data(pm.descendants().filter(named("Data")), |k, v| {
+            f.props.insert(k, RawValue::Text(v));
+        });
+        f.geom = placemark_geometry(pm).map_err(|e| format!("placemark {i}: {e}"))?;
+        layer.features.push(f);
     }
     Ok(layer)
 }
@@ -296,10 +298,10 @@ pub(crate) fn read_kmz(path: &Path, max_bytes: u64) -> Result<RawLayer> {
         entry.size(),
         max_bytes,
     )?;
-    read_kml(std::io::BufReader::new(std::io::Read::take(
-        entry, max_bytes,
-    )))
-    .map_err(bad)
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::Read::take(entry, max_bytes), &mut text)
+        .map_err(|e| bad(format!("inflating {name}: {e}")))?;
+    read_kml(&text).map_err(bad)
 }
 
 /// Colours assigned to each style key, for tests.
@@ -358,7 +360,7 @@ mod tests {
         let c = colours(&l);
         assert_ne!(c["car"], c["truck"]);
         assert!(s.contains("car &lt;0.5&gt; &amp; co"), "{s}");
-        let back = read_kml(s.as_bytes()).expect("read");
+        let back = read_kml(&s).expect("read");
         assert_eq!(back.meta["scene"], "a & b.tif");
         assert_eq!(back.features.len(), 3);
         assert!(matches!(&back.features[2].geom, RawGeom::Polygon(r) if r.len() == 5));

@@ -93,12 +93,17 @@ pub fn read_detections_with(path: impl AsRef<Path>, limits: &Limits) -> Result<D
             super::fgb::read_fgb(&std::fs::read(path).map_err(|e| Error::io(path, e))?)
         }
         Format::Kmz => Ok(super::kml::read_kmz(path, limits.max_detection_bytes)?),
+        Format::Kml => {
+            let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+            String::from_utf8(bytes)
+                .map_err(|e| format!("not UTF-8 text: {e}"))
+                .and_then(|text| super::kml::read_kml(&text))
+        }
         _ => {
             let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
             let r = std::io::BufReader::new(file);
             match format {
                 Format::GeoJson => super::geojson::read_geojson(r),
-                Format::Kml => super::kml::read_kml(r),
                 _ => super::table::read_csv(r),
             }
         }
