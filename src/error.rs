@@ -144,10 +144,11 @@ pub enum Error {
     #[error("internal error: {0}")]
     Internal(String),
 
-    /// A file read as satdet detections is not one: a missing column, a value that is
-    /// not a number, a geometry that is not a polygon, a truncated or corrupt file.
-    #[error("{path}: not a readable satdet detections file: {detail}")]
-    DetectionsFile {
+    /// A file read as satdet results (detections, sites or a change) is not one: a
+    /// missing column, a value that is not a number, a geometry that is not a polygon,
+    /// a truncated or corrupt file, another kind of result.
+    #[error("{path}: not a readable satdet results file: {detail}")]
+    ResultsFile {
         /// The file.
         path: PathBuf,
         /// What was missing or wrong, and where (feature index, column).

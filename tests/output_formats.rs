@@ -5,7 +5,7 @@
 //! changes are built by hand; no model runs.
 
 use satdet::analysis::{Change, ChangeKind, ChangedObject, Site};
-use satdet::output::{read_detections, write, write_detections, Layer};
+use satdet::output::{read_change, read_detections, read_sites, write, write_detections, Layer};
 use satdet::{Crs, Detection, Detections, Error, LonLat, PixelBox};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -159,6 +159,34 @@ fn every_format_round_trips_detections() {
     let flat = dir.path().join("flat.GeoJSON");
     write(&flat, &Layer::from_detections(&dets)).expect("write");
     assert_same(&flat, &dets, &read_detections(&flat).expect("read"));
+}
+
+#[test]
+fn every_format_round_trips_sites_and_changes() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let dets = detections();
+    let (sites, change) = (sites(), change());
+    for ext in FORMATS {
+        let path = dir.path().join(format!("sites.{ext}"));
+        write(&path, &Layer::sites(&sites, &dets)).expect("write");
+        let back = read_sites(&path).unwrap_or_else(|e| panic!("{ext}: {e}"));
+        assert_eq!(back, sites, "{ext}");
+        let path = dir.path().join(format!("change.{ext}"));
+        write(&path, &Layer::change(&change, &dets, &dets)).expect("write");
+        let back = read_change(&path).unwrap_or_else(|e| panic!("{ext}: {e}"));
+        assert_eq!(back.offset_m, change.offset_m, "{ext}");
+        assert_eq!(back.offset_pairs, change.offset_pairs, "{ext}");
+        assert_eq!(back.tolerance_m, change.tolerance_m, "{ext}");
+        // KML groups objects by change: compare in a fixed order.
+        let key = |o: &ChangedObject| (o.before, o.after);
+        let (mut got, mut want) = (back.objects.clone(), change.objects.clone());
+        got.sort_by_key(key);
+        want.sort_by_key(key);
+        assert_eq!(got, want, "{ext}");
+        assert_eq!(back.counts["car"][&ChangeKind::Stayed], 1, "{ext}");
+        assert!(read_sites(dir.path().join(format!("change.{ext}"))).is_err());
+        assert!(read_change(dir.path().join(format!("sites.{ext}"))).is_err());
+    }
 }
 
 #[test]
@@ -392,8 +420,9 @@ fn gdal_reads_every_format_with_the_right_layer_count_geometry_and_crs() {
 #[test]
 fn gdal_reads_sites_and_change_layers() {
     let dir = tempfile::tempdir().expect("tmp");
-    let sites = Layer::from_sites(&sites()).with_metadata("scene", "/data/yalu.tif");
-    let change = Layer::from_change(&change());
+    let dets = detections();
+    let sites = Layer::sites(&sites(), &dets);
+    let change = Layer::change(&change(), &dets, &dets);
     for (layer, n) in [(&sites, 2), (&change, 3)] {
         for ext in ["geojson", "gpkg", "fgb"] {
             let path = dir.path().join(format!("{}.{ext}", layer.name));
@@ -434,11 +463,15 @@ fn sites_and_change_files_are_not_read_as_detections() {
     let dir = tempfile::tempdir().expect("tmp");
     for ext in FORMATS {
         let path = dir.path().join(format!("sites.{ext}"));
-        write(&path, &Layer::from_sites(&sites())).expect("write");
+        write(&path, &Layer::sites(&sites(), &detections())).expect("write");
         let e = read_detections(&path).expect_err(ext);
-        assert!(matches!(e, Error::DetectionsFile { .. }), "{ext}: {e:?}");
+        assert!(matches!(e, Error::ResultsFile { .. }), "{ext}: {e:?}");
         let path = dir.path().join(format!("change.{ext}"));
-        write(&path, &Layer::from_change(&change())).expect("write");
+        write(
+            &path,
+            &Layer::change(&change(), &detections(), &detections()),
+        )
+        .expect("write");
         let e = read_detections(&path).expect_err(ext);
         assert!(e.to_string().contains("change"), "{ext}: {e}");
     }
@@ -466,11 +499,11 @@ fn truncated_or_corrupt_files_are_clear_errors() {
             let path = dir.path().join(format!("bad.{ext}"));
             std::fs::write(&path, &content).expect("write");
             match read_detections(&path) {
-                Err(Error::DetectionsFile { path: p, detail }) => {
+                Err(Error::ResultsFile { path: p, detail }) => {
                     assert_eq!(p, path);
                     assert!(!detail.is_empty());
                 }
-                Err(e) => panic!("{ext} {what}: not a DetectionsFile error: {e:?}"),
+                Err(e) => panic!("{ext} {what}: not a ResultsFile error: {e:?}"),
                 // Flipped bytes inside numbers or text can leave a valid file, a CSV
                 // cut inside its last cell is still CSV, and SQLite reads a GeoPackage
                 // whose last page lost unused bytes: never a panic, and never a

@@ -271,9 +271,9 @@ fn parse_coordinates(text: &str) -> std::result::Result<Vec<[f64; 2]>, String> {
 
 /// Reads `doc.kml` (else the first `.kml` entry) of the KMZ at `path`: an
 /// [`Error::Limits`] if it inflates to more than `max_bytes` (declared; and never more
-/// than that is inflated), else [`Error::DetectionsFile`] for a bad archive or KML.
+/// than that is inflated), else [`Error::ResultsFile`] for a bad archive or KML.
 pub(crate) fn read_kmz(path: &Path, max_bytes: u64) -> Result<RawLayer> {
-    let bad = |detail: String| Error::DetectionsFile {
+    let bad = |detail: String| Error::ResultsFile {
         path: path.to_path_buf(),
         detail,
     };

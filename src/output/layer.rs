@@ -155,46 +155,21 @@ impl Layer {
     /// `map_max_x` `map_max_y`. Metadata: `scene`, `crs`, `acquired`, `model`,
     /// `confidence`, `iou`.
     pub fn from_detections(dets: &Detections) -> Layer {
-        let fields = schema(&[
-            ("class", FieldType::Text),
-            ("class_id", FieldType::Integer),
-            ("score", FieldType::Real),
-            ("pixel_x0", FieldType::Real),
-            ("pixel_y0", FieldType::Real),
-            ("pixel_x1", FieldType::Real),
-            ("pixel_y1", FieldType::Real),
-            ("map_min_x", FieldType::Real),
-            ("map_min_y", FieldType::Real),
-            ("map_max_x", FieldType::Real),
-            ("map_max_y", FieldType::Real),
-        ]);
         let features = dets
             .items
             .iter()
-            .map(|d| {
-                let mut values = vec![
-                    Value::Text(d.class_name.to_string()),
-                    Value::Integer(i64::from(d.class_id)),
-                    Value::Real(f64::from(d.score)),
-                ];
-                values.extend(d.pixel_box.to_array().map(Value::Real));
-                match map_bbox(d) {
-                    Some(b) => values.extend(b.map(Value::Real)),
-                    None => values.extend([Value::Null, Value::Null, Value::Null, Value::Null]),
-                }
-                Feature {
-                    geometry: d.lonlat_polygon.map(|p| Geometry::Polygon(ccw_ring(&p))),
-                    center: d.lonlat_center().map(|c| [c.lon, c.lat]),
-                    label: label(&d.class_name, d.score),
-                    group: Some(d.class_name.to_string()),
-                    style: Some(d.class_name.to_string()),
-                    values,
-                }
+            .map(|d| Feature {
+                geometry: d.lonlat_polygon.map(|p| Geometry::Polygon(ccw_ring(&p))),
+                center: d.lonlat_center().map(|c| [c.lon, c.lat]),
+                label: label(&d.class_name, d.score),
+                group: Some(d.class_name.to_string()),
+                style: Some(d.class_name.to_string()),
+                values: detection_values(d),
             })
             .collect();
         Layer {
             name: "detections".into(),
-            fields,
+            fields: schema(DETECTION_FIELDS),
             features,
             metadata: detections_metadata(dets),
         }
@@ -237,10 +212,11 @@ impl Layer {
 
     /// One polygon feature per site (a point at its centre when its outline is empty),
     /// labelled `site ID (TOTAL)`. Fields: `id`, `total`, `mean_score`, one
-    /// `count_<class>` per class seen in any site (0 where absent), and `counts`, the
-    /// counts per class as a JSON object. Add the scene's metadata with
-    /// [`Layer::with_metadata`].
-    pub fn from_sites(sites: &[Site]) -> Layer {
+    /// `count_<class>` per class seen in any site (0 where absent), `counts` (the counts
+    /// per class as a JSON object), `center_lon`, `center_lat`, and `members` (the
+    /// indices of its detections in `dets`, a JSON array). Metadata: that of `dets`,
+    /// the detections the sites were made from.
+    pub fn sites(sites: &[Site], dets: &Detections) -> Layer {
         let classes: BTreeSet<&str> = sites
             .iter()
             .flat_map(|s| s.counts.keys().map(String::as_str))
@@ -254,10 +230,12 @@ impl Layer {
             name: format!("count_{}", column_safe(c)),
             kind: FieldType::Integer,
         }));
-        fields.push(Field {
-            name: "counts".into(),
-            kind: FieldType::Json,
-        });
+        fields.extend(schema(&[
+            ("counts", FieldType::Json),
+            ("center_lon", FieldType::Real),
+            ("center_lat", FieldType::Real),
+            ("members", FieldType::Json),
+        ]));
         let features = sites
             .iter()
             .map(|s| {
@@ -277,6 +255,11 @@ impl Layer {
                     .map(|(k, v)| (k.clone(), serde_json::Value::from(*v)))
                     .collect();
                 values.push(Value::Json(serde_json::Value::Object(counts).to_string()));
+                values.push(Value::Real(s.center.lon));
+                values.push(Value::Real(s.center.lat));
+                values.push(Value::Json(
+                    serde_json::Value::from(s.members.clone()).to_string(),
+                ));
                 let center = [s.center.lon, s.center.lat];
                 Feature {
                     geometry: Some(if s.polygon.len() >= 4 {
@@ -292,29 +275,31 @@ impl Layer {
                 }
             })
             .collect();
+        let mut metadata = detections_metadata(dets);
+        metadata[0].1 = "sites".into();
         Layer {
             name: "sites".into(),
             fields,
             features,
-            metadata: vec![(KIND_KEY.into(), "sites".into())],
+            metadata,
         }
     }
 
     /// One polygon feature per object of a comparison, with the geometry of the
     /// detection reported (the earlier one for `gone`), grouped by change and styled by
-    /// class. Fields: `change` (`appeared`, `gone`, `stayed`), `class`, `class_id`,
-    /// `score`, `distance_m` (for `stayed`), `before` and `after` (indices in the two
-    /// sets). Metadata: `offset_east_m`, `offset_north_m`, `offset_pairs`, `tolerance_m`.
-    pub fn from_change(change: &Change) -> Layer {
-        let fields = schema(&[
-            ("change", FieldType::Text),
-            ("class", FieldType::Text),
-            ("class_id", FieldType::Integer),
-            ("score", FieldType::Real),
+    /// class. Fields: `change` (`appeared`, `gone`, `stayed`), the detection's fields
+    /// (as [`Layer::from_detections`]), `distance_m` (for `stayed`), `before` and
+    /// `after` (indices in the two sets). Metadata: `offset_east_m`, `offset_north_m`,
+    /// `offset_pairs`, `tolerance_m`, and the scene, acquisition date and model of each
+    /// date (`before_scene`, `after_acquired`, …).
+    pub fn change(change: &Change, before: &Detections, after: &Detections) -> Layer {
+        let mut fields = schema(&[("change", FieldType::Text)]);
+        fields.extend(schema(DETECTION_FIELDS));
+        fields.extend(schema(&[
             ("distance_m", FieldType::Real),
             ("before", FieldType::Integer),
             ("after", FieldType::Integer),
-        ]);
+        ]));
         let index = |i: Option<usize>| i.map_or(Value::Null, |i| Value::Integer(count(i)));
         let features = change
             .objects
@@ -322,38 +307,73 @@ impl Layer {
             .map(|o| {
                 let d = &o.detection;
                 let kind = o.change.as_str();
+                let mut values = vec![Value::Text(kind.into())];
+                values.extend(detection_values(d));
+                values.extend([
+                    o.distance_m.map_or(Value::Null, Value::Real),
+                    index(o.before),
+                    index(o.after),
+                ]);
                 Feature {
                     geometry: d.lonlat_polygon.map(|p| Geometry::Polygon(ccw_ring(&p))),
                     center: d.lonlat_center().map(|c| [c.lon, c.lat]),
                     label: format!("{} ({kind})", label(&d.class_name, d.score)),
                     group: Some(kind.to_string()),
                     style: Some(d.class_name.to_string()),
-                    values: vec![
-                        Value::Text(kind.into()),
-                        Value::Text(d.class_name.to_string()),
-                        Value::Integer(i64::from(d.class_id)),
-                        Value::Real(f64::from(d.score)),
-                        o.distance_m.map_or(Value::Null, Value::Real),
-                        index(o.before),
-                        index(o.after),
-                    ],
+                    values,
                 }
             })
             .collect();
         let [east, north] = change.offset_m;
+        let mut metadata = vec![
+            (KIND_KEY.into(), "change".into()),
+            ("offset_east_m".into(), east.to_string()),
+            ("offset_north_m".into(), north.to_string()),
+            ("offset_pairs".into(), change.offset_pairs.to_string()),
+            ("tolerance_m".into(), change.tolerance_m.to_string()),
+        ];
+        for (date, dets) in [("before", before), ("after", after)] {
+            for (k, v) in detections_metadata(dets).into_iter().skip(1) {
+                metadata.push((format!("{date}_{k}"), v));
+            }
+        }
         Layer {
             name: "change".into(),
             fields,
             features,
-            metadata: vec![
-                (KIND_KEY.into(), "change".into()),
-                ("offset_east_m".into(), east.to_string()),
-                ("offset_north_m".into(), north.to_string()),
-                ("offset_pairs".into(), change.offset_pairs.to_string()),
-                ("tolerance_m".into(), change.tolerance_m.to_string()),
-            ],
+            metadata,
         }
     }
+}
+
+/// The fields of a detection, in every layer that holds detections.
+const DETECTION_FIELDS: &[(&str, FieldType)] = &[
+    ("class", FieldType::Text),
+    ("class_id", FieldType::Integer),
+    ("score", FieldType::Real),
+    ("pixel_x0", FieldType::Real),
+    ("pixel_y0", FieldType::Real),
+    ("pixel_x1", FieldType::Real),
+    ("pixel_y1", FieldType::Real),
+    ("map_min_x", FieldType::Real),
+    ("map_min_y", FieldType::Real),
+    ("map_max_x", FieldType::Real),
+    ("map_max_y", FieldType::Real),
+];
+
+/// A detection's values for [`DETECTION_FIELDS`].
+fn detection_values(d: &Detection) -> Vec<Value> {
+    let mut values = vec![
+        Value::Text(d.class_name.to_string()),
+        Value::Integer(i64::from(d.class_id)),
+        Value::Real(f64::from(d.score)),
+    ];
+    values.extend(d.pixel_box.to_array().map(Value::Real));
+    match map_bbox(d) {
+        Some(b) => values.extend(b.map(Value::Real)),
+        None => values.extend([Value::Null, Value::Null, Value::Null, Value::Null]),
+    }
+    values
 }
 
 /// The metadata every detections output records: what it is, the scene, its CRS and

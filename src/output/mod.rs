@@ -13,6 +13,7 @@ mod kml;
 mod layer;
 pub mod quicklook;
 mod read;
+mod read_more;
 pub mod report;
 mod table;
 
@@ -20,4 +21,4 @@ pub(crate) use atomic::check_result_output;
 pub use atomic::{check_outputs, scene_files, write_atomic};
 pub use format::{write, write_detections, Format, EXTENSIONS};
 pub use layer::{Feature, Field, FieldType, Geometry, Layer, Value, KIND_KEY};
-pub use read::{read_detections, read_detections_with};
+pub use read::{read_change, read_detections, read_detections_with, read_sites};

@@ -5,6 +5,7 @@
 
 use super::format::Format;
 use super::layer::{signed_area, KIND_KEY};
+use crate::analysis::{Change, Site};
 use crate::detection::{Detection, Detections, Report};
 use crate::error::{snippet, Error, Result};
 use crate::geo::{Crs, PixelBox};
@@ -57,7 +58,7 @@ pub(crate) struct RawLayer {
 ///
 /// A file that is not a satdet detections file (a missing column, a value that is not
 /// a number, a geometry that is not a polygon, a truncated or corrupt file, a sites or
-/// change layer) is an [`Error::DetectionsFile`] naming the file and the problem.
+/// change layer) is an [`Error::ResultsFile`] naming the file and the problem.
 /// Memory is bounded by the default [`Limits`] ([`read_detections_with`]).
 pub fn read_detections(path: impl AsRef<Path>) -> Result<Detections> {
     read_detections_with(path, &Limits::default())
@@ -71,6 +72,41 @@ pub fn read_detections(path: impl AsRef<Path>) -> Result<Detections> {
 /// no more than that is ever inflated), the count before detections are built.
 pub fn read_detections_with(path: impl AsRef<Path>, limits: &Limits) -> Result<Detections> {
     let path = path.as_ref();
+    let raw = read_raw(path, limits)?;
+    to_detections(raw).map_err(|detail| Error::ResultsFile {
+        path: path.to_path_buf(),
+        detail,
+    })
+}
+
+/// Reads sites written by [`super::write`] of a [`super::Layer::sites`] layer, in any
+/// format (ids, totals, mean scores, counts per class, centres, outlines, members),
+/// under the default [`Limits`]. A file that holds no sites is an
+/// [`Error::ResultsFile`].
+pub fn read_sites(path: impl AsRef<Path>) -> Result<Vec<Site>> {
+    let path = path.as_ref();
+    let raw = read_raw(path, &Limits::default())?;
+    super::read_more::to_sites(raw).map_err(|detail| Error::ResultsFile {
+        path: path.to_path_buf(),
+        detail,
+    })
+}
+
+/// Reads a change written by [`super::write`] of a [`super::Layer::change`] layer, in
+/// any format (the offset, pairs and tolerance, and each object with its detection),
+/// under the default [`Limits`]; the counts per class and change are recomputed from
+/// the objects. A file that holds no change is an [`Error::ResultsFile`].
+pub fn read_change(path: impl AsRef<Path>) -> Result<Change> {
+    let path = path.as_ref();
+    let raw = read_raw(path, &Limits::default())?;
+    super::read_more::to_change(raw).map_err(|detail| Error::ResultsFile {
+        path: path.to_path_buf(),
+        detail,
+    })
+}
+
+/// Any satdet layer file as neutral records, bounded by `limits`.
+fn read_raw(path: &Path, limits: &Limits) -> Result<RawLayer> {
     let format = Format::from_path(path)?;
     let len = std::fs::metadata(path)
         .map_err(|e| Error::io(path, e))?
@@ -82,7 +118,7 @@ pub fn read_detections_with(path: impl AsRef<Path>, limits: &Limits) -> Result<D
         len,
         limits.max_detection_bytes,
     )?;
-    let bad = |detail: String| Error::DetectionsFile {
+    let bad = |detail: String| Error::ResultsFile {
         path: path.to_path_buf(),
         detail,
     };
@@ -115,10 +151,10 @@ pub fn read_detections_with(path: impl AsRef<Path>, limits: &Limits) -> Result<D
         raw.features.len() as u64,
         limits.max_detection_bytes / Limits::BYTES_PER_DETECTION,
     )?;
-    to_detections(raw).map_err(bad)
+    Ok(raw)
 }
 
-fn num(f: &RawFeature, key: &str) -> std::result::Result<Option<f64>, String> {
+pub(crate) fn num(f: &RawFeature, key: &str) -> std::result::Result<Option<f64>, String> {
     match f.props.get(key) {
         None | Some(RawValue::Null) => Ok(None),
         Some(RawValue::Num(n)) => Ok(Some(*n)),
@@ -131,7 +167,7 @@ fn num(f: &RawFeature, key: &str) -> std::result::Result<Option<f64>, String> {
     }
 }
 
-fn required(f: &RawFeature, key: &str) -> std::result::Result<f64, String> {
+pub(crate) fn required(f: &RawFeature, key: &str) -> std::result::Result<f64, String> {
     match num(f, key)? {
         Some(v) if v.is_finite() => Ok(v),
         Some(v) => Err(format!("`{key}` is {v}")),
@@ -163,7 +199,7 @@ fn corners(ring: &[[f64; 2]]) -> std::result::Result<[[f64; 2]; 4], String> {
     Ok(c)
 }
 
-fn detection(f: &RawFeature) -> std::result::Result<Detection, String> {
+pub(crate) fn detection(f: &RawFeature) -> std::result::Result<Detection, String> {
     let class_name = match f.props.get("class") {
         Some(RawValue::Text(t)) if !t.is_empty() => t.clone(),
         Some(RawValue::Num(n)) => n.to_string(),
@@ -212,13 +248,17 @@ fn parse_crs(s: &str) -> Crs {
     Crs::Unknown(inner.to_string())
 }
 
+/// An error unless the layer's kind (when recorded) is `want`.
+pub(crate) fn check_kind(raw: &RawLayer, want: &str) -> std::result::Result<(), String> {
+    match raw.meta.get(KIND_KEY) {
+        Some(kind) if kind != want => Err(format!("it holds {kind}, not {want}")),
+        _ => Ok(()),
+    }
+}
+
 /// The neutral records as detections, or what makes them not a detections file.
 pub(crate) fn to_detections(raw: RawLayer) -> std::result::Result<Detections, String> {
-    if let Some(kind) = raw.meta.get(KIND_KEY) {
-        if kind != "detections" {
-            return Err(format!("it holds {kind}, not detections"));
-        }
-    }
+    check_kind(&raw, "detections")?;
     let mut items = raw
         .features
         .iter()

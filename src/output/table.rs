@@ -13,17 +13,6 @@ use std::path::Path;
 /// The geometry column.
 const WKT: &str = "WKT";
 
-/// Metadata keys that the reader takes as layer metadata rather than fields.
-const META_KEYS: [&str; 7] = [
-    super::layer::KIND_KEY,
-    "scene",
-    "crs",
-    "acquired",
-    "model",
-    "confidence",
-    "iou",
-];
-
 fn wkt(g: &Geometry) -> String {
     match g {
         Geometry::Point(p) => format!("POINT ({} {})", p[0], p[1]),
@@ -60,8 +49,8 @@ pub(crate) fn write_csv(w: &mut impl Write, layer: &Layer, path: &Path) -> Resul
     out.flush().map_err(super::atomic::io_err(path))
 }
 
-/// Reads a CSV written by [`write_csv`]: every column as a text property, `WKT` as the
-/// geometry, the metadata columns of the first row as metadata.
+/// Reads a CSV written by [`write_csv`]: every column before `WKT` as a text property,
+/// `WKT` as the geometry, the columns after it (of the first row) as metadata.
 pub(crate) fn read_csv(r: impl std::io::Read) -> std::result::Result<RawLayer, String> {
     let mut csv = csv::Reader::from_reader(r);
     let header = csv
@@ -73,14 +62,16 @@ pub(crate) fn read_csv(r: impl std::io::Read) -> std::result::Result<RawLayer, S
             return Err(format!("no `{needed}` column"));
         }
     }
+    // The writer puts the metadata columns after `WKT`.
+    let first_meta = header.iter().position(|h| h == WKT).unwrap_or(0) + 1;
     let mut layer = RawLayer::default();
     for (i, rec) in csv.records().enumerate() {
         let rec = rec.map_err(|e| format!("row {}: {e}", i + 1))?;
         let mut f = RawFeature::default();
-        for (name, value) in header.iter().zip(rec.iter()) {
+        for (c, (name, value)) in header.iter().zip(rec.iter()).enumerate() {
             if name == WKT {
                 f.geom = parse_wkt(value).map_err(|e| format!("row {}: {e}", i + 1))?;
-            } else if META_KEYS.contains(&name) {
+            } else if c >= first_meta {
                 if i == 0 {
                     layer.meta.insert(name.to_string(), value.to_string());
                 }
