@@ -149,6 +149,10 @@ fn writes_are_atomic_and_never_replace_the_scene_or_the_model() {
     dets.scene = scene.clone();
     assert!(write_detections(&scene, &dets).is_err());
     assert_eq!(std::fs::read(&scene).expect("read"), b"scene");
+    // Nor the earlier date's scene, over a change.
+    let change = Layer::change(&change(), &dets, &detections());
+    assert!(write(&scene, &change).is_err());
+    assert_eq!(std::fs::read(&scene).expect("read"), b"scene");
     // A value no format can hold: the previous file is kept.
     let out = dir.path().join("out.kmz");
     std::fs::write(&out, b"previous").expect("write");

@@ -91,10 +91,24 @@ pub fn write(path: impl AsRef<Path>, layer: &Layer) -> Result<()> {
         detail,
         source: None,
     })?;
-    // Never over the scene the layer was made from, its side-cars, or the model.
-    let model = Path::new(layer.meta("model").unwrap_or_default());
-    let scenes: Vec<&Path> = layer.meta("scene").map(Path::new).into_iter().collect();
-    super::check_result_output(&scenes, model, path)?;
+    // Never over the scenes the layer was made from (`scene`, a change's
+    // `before_scene` and `after_scene`), their side-cars, or the models.
+    let named = |what: &str| -> Vec<&Path> {
+        layer
+            .metadata
+            .iter()
+            .filter(|(k, _)| k == what || k.ends_with(&format!("_{what}")))
+            .map(|(_, v)| Path::new(v.as_str()))
+            .collect()
+    };
+    let scenes = named("scene");
+    let mut models = named("model");
+    if models.is_empty() {
+        models.push(Path::new(""));
+    }
+    for model in models {
+        super::check_result_output(&scenes, model, path)?;
+    }
     let io = super::atomic::io_err(path);
     super::write_atomic(path, |w| match format {
         Format::GeoJson => super::geojson::write_layer_to(w, layer).map_err(io),
