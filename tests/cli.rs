@@ -9,7 +9,6 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-
 fn run(args: &[&std::ffi::OsStr]) -> Output {
     let mut all = vec![os("detect")];
     all.extend_from_slice(args);

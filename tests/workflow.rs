@@ -55,3 +55,183 @@ fn each_date_finds_exactly_its_objects() {
         assert!(want.is_empty(), "{name}: missed {want:?}");
     }
 }
+
+/// `satdet` run as an analyst would: detect on both dates (different formats), sites,
+/// compare with the sites, report; every count checked against the fixture's truth.
+#[test]
+fn the_command_line_workflow_gives_the_true_sites_and_changes() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let p = |n: &str| d.path().join(n);
+    let model = common::fixture("two_class_detector.onnx");
+    let ok = |args: &[&std::ffi::OsStr]| {
+        let o = common::satdet(args);
+        assert!(
+            o.status.success(),
+            "satdet {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let os = |s: &'static str| std::ffi::OsStr::new(s);
+    for (scene, out) in [("date1.tif", "d1.gpkg"), ("date2.tif", "d2.kmz")] {
+        let s = common::fixture(scene);
+        let stdout = ok(&[
+            os("detect"),
+            s.as_os_str(),
+            os("--model"),
+            model.as_os_str(),
+            os("--output"),
+            p(out).as_os_str(),
+        ]);
+        assert!(stdout.contains("17 detections"), "{stdout}");
+    }
+    let stdout = ok(&[
+        os("sites"),
+        p("d1.gpkg").as_os_str(),
+        os("--output"),
+        p("s1.geojson").as_os_str(),
+    ]);
+    assert!(stdout.contains("3 sites"), "{stdout}");
+    let m = common::manifest();
+    let counts = |v: &serde_json::Value| -> Vec<Vec<(String, usize)>> {
+        v.as_array()
+            .expect("sites")
+            .iter()
+            .map(|s| {
+                let mut c: Vec<(String, usize)> = s
+                    .as_object()
+                    .expect("counts")
+                    .iter()
+                    .map(|(k, n)| (k.clone(), n.as_u64().expect("n") as usize))
+                    .collect();
+                c.sort();
+                c
+            })
+            .collect()
+    };
+    let sites = satdet::output::read_sites(p("s1.geojson")).expect("read sites");
+    let got: Vec<Vec<(String, usize)>> = sites
+        .iter()
+        .map(|s| s.counts.iter().map(|(k, n)| (k.clone(), *n)).collect())
+        .collect();
+    assert_eq!(got, counts(&m["dates"]["sites_date1"]));
+
+    ok(&[
+        os("compare"),
+        p("d1.gpkg").as_os_str(),
+        p("d2.kmz").as_os_str(),
+        os("--sites"),
+        p("s1.geojson").as_os_str(),
+        os("--output"),
+        p("change.csv").as_os_str(),
+    ]);
+    let change = satdet::output::read_change(p("change.csv")).expect("read change");
+    let truth = m["dates"]["change"].as_object().expect("change");
+    for (class, kinds) in truth {
+        for (kind, n) in kinds.as_object().expect("kinds") {
+            let k = match kind.as_str() {
+                "appeared" => satdet::analysis::ChangeKind::Appeared,
+                "gone" => satdet::analysis::ChangeKind::Gone,
+                _ => satdet::analysis::ChangeKind::Stayed,
+            };
+            assert_eq!(
+                change.counts[class].get(&k).copied().unwrap_or(0) as u64,
+                n.as_u64().expect("n"),
+                "{class} {kind}"
+            );
+        }
+    }
+    let off = &m["dates"]["offset_m"];
+    assert!((change.offset_m[0] - off[0].as_f64().expect("e")).abs() < 0.25);
+    assert!((change.offset_m[1] - off[1].as_f64().expect("n")).abs() < 0.25);
+
+    let stdout = ok(&[
+        os("report"),
+        os("--detections"),
+        p("d2.kmz").as_os_str(),
+        os("--sites"),
+        p("s1.geojson").as_os_str(),
+        os("--change"),
+        p("change.csv").as_os_str(),
+        os("--scene"),
+        common::fixture("date2.tif").as_os_str(),
+        os("--before-scene"),
+        common::fixture("date1.tif").as_os_str(),
+        os("--output"),
+        p("report.html").as_os_str(),
+    ]);
+    assert!(stdout.contains("3 sites"), "{stdout}");
+    let html = std::fs::read_to_string(p("report.html")).expect("html");
+    assert!(
+        html.contains("2025-09-13"),
+        "the acquisition date is in the report"
+    );
+}
+
+/// `--aoi` around sites A and B of date 1 (a polygon in the scene's UTM CRS, named by
+/// the old-style GeoJSON `crs` member): only their 12 objects, and tiles outside unread.
+#[test]
+fn an_area_of_interest_keeps_only_what_lies_inside_it() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let m = common::manifest();
+    let dm = &m["dates"];
+    let (ulx, uly, gsd) = (
+        dm["ulx"].as_f64().expect("ulx"),
+        dm["uly"].as_f64().expect("uly"),
+        dm["gsd_m"].as_f64().expect("gsd"),
+    );
+    let b: Vec<f64> = dm["aoi_px"]
+        .as_array()
+        .expect("aoi")
+        .iter()
+        .map(|v| v.as_f64().expect("px"))
+        .collect();
+    let (x0, y0, x1, y1) = (
+        ulx + b[0] * gsd,
+        uly - b[1] * gsd,
+        ulx + b[2] * gsd,
+        uly - b[3] * gsd,
+    );
+    let aoi = d.path().join("aoi.geojson");
+    std::fs::write(
+        &aoi,
+        format!(
+            r#"{{"type": "Polygon", "crs": {{"type": "name", "properties": {{"name": "EPSG:32633"}}}},
+                "coordinates": [[[{x0}, {y0}], [{x1}, {y0}], [{x1}, {y1}], [{x0}, {y1}], [{x0}, {y0}]]]}}"#
+        ),
+    )
+    .expect("write aoi");
+    let out = d.path().join("d1.csv");
+    let o = common::satdet(&[
+        std::ffi::OsStr::new("detect"),
+        common::fixture("date1.tif").as_os_str(),
+        std::ffi::OsStr::new("--model"),
+        common::fixture("two_class_detector.onnx").as_os_str(),
+        std::ffi::OsStr::new("--aoi"),
+        aoi.as_os_str(),
+        std::ffi::OsStr::new("--output"),
+        out.as_os_str(),
+    ]);
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(stdout.contains("12 detections"), "{stdout}");
+    assert!(stdout.contains("area of interest: 0.120 km²"), "{stdout}");
+    let dets = satdet::output::read_detections(&out).expect("read");
+    assert_eq!(dets.len(), 12);
+    for det in &dets {
+        let [bx0, by0, bx1, by1] = det.pixel_box.to_array();
+        let (cx, cy) = ((bx0 + bx1) / 2.0, (by0 + by1) / 2.0);
+        assert!(
+            cx > b[0] && cx < b[2] && cy > b[1] && cy < b[3],
+            "{cx}, {cy}"
+        );
+    }
+    // Tiles outside the area were not read: the summary says how many.
+    let outside: usize = stdout
+        .split("; ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .expect("tiles outside in the summary");
+    assert!(outside > 30, "{stdout}");
+}

@@ -100,10 +100,7 @@ pub fn compare(a: CompareArgs) -> satdet::Result<()> {
         a.tolerance
     );
     let change = analysis::compare(&before, &after, a.tolerance)?;
-    output::write(
-        &a.output,
-        &output::Layer::change(&change, &before, &after),
-    )?;
+    output::write(&a.output, &output::Layer::change(&change, &before, &after))?;
     println!(
         "{} objects written to {}; offset of the later date {:+.2} m east, {:+.2} m north (from {} pairs)",
         change.objects.len(),
@@ -114,9 +111,9 @@ pub fn compare(a: CompareArgs) -> satdet::Result<()> {
     );
     print_change_counts("  ", &change.counts);
     if let Some(sites) = &sites {
-        for (id, counts) in analysis::change_by_site(&change, sites) {
-            println!("  site {id}:");
-            print_change_counts("    ", &counts);
+        for sc in analysis::change_by_site(&change, sites) {
+            println!("  site {}:", sc.site);
+            print_change_counts("    ", &sc.counts);
         }
     }
     Ok(())

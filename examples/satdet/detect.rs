@@ -223,6 +223,15 @@ pub fn run(args: Args) -> satdet::Result<()> {
         "tiles: {} processed, {} skipped (no data), {} in all ({} px, {} px overlap)",
         r.tiles_processed, r.tiles_skipped, r.tiles_total, r.tile_px, r.overlap_px
     );
+    if let Some(a) = r.aoi_area_km2 {
+        println!(
+            "area of interest: {a:.3} km²; {} tiles outside it not read, {} detections centred outside it dropped",
+            r.tiles_outside_aoi, r.detections_outside_aoi
+        );
+    }
+    if let Some(d) = &dets.acquired {
+        println!("acquired: {d}");
+    }
     println!(
         "preprocessing: {}; inference: onnxruntime {} ({})",
         r.preprocess,

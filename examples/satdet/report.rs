@@ -45,22 +45,27 @@ pub fn run(a: Args) -> satdet::Result<()> {
     let scene = Scene::open(&a.scene)?;
     let before = a.before_scene.as_deref().map(Scene::open).transpose()?;
     eprintln!("drawing the overview and the site chips");
-    output::report::write(
-        &a.output,
-        &output::report::ReportInput {
-            detections: &dets,
-            sites: sites.as_deref(),
-            change: change.as_ref(),
-            scene: &scene,
-            before_scene: before.as_ref(),
-        },
-    )?;
+    let mut input = output::report::ReportInput::new(&dets, &scene);
+    if let Some(s) = &sites {
+        input = input.with_sites(s);
+    }
+    if let Some(c) = &change {
+        input = input.with_change(c);
+    }
+    if let Some(b) = &before {
+        input = input.with_before_scene(b);
+    }
+    output::report::write(&a.output, &input)?;
     println!(
         "report written to {} ({} detections, {} sites{})",
         a.output.display(),
         dets.len(),
         sites.as_ref().map_or(0, Vec::len),
-        if change.is_some() { ", with change" } else { "" }
+        if change.is_some() {
+            ", with change"
+        } else {
+            ""
+        }
     );
     Ok(())
 }

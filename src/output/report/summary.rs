@@ -101,19 +101,33 @@ pub(super) fn write_summary(page: &mut String, input: &ReportInput<'_>) {
         "Thresholds",
         &format!("confidence {}, IoU {}", r.confidence, r.iou),
     );
-    row(
-        page,
-        "Tiles",
-        &format!(
-            "{} run of {} ({} skipped), {} px with {} px overlap",
-            r.tiles_processed, r.tiles_total, r.tiles_skipped, r.tile_px, r.overlap_px
-        ),
-    );
-    row(
-        page,
-        "Time",
-        &format!("{:.1} s", r.times.total.as_secs_f64()),
-    );
+    // Detections read back from a file carry no run statistics (only a live run's
+    // report has them): say nothing rather than "0 tiles in 0 s".
+    if r.tiles_total > 0 {
+        row(
+            page,
+            "Tiles",
+            &format!(
+                "{} run of {} ({} skipped), {} px with {} px overlap",
+                r.tiles_processed, r.tiles_total, r.tiles_skipped, r.tile_px, r.overlap_px
+            ),
+        );
+        row(
+            page,
+            "Time",
+            &format!("{:.1} s", r.times.total.as_secs_f64()),
+        );
+    }
+    if let Some(a) = r.aoi_area_km2 {
+        row(
+            page,
+            "Area of interest",
+            &format!(
+                "{a:.2} km² ({} tiles outside it not read, {} detections outside it dropped)",
+                r.tiles_outside_aoi, r.detections_outside_aoi
+            ),
+        );
+    }
     if !r.preprocess.is_empty() || !r.provider.is_empty() {
         row(
             page,
