@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::raster::{SampleType, Scaling, Scene, TileBuf, Window};
 use std::path::Path;
 
-/// The most scene pixels one read asks for ([`BLOCK_COLS`] × [`BLOCK_ROWS`]).
+/// The most scene pixels one read asks for (windows of at most 4096 columns × 256 rows).
 pub const MAX_WINDOW_PX: u64 = (BLOCK_COLS as u64) * (BLOCK_ROWS as u64);
 /// Widest window read, in scene columns.
 const BLOCK_COLS: u32 = 4096;
