@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The demo: the bundled model on a real satellite scene. SpaceNet WorldView-3 pan
+# The demo: the bundled model on a real satellite scene, then sites and a report. SpaceNet WorldView-3 pan
 # imagery (CC BY-SA 4.0) ships inside the PyPI wheel solaris==0.4.0; the wheel is fetched
 # with pip (no dependencies, not installed) and one scene extracted from it.
 set -euo pipefail
@@ -18,5 +18,11 @@ with zipfile.ZipFile(whl) as z:
             f.write(z.read(name))
 PY
 fi
-cargo run --features serde --example satdet -- detect "$scene" --output demo/las_vegas.geojson --quicklook demo/las_vegas.png
-echo "GeoJSON: demo/las_vegas.geojson   quick-look: demo/las_vegas.png"
+# The analyst's workflow: detect, group into sites, write the report.
+satdet() { cargo run -q --features serde --example satdet -- "$@"; }
+satdet detect "$scene" --output demo/las_vegas.geojson --quicklook demo/las_vegas.png
+satdet sites demo/las_vegas.geojson --output demo/las_vegas_sites.geojson
+satdet report --detections demo/las_vegas.geojson --sites demo/las_vegas_sites.geojson \
+  --scene "$scene" --output demo/las_vegas_report.html
+echo "detections: demo/las_vegas.geojson  sites: demo/las_vegas_sites.geojson"
+echo "quick-look: demo/las_vegas.png  report: demo/las_vegas_report.html"

@@ -218,6 +218,25 @@ fn after_chip(
     Ok(())
 }
 
+/// `poly` (WGS84) moved back by the change's global offset (metres east, north; a few
+/// metres, so a local degrees-per-metre scale is exact enough for drawing).
+fn without_offset(
+    mut poly: [[f64; 2]; 4],
+    change: Option<&crate::analysis::Change>,
+) -> [[f64; 2]; 4] {
+    let Some(c) = change.filter(|c| c.offset_pairs > 0) else {
+        return poly;
+    };
+    let lat = poly.iter().map(|p| p[1]).sum::<f64>() / 4.0;
+    const M_PER_DEG: f64 = 111_320.0;
+    let cos = lat.to_radians().cos().max(1e-6);
+    for p in &mut poly {
+        p[0] -= c.offset_m[0] / (M_PER_DEG * cos);
+        p[1] -= c.offset_m[1] / M_PER_DEG;
+    }
+    poly
+}
+
 /// The same ground on the before scene (through WGS84 when both scenes are
 /// georeferenced, else the same pixel window): objects gone since (dashed) and stayed
 /// (solid), in their class colours.
@@ -259,7 +278,9 @@ fn before_chip(
         let r = match o.change {
             ChangeKind::Gone => place::det_rect(&o.detection, before.locator.as_ref()),
             ChangeKind::Stayed => match (before.locator.as_ref(), o.detection.lonlat_polygon) {
-                (Some(l), Some(poly)) => match l.rect(poly) {
+                // A stayed object carries the later date's geometry: take the global
+                // offset between the dates off, so its box sits on the earlier image.
+                (Some(l), Some(poly)) => match l.rect(without_offset(poly, input.change)) {
                     Some(r) => r,
                     None => continue,
                 },
