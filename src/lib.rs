@@ -17,7 +17,11 @@
 //! - [`inference::Model`] runs an ONNX detector through onnxruntime, loaded at run time.
 //! - [`postprocess`] removes duplicates within tiles and across seams.
 //! - [`geo`] maps boxes to the scene CRS and WGS84.
-//! - [`output::geojson`] writes the result.
+//! - [`output`] writes the result (GeoJSON, KML/KMZ, CSV, GeoPackage, FlatGeobuf, from
+//!   the extension: [`output::write_detections`]), reads it back, and writes an HTML
+//!   report ([`output::report`]).
+//! - [`analysis`] groups detections into sites and compares two dates; a
+//!   [`geo::Aoi`] limits a run to an area of interest.
 //!
 //! [`Detector`] runs all of it, reading, preprocessing and inference overlapping:
 //!
@@ -35,7 +39,8 @@
 //! for d in &detections {
 //!     println!("{} {:.2} {:?}", d.class_name, d.score, d.lonlat_center());
 //! }
-//! satdet::output::geojson::write("out.geojson", &detections)?;
+//! satdet::output::write_detections("out.gpkg", &detections)?; // or .geojson, .kml, .csv…
+//! let sites = satdet::analysis::sites(&detections, 50.0, 3)?;   // clusters, in metres
 //! # Ok(())
 //! # }
 //! ```
