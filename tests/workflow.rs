@@ -235,3 +235,43 @@ fn an_area_of_interest_keeps_only_what_lies_inside_it() {
         .expect("tiles outside in the summary");
     assert!(outside > 30, "{stdout}");
 }
+
+/// The dates misregistered by more than half the spacing of the objects (12 m) and more
+/// than the tolerance: nearest neighbours are the wrong objects, yet the offset and the
+/// changes come out right.
+#[test]
+fn a_large_offset_between_dates_is_still_found() {
+    let before = detect("date1.tif");
+    let mut after = detect("date2.tif");
+    let extra_east_m = 5.0; // on top of the fixture's +2 m east, -1.5 m north
+    for d in after.items.iter_mut() {
+        let p = d.lonlat_polygon.as_mut().expect("lonlat");
+        let lat = p[0][1];
+        for c in p.iter_mut() {
+            c[0] += extra_east_m / (111_320.0 * lat.to_radians().cos());
+        }
+    }
+    let change = satdet::analysis::compare(&before, &after, 3.0).expect("compare");
+    let m = common::manifest();
+    let off = &m["dates"]["offset_m"];
+    assert!(
+        (change.offset_m[0] - off[0].as_f64().expect("e") - extra_east_m).abs() < 0.25
+            && (change.offset_m[1] - off[1].as_f64().expect("n")).abs() < 0.25,
+        "{:?}",
+        change.offset_m
+    );
+    for (class, kinds) in m["dates"]["change"].as_object().expect("change") {
+        for (kind, n) in kinds.as_object().expect("kinds") {
+            let k = match kind.as_str() {
+                "appeared" => satdet::analysis::ChangeKind::Appeared,
+                "gone" => satdet::analysis::ChangeKind::Gone,
+                _ => satdet::analysis::ChangeKind::Stayed,
+            };
+            assert_eq!(
+                change.counts[class].get(&k).copied().unwrap_or(0) as u64,
+                n.as_u64().expect("n"),
+                "{class} {kind}"
+            );
+        }
+    }
+}

@@ -42,6 +42,12 @@ const VOTE_CELL_M: f64 = 1.0;
 const CONVERGED_M: f64 = 1e-3;
 const MAX_REFINEMENTS: usize = 10;
 
+/// Peaks of the all-pairs vote tried as offsets, besides the nearest-neighbour mode.
+const OFFSET_CANDIDATES: usize = 4;
+
+/// Neighbours of one object, nearest first, that vote in the all-pairs vote.
+const MAX_NEIGHBOURS_VOTING: usize = 16;
+
 type Indexed = GeomWithData<[f64; 2], usize>;
 
 /// One date's objects in the plane, with an R-tree per class.
@@ -196,14 +202,86 @@ fn mode_block(vs: &[[f64; 2]]) -> Vec<[f64; 2]> {
         .collect()
 }
 
-/// The global offset (metres east, north) of the later set and the pairs it rests on.
-fn estimate_offset(b: &Side, a: &Side, tolerance_m: f64) -> ([f64; 2], usize) {
-    let votes = mode_block(&mutual_pairs(b, a, [0.0, 0.0], OFFSET_SEARCH_M));
-    if votes.len() < MIN_OFFSET_PAIRS {
-        return ([0.0, 0.0], 0);
+/// Vectors `after − before` of every same-class pair within `radius` (at most
+/// `MAX_NEIGHBOURS_VOTING` nearest per object, so dense car parks stay bounded).
+fn all_pairs(b: &Side, a: &Side, radius: f64) -> Vec<[f64; 2]> {
+    let mut out = Vec::new();
+    for (i, d) in b.dets.iter().enumerate() {
+        let Some(tree) = a.trees.get(&*d.class_name) else {
+            continue;
+        };
+        for (q, d2) in tree
+            .nearest_neighbor_iter_with_distance_2(&b.centers[i])
+            .take(MAX_NEIGHBOURS_VOTING)
+        {
+            if d2 > radius * radius {
+                break;
+            }
+            out.push(sub(*q.geom(), b.centers[i]));
+        }
     }
-    let mut offset = median(&votes);
-    let mut used = votes.len();
+    out
+}
+
+/// The centres of the `k` 3 × 3 blocks of `VOTE_CELL_M` cells holding the most vectors,
+/// no two overlapping, as starting offsets (most votes first; ties by cell).
+fn vote_peaks(vs: &[[f64; 2]], k: usize) -> Vec<[f64; 2]> {
+    let cell = |v: &[f64; 2]| {
+        (
+            (v[0] / VOTE_CELL_M).floor() as i64,
+            (v[1] / VOTE_CELL_M).floor() as i64,
+        )
+    };
+    let mut counts: BTreeMap<(i64, i64), usize> = BTreeMap::new();
+    for v in vs {
+        *counts.entry(cell(v)).or_default() += 1;
+    }
+    let mut blocks: Vec<((i64, i64), usize)> = counts
+        .keys()
+        .map(|&c| {
+            let mut n = 0;
+            for dx in -1..=1 {
+                for dy in -1..=1 {
+                    n += counts.get(&(c.0 + dx, c.1 + dy)).copied().unwrap_or(0);
+                }
+            }
+            (c, n)
+        })
+        .collect();
+    blocks.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
+    let mut chosen: Vec<(i64, i64)> = Vec::new();
+    for (c, _) in blocks {
+        if chosen.len() == k {
+            break;
+        }
+        if chosen
+            .iter()
+            .all(|o| (o.0 - c.0).abs() > 2 || (o.1 - c.1).abs() > 2)
+        {
+            chosen.push(c);
+        }
+    }
+    chosen
+        .into_iter()
+        .map(|c| {
+            let inside: Vec<[f64; 2]> = vs
+                .iter()
+                .filter(|v| {
+                    let d = cell(v);
+                    (d.0 - c.0).abs() <= 1 && (d.1 - c.1).abs() <= 1
+                })
+                .copied()
+                .collect();
+            median(&inside)
+        })
+        .collect()
+}
+
+/// Refines a starting offset with the median of the residuals of the mutual pairs within
+/// the tolerance; the offset and how many pairs it rests on at the end.
+fn refine(b: &Side, a: &Side, start: [f64; 2], tolerance_m: f64) -> ([f64; 2], usize) {
+    let mut offset = start;
+    let mut used = mutual_pairs(b, a, offset, tolerance_m).len();
     for _ in 0..MAX_REFINEMENTS {
         let pairs = mutual_pairs(b, a, offset, tolerance_m);
         if pairs.len() < MIN_OFFSET_PAIRS {
@@ -212,12 +290,49 @@ fn estimate_offset(b: &Side, a: &Side, tolerance_m: f64) -> ([f64; 2], usize) {
         let residuals: Vec<[f64; 2]> = pairs.iter().map(|v| sub(*v, offset)).collect();
         let step = median(&residuals);
         offset = add(offset, step);
-        used = pairs.len();
+        used = mutual_pairs(b, a, offset, tolerance_m).len();
         if step[0].hypot(step[1]) < CONVERGED_M {
             break;
         }
     }
     (offset, used)
+}
+
+/// The global offset (metres east, north) of the later set and the pairs it rests on.
+///
+/// Candidates: the mode of the mutual-nearest-neighbour vectors, and the
+/// `OFFSET_CANDIDATES` strongest peaks of the vectors of every same-class pair within
+/// [`OFFSET_SEARCH_M`]. When the offset is more than half the spacing of the objects,
+/// nearest neighbours are the wrong objects and the first candidate is wrong; the true
+/// offset is still a peak of all pairs. Each candidate is refined, and the one that
+/// pairs the most objects within the tolerance wins (ties: the smaller offset).
+fn estimate_offset(b: &Side, a: &Side, tolerance_m: f64) -> ([f64; 2], usize) {
+    let mut starts = Vec::new();
+    let votes = mode_block(&mutual_pairs(b, a, [0.0, 0.0], OFFSET_SEARCH_M));
+    if votes.len() >= MIN_OFFSET_PAIRS {
+        starts.push(median(&votes));
+    }
+    starts.extend(vote_peaks(
+        &all_pairs(b, a, OFFSET_SEARCH_M),
+        OFFSET_CANDIDATES,
+    ));
+    let mut best: Option<([f64; 2], usize)> = None;
+    for s in starts {
+        let (offset, used) = refine(b, a, s, tolerance_m);
+        if used < MIN_OFFSET_PAIRS {
+            continue;
+        }
+        let better = match best {
+            None => true,
+            Some((o, u)) => {
+                used > u || (used == u && offset[0].hypot(offset[1]) < o[0].hypot(o[1]))
+            }
+        };
+        if better {
+            best = Some((offset, used));
+        }
+    }
+    best.unwrap_or(([0.0, 0.0], 0))
 }
 
 /// Compares the detections of two dates of the same place.
@@ -226,10 +341,14 @@ fn estimate_offset(b: &Side, a: &Side, tolerance_m: f64) -> ([f64; 2], usize) {
 ///    object is paired with its nearest neighbour of the same class (same class name) in
 ///    the other set when that is mutual and within [`OFFSET_SEARCH_M`]; the pair vectors
 ///    vote in 1 m cells, and the median of the vectors in the densest 3 × 3 cells is a
-///    first offset (this leaves out pairs of two different neighbours, however many). The
-///    pairs are then formed again with the offset applied and within `tolerance_m`, and
-///    the median of their residuals refines it, until it moves less than 1 mm (10 rounds
-///    at most). With fewer than [`MIN_OFFSET_PAIRS`] pairs no offset is applied.
+///    first offset (this leaves out pairs of two different neighbours, however many).
+///    When the offset is larger than half the spacing of the objects, nearest neighbours
+///    are the wrong objects: the strongest peaks of the vote of every same-class pair
+///    within [`OFFSET_SEARCH_M`] are tried too. Each candidate is refined (pairs formed
+///    again with it applied and within `tolerance_m`, the median of their residuals
+///    added, until it moves less than 1 mm, 10 rounds at most), and the one that pairs
+///    the most objects wins. With fewer than [`MIN_OFFSET_PAIRS`] pairs no offset is
+///    applied.
 /// 2. **Matching.** With the offset removed, objects of the same class within
 ///    `tolerance_m` of each other are matched one to one: the most pairs, then the least
 ///    total distance, solved exactly with the Hungarian algorithm on each connected
