@@ -123,6 +123,16 @@ fn missing_columns_bad_numbers_and_other_geometries_are_named() {
             "not a polygon",
         ),
         (
+            "score_above_one.geojson",
+            r#"{"type":"FeatureCollection","features":[{"type":"Feature","geometry":null,"properties":{"class":"car","class_id":0,"score":1.5,"pixel_bbox":[0,0,1,1]}}]}"#.to_string(),
+            "not a confidence in [0, 1]",
+        ),
+        (
+            "inverted_box.geojson",
+            r#"{"type":"FeatureCollection","features":[{"type":"Feature","geometry":null,"properties":{"class":"car","class_id":0,"score":0.5,"pixel_bbox":[10,10,5,5]}}]}"#.to_string(),
+            "inverted",
+        ),
+        (
             "no_pixels.geojson",
             r#"{"type":"FeatureCollection","features":[{"type":"Feature","geometry":null,"properties":{"class":"car","class_id":0,"score":0.5}}]}"#.to_string(),
             "`pixel_x0`",

@@ -210,10 +210,19 @@ pub(crate) fn detection(f: &RawFeature) -> std::result::Result<Detection, String
         return Err(format!("`class_id` {class_id} is not a class index"));
     }
     let score = required(f, "score")?;
+    if !(0.0..=1.0).contains(&score) {
+        return Err(format!("`score` {score} is not a confidence in [0, 1]"));
+    }
     let p = ["pixel_x0", "pixel_y0", "pixel_x1", "pixel_y1"]
         .map(|k| required(f, k))
         .into_iter()
         .collect::<std::result::Result<Vec<f64>, String>>()?;
+    if p[0] > p[2] || p[1] > p[3] {
+        return Err(format!(
+            "the pixel box [{}, {}, {}, {}] is inverted (x0 > x1 or y0 > y1)",
+            p[0], p[1], p[2], p[3]
+        ));
+    }
     let m = ["map_min_x", "map_min_y", "map_max_x", "map_max_y"]
         .map(|k| num(f, k))
         .into_iter()

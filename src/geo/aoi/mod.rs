@@ -31,6 +31,11 @@ use std::path::{Path, PathBuf};
 pub const MAX_AOI_BYTES: u64 = 64 << 20;
 /// Most vertices read from an area-of-interest file.
 pub const MAX_AOI_VERTICES: usize = 500_000;
+
+/// The largest buffer, metres: the local projection the buffer is drawn in keeps lengths
+/// to 7.7e-4 within 500 km of its centre, and beyond that "around this area" stops being
+/// local (a larger buffer is an error, not a silently distorted or empty area).
+pub const MAX_AOI_BUFFER_M: f64 = 100_000.0;
 /// Longest edge, in metres, of the area as reprojected onto a scene: an edge straight in
 /// the local projection bows by far under a pixel over 1 km in a UTM or lon/lat scene.
 const DENSIFY_M: f64 = 1000.0;
@@ -212,16 +217,20 @@ impl Aoi {
     /// let aoi = satdet::geo::Aoi::from_geojson_str(square, "sq")?;
     /// let grown = aoi.clone().buffer_m(50.0)?;
     /// assert!(grown.area_km2()? > aoi.area_km2()?);
-    /// assert!(aoi.buffer_m(-1.0).is_err());
+    /// assert!(aoi.clone().buffer_m(-1.0).is_err());
+    /// assert!(aoi.clone().buffer_m(satdet::geo::aoi::MAX_AOI_BUFFER_M).is_ok());
+    /// assert!(aoi.buffer_m(1e12).is_err()); // not an empty or distorted area
     /// # Ok(())
     /// # }
     /// ```
     pub fn buffer_m(mut self, metres: f64) -> Result<Aoi> {
-        if !(metres.is_finite() && metres >= 0.0) {
+        if !(metres.is_finite() && (0.0..=MAX_AOI_BUFFER_M).contains(&metres)) {
             return Err(aoi_err(
                 &self.name,
                 None,
-                format!("buffer {metres} m: it must be a finite number of metres, 0 or more"),
+                format!(
+                    "buffer {metres} m: it must be a number of metres from 0 to {MAX_AOI_BUFFER_M}"
+                ),
             ));
         }
         if metres == 0.0 {
