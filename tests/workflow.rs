@@ -275,3 +275,91 @@ fn a_large_offset_between_dates_is_still_found() {
         }
     }
 }
+
+/// Bad input to the analysis subcommands: exit 1, a message naming the file or the value,
+/// nothing written.
+#[test]
+fn analysis_subcommands_refuse_bad_input_clearly() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let p = |n: &str| d.path().join(n);
+    let dets = p("d.geojson");
+    let o = common::satdet(&[
+        std::ffi::OsStr::new("detect"),
+        common::fixture("date1.tif").as_os_str(),
+        std::ffi::OsStr::new("--model"),
+        common::fixture("two_class_detector.onnx").as_os_str(),
+        std::ffi::OsStr::new("-o"),
+        dets.as_os_str(),
+    ]);
+    assert!(o.status.success());
+    let fails = |args: Vec<std::ffi::OsString>, want: &str| {
+        let o = common::satdet(&args);
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: {err}");
+    };
+    let s = |x: &str| std::ffi::OsString::from(x);
+    let out = p("s.geojson");
+    fails(
+        vec![
+            s("sites"),
+            dets.clone().into(),
+            s("-o"),
+            out.clone().into(),
+            s("--eps"),
+            s("-5"),
+        ],
+        "eps",
+    );
+    // A sites file is not a detections file.
+    let sites = p("sites.geojson");
+    assert!(common::satdet(&[
+        s("sites"),
+        dets.clone().into(),
+        s("-o"),
+        sites.clone().into()
+    ])
+    .status
+    .success());
+    fails(
+        vec![
+            s("compare"),
+            sites.clone().into(),
+            dets.clone().into(),
+            s("-o"),
+            out.clone().into(),
+        ],
+        "sites.geojson",
+    );
+    // Detections without WGS84 geometry (a scene without georeferencing).
+    let plain = p("plain.geojson");
+    let text = std::fs::read_to_string(&dets).expect("read");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let mut v2 = v.clone();
+    for f in v2["features"].as_array_mut().expect("features") {
+        f["geometry"] = serde_json::Value::Null;
+    }
+    std::fs::write(&plain, v2.to_string()).expect("write");
+    fails(
+        vec![
+            s("sites"),
+            plain.clone().into(),
+            s("-o"),
+            out.clone().into(),
+        ],
+        "plain.geojson",
+    );
+    fails(
+        vec![
+            s("report"),
+            s("--detections"),
+            dets.clone().into(),
+            s("--scene"),
+            common::fixture("date1.tif").into(),
+            s("-o"),
+            p("report.png").into(),
+        ],
+        ".html",
+    );
+    assert!(!out.exists() && !p("report.png").exists());
+}

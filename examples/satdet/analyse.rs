@@ -15,7 +15,7 @@ pub struct SitesArgs {
     #[arg(long, short)]
     output: PathBuf,
     /// Largest ground distance in metres between neighbouring objects of one site.
-    #[arg(long, value_name = "METRES", default_value_t = analysis::DEFAULT_EPS_M)]
+    #[arg(long, value_name = "METRES", default_value_t = analysis::DEFAULT_EPS_M, allow_negative_numbers = true)]
     eps: f64,
     /// Fewest objects that make a site.
     #[arg(long, value_name = "N", default_value_t = analysis::DEFAULT_MIN_OBJECTS)]
@@ -34,7 +34,7 @@ pub struct CompareArgs {
     output: PathBuf,
     /// Largest distance in metres between one object on the two dates, after removing the
     /// global offset between them.
-    #[arg(long, value_name = "METRES", default_value_t = analysis::DEFAULT_TOLERANCE_M)]
+    #[arg(long, value_name = "METRES", default_value_t = analysis::DEFAULT_TOLERANCE_M, allow_negative_numbers = true)]
     tolerance: f64,
     /// Sites (from `satdet sites`) to count the changes in.
     #[arg(long, value_name = "SITES")]
@@ -47,11 +47,28 @@ fn check(inputs: &[&Path], output: &Path) -> satdet::Result<()> {
     output::check_outputs(inputs, &[output])
 }
 
+/// Detections read from `path`, every one with a WGS84 position (sites and changes are
+/// measured on the ground): else an error naming the file.
+fn read_placed(path: &Path) -> satdet::Result<satdet::Detections> {
+    let dets = output::read_detections(path)?;
+    let missing = dets.iter().filter(|d| d.lonlat_polygon.is_none()).count();
+    if missing > 0 {
+        return Err(satdet::Error::ResultsFile {
+            path: path.to_path_buf(),
+            detail: format!(
+                "{missing} of its {} detections have no WGS84 geometry (a scene without usable georeferencing?): sites and changes are measured on the ground",
+                dets.len()
+            ),
+        });
+    }
+    Ok(dets)
+}
+
 /// Runs `satdet sites`.
 pub fn sites(a: SitesArgs) -> satdet::Result<()> {
     check(&[&a.detections], &a.output)?;
     eprintln!("reading {}", a.detections.display());
-    let dets = output::read_detections(&a.detections)?;
+    let dets = read_placed(&a.detections)?;
     eprintln!(
         "clustering {} detections (eps {} m, at least {} objects)",
         dets.len(),
@@ -90,8 +107,8 @@ pub fn compare(a: CompareArgs) -> satdet::Result<()> {
     inputs.extend(a.sites.as_deref());
     check(&inputs, &a.output)?;
     eprintln!("reading {} and {}", a.before.display(), a.after.display());
-    let before = output::read_detections(&a.before)?;
-    let after = output::read_detections(&a.after)?;
+    let before = read_placed(&a.before)?;
+    let after = read_placed(&a.after)?;
     let sites = a.sites.as_deref().map(output::read_sites).transpose()?;
     eprintln!(
         "matching {} and {} detections (tolerance {} m)",
@@ -109,6 +126,13 @@ pub fn compare(a: CompareArgs) -> satdet::Result<()> {
         change.offset_m[1],
         change.offset_pairs
     );
+    if change.offset_pairs == 0 && !before.is_empty() && !after.is_empty() {
+        eprintln!(
+            "warning: no offset between the dates could be estimated (fewer than {} pairs of the same class within {} m): none was applied; the two files may not cover the same place, or be misregistered by more than that",
+            analysis::MIN_OFFSET_PAIRS,
+            analysis::OFFSET_SEARCH_M
+        );
+    }
     print_change_counts("  ", &change.counts);
     if let Some(sites) = &sites {
         for sc in analysis::change_by_site(&change, sites) {

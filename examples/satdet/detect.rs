@@ -37,7 +37,12 @@ pub struct Args {
     aoi: Option<PathBuf>,
     /// Grow the area of interest by this many metres (needed for a line, e.g. a river's
     /// centre line).
-    #[arg(long, value_name = "METRES", requires = "aoi")]
+    #[arg(
+        long,
+        value_name = "METRES",
+        requires = "aoi",
+        allow_negative_numbers = true
+    )]
     aoi_buffer: Option<f64>,
     /// The scene's acquisition date (YYYY-MM-DD), overriding the file's TIFF DateTime.
     #[arg(long, value_name = "YYYY-MM-DD")]
@@ -49,13 +54,13 @@ pub struct Args {
     #[arg(long, value_parser = clap::value_parser!(u32).range(8..=16384))]
     tile: Option<u32>,
     /// Overlap between tiles, as a fraction of the tile.
-    #[arg(long, default_value_t = 0.2)]
+    #[arg(long, default_value_t = 0.2, allow_negative_numbers = true)]
     overlap: f64,
     /// Minimum confidence (default: the model's suggestion).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     confidence: Option<f32>,
     /// NMS IoU threshold (default: the model's suggestion).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     iou: Option<f32>,
     /// Tiles per inference batch, 1 to 1024 (lowered to fit memory limits, with a warning).
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=1024))]
@@ -68,7 +73,7 @@ pub struct Args {
     device: DeviceArg,
     /// The scene's ground sample distance in metres per pixel, overriding the one computed
     /// from its georeferencing.
-    #[arg(long, value_name = "M")]
+    #[arg(long, value_name = "M", allow_negative_numbers = true)]
     gsd: Option<f64>,
     /// Do not resample tiles to the model's training GSD.
     #[arg(long)]
@@ -250,7 +255,7 @@ pub fn run(args: Args) -> satdet::Result<()> {
     );
     match r.area_km2 {
         Some(a) => println!(
-            "area: {a:.3} km² ({:.3} km²/s)",
+            "scene area: {a:.3} km² ({:.3} km²/s)",
             a / t.total.as_secs_f64().max(1e-9)
         ),
         None => println!("area: unknown (no georeferencing or non-metric CRS)"),

@@ -36,6 +36,17 @@ pub fn run(a: Args) -> satdet::Result<()> {
     if let Some(b) = &a.before_scene {
         inputs.extend(output::scene_files(b));
     }
+    let ext = a
+        .output
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase);
+    if !matches!(ext.as_deref(), Some("html" | "htm")) {
+        return Err(satdet::Error::Config(format!(
+            "{}: the report is an HTML file: give it a .html or .htm name",
+            a.output.display()
+        )));
+    }
     let refs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
     output::check_outputs(&refs, &[&a.output])?;
     eprintln!("reading the detections, sites and change");
@@ -43,6 +54,13 @@ pub fn run(a: Args) -> satdet::Result<()> {
     let sites = a.sites.as_deref().map(output::read_sites).transpose()?;
     let change = a.change.as_deref().map(output::read_change).transpose()?;
     let scene = Scene::open(&a.scene)?;
+    if dets.scene.file_name() != a.scene.file_name() {
+        eprintln!(
+            "warning: the detections are of {}, not of {}: their boxes may not fall on this scene",
+            dets.scene.display(),
+            a.scene.display()
+        );
+    }
     let before = a.before_scene.as_deref().map(Scene::open).transpose()?;
     eprintln!("drawing the overview and the site chips");
     let mut input = output::report::ReportInput::new(&dets, &scene);
