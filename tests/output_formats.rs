@@ -244,6 +244,13 @@ fn gdal_reads_every_format_with_the_right_layer_count_geometry_and_crs() {
             "{ext}:\n{info}"
         );
         assert_wgs84(&info, ext);
+        if ext == "gpkg" {
+            // The run's metadata is GDAL layer metadata (what QGIS shows), not a table.
+            assert!(
+                info.contains(&format!("scene={}", dets.scene.display())),
+                "{info}"
+            );
+        }
     }
     // KML: OGR makes one layer per folder (one per class). Its KML drivers do not scan
     // the features for a summary (the layer's geometry type is "Unknown (any)"), so

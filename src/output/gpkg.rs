@@ -63,17 +63,18 @@ INSERT INTO gpkg_extensions VALUES
 "#;
 
 /// GDAL's metadata standard: `gpkg_metadata` rows with this URI hold
-/// `<GDALMetadata><Item name="key">value</Item>…</GDALMetadata>`, which GDAL/OGR and
-/// QGIS show as the layer's metadata.
+/// `<GDALMultiDomainMetadata><Metadata><MDI key="key">value</MDI>…</Metadata>
+/// </GDALMultiDomainMetadata>`, which GDAL/OGR (`ogrinfo -so`) and QGIS show as the
+/// layer's metadata.
 const GDAL_URI: &str = "http://gdal.org";
 
 fn gdal_metadata_xml(meta: &[(String, String)]) -> String {
     let esc = super::kml::esc;
     let items: String = meta
         .iter()
-        .map(|(k, v)| format!("<Item name=\"{}\">{}</Item>", esc(k), esc(v)))
+        .map(|(k, v)| format!("<MDI key=\"{}\">{}</MDI>", esc(k), esc(v)))
         .collect();
-    format!("<GDALMetadata>{items}</GDALMetadata>")
+    format!("<GDALMultiDomainMetadata><Metadata>{items}</Metadata></GDALMultiDomainMetadata>")
 }
 
 fn read_gdal_metadata_xml(
@@ -81,12 +82,18 @@ fn read_gdal_metadata_xml(
 ) -> std::result::Result<std::collections::HashMap<String, String>, String> {
     let doc =
         roxmltree::Document::parse(xml).map_err(|e| format!("bad layer metadata XML: {e}"))?;
+    // The default domain only (a `Metadata` without a `domain`).
     Ok(doc
         .root_element()
-        .children()
-        .filter(|n| n.tag_name().name() == "Item")
+        .descendants()
+        .filter(|n| {
+            n.tag_name().name() == "MDI"
+                && n.parent_element().is_some_and(|p| {
+                    p.tag_name().name() == "Metadata" && p.attribute("domain").is_none()
+                })
+        })
         .filter_map(|n| {
-            n.attribute("name")
+            n.attribute("key")
                 .map(|k| (k.to_string(), super::kml::text_of(n)))
         })
         .collect())
