@@ -90,8 +90,20 @@ fn the_command_line_workflow_gives_the_true_sites_and_changes() {
         p("d1.gpkg").as_os_str(),
         os("--output"),
         p("s1.geojson").as_os_str(),
+        os("--detections-output"),
+        p("by_site.kml").as_os_str(),
     ]);
     assert!(stdout.contains("3 sites"), "{stdout}");
+    // Google Earth gets one folder per site (OGR: one layer per folder) with its objects.
+    let info = std::process::Command::new("ogrinfo")
+        .args(["-ro", "-so"])
+        .arg(p("by_site.kml"))
+        .output()
+        .expect("ogrinfo (gdal-bin)");
+    let info = String::from_utf8_lossy(&info.stdout);
+    for layer in ["site 1 (8)", "site 2 (4)", "site 3 (3)", "outside sites"] {
+        assert!(info.contains(layer), "{info}");
+    }
     let m = common::manifest();
     let counts = |v: &serde_json::Value| -> Vec<Vec<(String, usize)>> {
         v.as_array()

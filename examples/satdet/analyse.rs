@@ -17,6 +17,10 @@ pub struct SitesArgs {
     /// Largest ground distance in metres between neighbouring objects of one site.
     #[arg(long, value_name = "METRES", default_value_t = analysis::DEFAULT_EPS_M, allow_negative_numbers = true)]
     eps: f64,
+    /// Also write the detections with their site: a `site` column (empty outside every
+    /// site) and, in KML/KMZ, one folder per site holding its objects.
+    #[arg(long, value_name = "FILE")]
+    detections_output: Option<PathBuf>,
     /// Fewest objects that make a site.
     #[arg(long, value_name = "N", default_value_t = analysis::DEFAULT_MIN_OBJECTS)]
     min_objects: usize,
@@ -67,6 +71,10 @@ fn read_placed(path: &Path) -> satdet::Result<satdet::Detections> {
 /// Runs `satdet sites`.
 pub fn sites(a: SitesArgs) -> satdet::Result<()> {
     check(&[&a.detections], &a.output)?;
+    if let Some(o) = &a.detections_output {
+        check(&[&a.detections], o)?;
+        output::check_outputs(&[&a.detections], &[&a.output, o])?;
+    }
     eprintln!("reading {}", a.detections.display());
     let dets = read_placed(&a.detections)?;
     eprintln!(
@@ -77,6 +85,10 @@ pub fn sites(a: SitesArgs) -> satdet::Result<()> {
     );
     let sites = analysis::sites(&dets, a.eps, a.min_objects)?;
     output::write(&a.output, &output::Layer::sites(&sites, &dets))?;
+    if let Some(o) = &a.detections_output {
+        output::write(o, &output::Layer::from_detections_with_sites(&dets, &sites))?;
+        println!("detections with their sites written to {}", o.display());
+    }
     let in_sites: usize = sites.iter().map(|s| s.total).sum();
     println!(
         "{} sites written to {} ({} of {} detections in sites)",

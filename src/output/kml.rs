@@ -45,6 +45,10 @@ fn style_id(key: &str) -> String {
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
+    if safe.is_empty() {
+        // Features without a class (sites): one default style.
+        return "style_default".into();
+    }
     format!("style_{safe}")
 }
 
