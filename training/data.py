@@ -178,19 +178,28 @@ def _visible_boxes(boxes, cls, owner, ids, W, H, min_vis=0.5, npix=None):
     return np.array(keep_b, np.float32).reshape(-1, 4), np.array(keep_c, np.int64)
 
 
+GSD_RANGE = (0.25, 0.65)  # the training GSD band, m/px (written as the model's gsd_m metadata)
+
+
 class Sampler:
     """Builds one augmented training sample (size x size) deterministically from an index.
 
     The sample is composed at a ground sample distance drawn log-uniformly in
     `gsd_range` (geometric centre 0.40 m for 0.25-0.65), then passed through the
-    satellite sensor model (`sensor.apply`): every sample, real or synthetic."""
+    satellite sensor model (`sensor.apply`), except for a share `raw_p` of the samples,
+    which get the third model's light photometric augmentation instead (`photometric`:
+    colour jitter, mild blur or sharpening, grayscale, noise, percentile stretch), so the
+    sharp aerial/drone look the held-out data have stays in training. Whether a sample
+    is raw is drawn from a separate generator (seed, index, 1): with raw_p = 0 every
+    sample is exactly the one of the fourth round (E4)."""
 
-    def __init__(self, recs, size=256, gsd_range=(0.25, 0.65), seed=0, gray_p=0.45):
+    def __init__(self, recs, size=256, gsd_range=GSD_RANGE, seed=0, gray_p=0.45, raw_p=0.0):
         self.recs = recs
         self.size = size
         self.gsd_range = gsd_range
         self.seed = seed
         self.gray_p = gray_p
+        self.raw_p = raw_p
         # sample images in proportion to their ground area (cap the big ones)
         area = np.array([r["img"].shape[0] * r["img"].shape[1] for r in recs], np.float64)
         self.p = np.sqrt(area) / np.sqrt(area).sum()
@@ -318,8 +327,45 @@ class Sampler:
                 owner[y:] = -2
 
         b, c = _visible_boxes(np.array(boxes, np.float32).reshape(-1, 4), np.array(cls, np.int64), owner, ids, S, S, npix=npix)
-        img = sensor.apply(rng, canvas, owner == -2, self.gray_p)
+        if self.raw_p > 0 and np.random.default_rng([self.seed, index, 1]).random() < self.raw_p:
+            img = photometric(rng, canvas, owner == -2, 0.4)
+        else:
+            img = sensor.apply(rng, canvas, owner == -2, self.gray_p)
         return img, b, c
+
+
+def photometric(rng, img, pad, gray_p):
+    """The third model's augmentation (commit 693967f), for the samples that skip the
+    sensor model: colour jitter, blur or sharpening, grayscale, noise, the crate's
+    percentile stretch; img float 0-255 -> float 0-1."""
+    x = img.astype(np.float32) / 255.0
+    # colour jitter: brightness/contrast/saturation/per-channel gain, gamma
+    if rng.random() < 0.8:
+        x = x * rng.uniform(0.7, 1.3) + rng.uniform(-0.1, 0.1)
+        m = x.mean()
+        x = (x - m) * rng.uniform(0.7, 1.35) + m
+        g = x.mean(-1, keepdims=True)
+        x = g + (x - g) * rng.uniform(0.4, 1.25)
+        x = x * rng.uniform(0.9, 1.1, 3).astype(np.float32)
+        x = np.clip(x, 0, 1) ** rng.uniform(0.75, 1.35)
+    # blur (optics + resampling), sometimes sharpening
+    r = rng.random()
+    if r < 0.5:
+        x = cv2.GaussianBlur(x.astype(np.float32), (0, 0), rng.uniform(0.3, 1.0))
+    elif r < 0.65:
+        bl = cv2.GaussianBlur(x.astype(np.float32), (0, 0), 1.0)
+        x = x + rng.uniform(0.3, 0.8) * (x - bl)
+    if rng.random() < gray_p:
+        w = rng.dirichlet([4, 6, 3])
+        x = np.repeat((x * w).sum(-1, keepdims=True), 3, -1)
+    if rng.random() < 0.7:
+        x = x + rng.normal(0, rng.uniform(0.003, 0.03), x.shape[:2] + ((1,) if rng.random() < 0.5 else (3,))).astype(np.float32)
+    x = np.clip(x, 0, 1)
+    if rng.random() < 0.25:  # the crate's 16-bit percentile stretch
+        lo, hi = np.percentile(x[~pad] if (~pad).any() else x, [2, 98])
+        x = np.clip((x - lo) / max(hi - lo, 1e-3), 0, 1)
+    x[pad] = PAD / 255.0
+    return x.astype(np.float32)
 
 
 def make_targets(boxes, cls, size, stride=4, num_classes=3):

@@ -19,7 +19,17 @@ class Exported(torch.nn.Module):
         return self.net(images, decode=True)
 
 
+def check_gsd_m(gsd_m):
+    """gsd_m as the crate's GsdRange::parse reads it: "0.4" or "0.25-0.65" (m/px,
+    positive, min <= max). Returns (min, max); raises on anything else."""
+    parts = [float(t) for t in str(gsd_m).split("-")]
+    if len(parts) not in (1, 2) or not all(0 < v < 1e3 for v in parts) or parts[0] > parts[-1]:
+        raise ValueError(f"gsd_m {gsd_m!r} is not a GSD or GSD range in metres per pixel")
+    return parts[0], parts[-1]
+
+
 def metadata(conf, iou, gsd_m):
+    check_gsd_m(gsd_m)
     names = "{" + ", ".join(f"{i}: '{n}'" for i, n in enumerate(CLASS_NAMES)) + "}"
     return {
         "names": names,
@@ -31,9 +41,9 @@ def metadata(conf, iou, gsd_m):
         "preprocess": "RGB, float32 0-1 (8-bit /255, 16-bit percentile stretch 2-98%), "
                       "pan band replicated to 3, NCHW, pad 114/255 bottom-right",
         "description": "satdet vehicle detector (car, truck, excavator) for satellite and aerial "
-                       "overhead imagery; trained on 0.25-0.65 m/px (log-uniform, geometric centre "
-                       "0.4 m = gsd_m) through a simulated satellite sensor (PSF, pan-sharpening, "
-                       "11-bit noise, DRA stretch, JPEG, haze, off-nadir lean, long/short shadows); "
+                       f"overhead imagery; trained on {gsd_m} m/px (gsd_m; log-uniform), part of the "
+                       "samples through a simulated satellite sensor (PSF, pan-sharpening, "
+                       "11-bit noise, DRA stretch, JPEG, haze), rendered with off-nadir lean and long/short shadows; "
                        "fully convolutional, input height and width any multiple of 16 (imgsz = "
                        "default 640x640); anchor-free stride-4 head; output [B, 4+3, N], N = (H/4)*(W/4): "
                        "cx, cy, w, h in input pixels, sigmoid class scores; no NMS inside. "

@@ -29,16 +29,19 @@ import export  # noqa: E402
 from model import SatDet, calibrate_identity_bn, detection_loss, load_onnx_weights  # noqa: E402
 
 
-STEPS = 500  # the recipe's schedule (see training/README.md)
-LR = 5e-4  # peak learning rate (fine-tuning; 3e-3 for the from-scratch runs)
+STEPS = 600  # the recipe's schedule (E5; see training/README.md)
+LR = 3e-4  # peak learning rate (fine-tuning, E5; E4: 5e-4; 3e-3 for the from-scratch runs)
 # the third model (2026-11-29, from scratch, 6,000 steps), the starting point of this recipe
 INIT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "init", "satdet-vehicles-v3.onnx")
-GSD_M = "0.4"  # metadata gsd_m: geometric centre of the 0.25-0.65 m/px training band
+RAW_P = 0.5  # share of training samples NOT passed through the satellite sensor model (E5)
+# metadata gsd_m: the training GSD band as a range string ("0.25-0.65"), which the crate's
+# GsdRange::parse reads as min-max metres per pixel
+GSD_M = f"{data.GSD_RANGE[0]:g}-{data.GSD_RANGE[1]:g}"
 
 
 class TrainSet(torch.utils.data.Dataset):
-    def __init__(self, recs, size, seed, length):
-        self.sampler = data.Sampler(recs, size=size, seed=seed)
+    def __init__(self, recs, size, seed, length, raw_p=0.0):
+        self.sampler = data.Sampler(recs, size=size, seed=seed, raw_p=raw_p)
         self.size = size
         self.length = length
 
@@ -70,6 +73,9 @@ def main():
     ap.add_argument("--init", default=INIT,
                     help="start from the weights of this exported satdet ONNX file ('' = from scratch)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--raw-p", type=float, default=RAW_P,
+                    help="share of training samples that skip the satellite sensor model and get the third "
+                         f"model's light photometric augmentation instead (default {RAW_P}; E1-E4: 0)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--conf", type=float, default=None, help="default confidence (else chosen on held-out data)")
@@ -94,13 +100,13 @@ def main():
     net = SatDet()
     if args.init and not args.export_only:
         load_onnx_weights(net, args.init)
-        cal = TrainSet(train_recs, args.size, args.seed + 1000, 64)
+        cal = TrainSet(train_recs, args.size, args.seed + 1000, 64, raw_p=args.raw_p)
         calibrate_identity_bn(net, [torch.stack([cal[i][0] for i in range(j, j + 16)]) for j in range(0, 64, 16)])
         print(f"initialised from {args.init}", flush=True)
     ema = copy.deepcopy(net).eval()
     ckpt = os.path.join(args.work, "ckpt.pt")
     if not args.export_only:
-        ds = TrainSet(train_recs, args.size, args.seed, args.steps * args.batch)
+        ds = TrainSet(train_recs, args.size, args.seed, args.steps * args.batch, raw_p=args.raw_p)
         dl = torch.utils.data.DataLoader(ds, batch_size=args.batch, shuffle=False, num_workers=args.workers,
                                          persistent_workers=args.workers > 0, prefetch_factor=4 if args.workers else None)
         decay, no_decay = [], []
@@ -168,7 +174,7 @@ def main():
     ev = {"held_out_groups": sorted({r["group"] for r in val_recs}),
           "train_groups": sorted({r["group"] for r in train_recs}),
           "checkpoint_step": state["step"], "schedule_steps": args.steps, "stop_after": args.stop_after, "batch": args.batch, "crop": args.size,
-          "seed": args.seed}
+          "seed": args.seed, "lr": args.lr, "raw_p": args.raw_p, "init": args.init, "gsd_m": gsd_m}
     for g in (0.3, 0.5):
         ev[f"real_heldout_gsd_{g}"] = evaluate.eval_real(sess, val_recs, g)
         print(f"gsd {g}: {json.dumps(ev[f'real_heldout_gsd_{g}'])}", flush=True)
