@@ -128,6 +128,11 @@ fn missing_columns_bad_numbers_and_other_geometries_are_named() {
             "not a confidence in [0, 1]",
         ),
         (
+            "open_ring.geojson",
+            r#"{"type":"FeatureCollection","features":[{"type":"Feature","geometry":{"type":"Polygon","coordinates":[[[0,0],[1,0],[1,1],[0,1],[0,0.5]]]},"properties":{"class":"car","class_id":0,"score":0.5,"pixel_bbox":[0,0,1,1]}}]}"#.to_string(),
+            "not closed",
+        ),
+        (
             "inverted_box.geojson",
             r#"{"type":"FeatureCollection","features":[{"type":"Feature","geometry":null,"properties":{"class":"car","class_id":0,"score":0.5,"pixel_bbox":[10,10,5,5]}}]}"#.to_string(),
             "inverted",

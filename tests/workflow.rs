@@ -230,6 +230,12 @@ fn an_area_of_interest_keeps_only_what_lies_inside_it() {
     assert!(stdout.contains("area of interest: 0.120 km²"), "{stdout}");
     let dets = satdet::output::read_detections(&out).expect("read");
     assert_eq!(dets.len(), 12);
+    // The file records that the run was limited to an area (CSV: metadata columns).
+    let header = std::fs::read_to_string(&out).expect("csv");
+    let header = header.lines().next().expect("header");
+    for col in ["aoi_km2", "tiles_outside_aoi", "detections_outside_aoi"] {
+        assert!(header.contains(col), "{header}");
+    }
     for det in &dets {
         let [bx0, by0, bx1, by1] = det.pixel_box.to_array();
         let (cx, cy) = ((bx0 + bx1) / 2.0, (by0 + by1) / 2.0);

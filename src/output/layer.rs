@@ -395,6 +395,18 @@ pub(crate) fn detections_metadata(dets: &Detections) -> Vec<(String, String)> {
     ));
     m.push(("confidence".into(), dets.report.confidence.to_string()));
     m.push(("iou".into(), dets.report.iou.to_string()));
+    // A run limited to an area of interest says so in its files, not only on screen.
+    if let Some(a) = dets.report.aoi_area_km2 {
+        m.push(("aoi_km2".into(), a.to_string()));
+        m.push((
+            "tiles_outside_aoi".into(),
+            dets.report.tiles_outside_aoi.to_string(),
+        ));
+        m.push((
+            "detections_outside_aoi".into(),
+            dets.report.detections_outside_aoi.to_string(),
+        ));
+    }
     m
 }
 

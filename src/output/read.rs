@@ -181,6 +181,11 @@ fn corners(ring: &[[f64; 2]]) -> std::result::Result<[[f64; 2]; 4], String> {
     let open = match ring {
         [first @ .., last] if ring.len() == 5 && first[0] == *last => first,
         _ if ring.len() == 4 => ring,
+        [first, .., last] if ring.len() == 5 && first != last => {
+            return Err(format!(
+                "a detection's polygon ring is not closed (5 points, the last {last:?} is not the first {first:?})"
+            ))
+        }
         _ => {
             return Err(format!(
                 "a detection's polygon has 4 corners (5 points closed), found {} points",
