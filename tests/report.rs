@@ -465,7 +465,16 @@ fn pictures_are_read_in_bounded_windows_never_the_whole_scene() {
         .collect();
     let dir = tempfile::tempdir().expect("tmp");
     let out = dir.path().join("report.html");
-    report::write(&out, &ReportInput::new(&dets, &scene).with_sites(&sites)).expect("report");
+    // Progress: the overview, then each of the MAX_CHIPS pictures, in order.
+    let mut seen = Vec::new();
+    report::write_with_progress(
+        &out,
+        &ReportInput::new(&dets, &scene).with_sites(&sites),
+        |done, total| seen.push((done, total)),
+    )
+    .expect("report");
+    let want: Vec<(usize, usize)> = (1..=MAX_CHIPS + 1).map(|d| (d, MAX_CHIPS + 1)).collect();
+    assert_eq!(seen, want);
     let html = std::fs::read_to_string(&out).expect("read");
     assert_eq!(html.matches("class=\"site-row\"").count(), 60);
     assert_eq!(html.matches("class=\"fig chip-after\"").count(), MAX_CHIPS);

@@ -73,7 +73,18 @@ pub fn run(a: Args) -> satdet::Result<()> {
     if let Some(b) = &before {
         input = input.with_before_scene(b);
     }
-    output::report::write(&a.output, &input)?;
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} pictures [{elapsed_precise}]",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    output::report::write_with_progress(&a.output, &input, |done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    })?;
+    bar.finish_and_clear();
     println!(
         "report written to {} ({} detections, {} sites{})",
         a.output.display(),

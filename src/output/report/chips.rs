@@ -76,6 +76,7 @@ pub(super) fn write_chips(
     placed: &[Placed<'_>],
     locator: Option<&Locator>,
     path: &Path,
+    done: &mut dyn FnMut(usize),
 ) -> Result<()> {
     page.push_str("<section id=\"chips\"><h2>Sites up close</h2>\n");
     let shown: Vec<&Placed<'_>> = placed.iter().filter(|p| p.rect.is_some()).collect();
@@ -116,7 +117,7 @@ pub(super) fn write_chips(
                 .collect()
         })
         .unwrap_or_default();
-    for p in shown.into_iter().take(MAX_CHIPS) {
+    for (i, p) in shown.into_iter().take(MAX_CHIPS).enumerate() {
         let Some(r) = p.rect else { continue };
         let s = p.site;
         let counts: Vec<String> = s.counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
@@ -137,6 +138,7 @@ pub(super) fn write_chips(
             before_chip(page, input, b, win, to_lonlat.as_ref(), locator, path)?;
         }
         page.push_str("</div></div>\n");
+        done(i + 1);
     }
     page.push_str("</section>\n");
     Ok(())

@@ -117,13 +117,24 @@ impl<'a> ReportInput<'a> {
 /// # }
 /// ```
 pub fn write(path: impl AsRef<Path>, input: &ReportInput<'_>) -> Result<()> {
+    write_with_progress(path, input, |_, _| {})
+}
+
+/// [`write`], calling `progress(done, total)` after the overview and after each site
+/// picture (`total` = 1 + the site pictures): the pictures are where the time goes on a
+/// large scene, each read window by window.
+pub fn write_with_progress(
+    path: impl AsRef<Path>,
+    input: &ReportInput<'_>,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<()> {
     let path = path.as_ref();
     let mut scenes = vec![input.scene.path(), input.detections.scene.as_path()];
     if let Some(b) = input.before_scene {
         scenes.push(b.path());
     }
     crate::output::check_result_output(&scenes, &input.detections.report.model, path)?;
-    let page = render(input, path)?;
+    let page = render(input, path, &mut progress)?;
     crate::output::write_atomic(path, |w| {
         w.write_all(page.as_bytes())
             .map_err(crate::output::atomic::io_err(path))
@@ -131,7 +142,11 @@ pub fn write(path: impl AsRef<Path>, input: &ReportInput<'_>) -> Result<()> {
 }
 
 /// The whole page. `path` names the output in errors.
-fn render(input: &ReportInput<'_>, path: &Path) -> Result<String> {
+fn render(
+    input: &ReportInput<'_>,
+    path: &Path,
+    progress: &mut dyn FnMut(usize, usize),
+) -> Result<String> {
     let dets = input.detections;
     let locator = Locator::new(input.scene);
     let mut order: Vec<&Site> = input.sites.iter().collect();
@@ -164,9 +179,22 @@ fn render(input: &ReportInput<'_>, path: &Path) -> Result<String> {
         esc(&name)
     );
     summary::write_summary(&mut page, input);
+    let total = 1 + placed
+        .iter()
+        .filter(|p| p.rect.is_some())
+        .count()
+        .min(MAX_CHIPS);
     overview(&mut page, input, &placed, path)?;
+    progress(1, total);
     summary::write_site_table(&mut page, input, &placed, &site_change);
-    chips::write_chips(&mut page, input, &placed, locator.as_ref(), path)?;
+    chips::write_chips(
+        &mut page,
+        input,
+        &placed,
+        locator.as_ref(),
+        path,
+        &mut |done| progress(1 + done, total),
+    )?;
     page.push_str("</body></html>\n");
     Ok(page)
 }
