@@ -11,17 +11,15 @@ use crate::error::{Error, Result};
 use std::io::Write;
 use std::path::Path;
 
-/// Outline colours (KML `aabbggrr`, opaque), one per style key in sorted order.
-const PALETTE: [&str; 8] = [
-    "ff00a5ff", // orange
-    "ff0000ff", // red
-    "ffffff00", // cyan
-    "ff00ff00", // green
-    "ffff00ff", // magenta
-    "ff00ffff", // yellow
-    "ffff0000", // blue
-    "ffffffff", // white
-];
+/// The outline of features without a class (sites): yellow, as in the report (KML
+/// `aabbggrr`).
+const SITE_COLOUR: &str = "ff00ffff";
+
+/// KML's `aabbggrr` for class `class_id`'s colour ([`super::class_colour`]), opaque.
+fn kml_colour(class_id: u32) -> String {
+    let [r, g, b] = super::class_colour(class_id);
+    format!("ff{b:02x}{g:02x}{r:02x}")
+}
 
 /// The XML-escaped text (for element content and double-quoted attributes).
 pub(crate) fn esc(s: &str) -> String {
@@ -69,19 +67,13 @@ pub(crate) fn write_kml(w: &mut impl Write, layer: &Layer) -> std::io::Result<()
         }
         writeln!(w, "</ExtendedData>")?;
     }
-    let keys: std::collections::BTreeSet<&str> = layer
-        .features
-        .iter()
-        .map(|f| f.style.as_deref().unwrap_or(""))
-        .collect();
-    for (i, key) in keys.iter().enumerate() {
-        let line = PALETTE[i % PALETTE.len()];
+    for (key, line) in colours(layer) {
         // The fill: the outline's colour at 25 % opacity.
         writeln!(
             w,
             "<Style id=\"{}\"><LineStyle><color>{line}</color><width>2</width></LineStyle>\
              <PolyStyle><color>40{}</color></PolyStyle></Style>",
-            style_id(key),
+            style_id(&key),
             &line[2..]
         )?;
     }
@@ -308,18 +300,41 @@ pub(crate) fn read_kmz(path: &Path, max_bytes: u64) -> Result<RawLayer> {
     read_kml(&text).map_err(bad)
 }
 
-/// Colours assigned to each style key, for tests.
-#[cfg(test)]
-fn colours(layer: &Layer) -> std::collections::BTreeMap<String, &'static str> {
+/// The outline colour (KML `aabbggrr`) of each style key. A style key is a class name;
+/// its colour is its class id's, as in the quick-look and the report; features without a
+/// class id take their rank among the style keys, and features without a style key
+/// (sites) are yellow.
+fn colours(layer: &Layer) -> std::collections::BTreeMap<String, String> {
+    let class_id = layer.field_index("class_id");
     let keys: std::collections::BTreeSet<&str> = layer
         .features
         .iter()
         .map(|f| f.style.as_deref().unwrap_or(""))
         .collect();
-    keys.iter()
-        .enumerate()
-        .map(|(i, k)| (k.to_string(), PALETTE[i % PALETTE.len()]))
-        .collect()
+    let mut out = std::collections::BTreeMap::new();
+    for f in &layer.features {
+        let key = f.style.as_deref().unwrap_or("");
+        if out.contains_key(key) {
+            continue;
+        }
+        let id = class_id
+            .and_then(|i| match f.values.get(i) {
+                Some(super::layer::Value::Integer(v)) => u32::try_from(*v).ok(),
+                _ => None,
+            })
+            .or_else(|| {
+                let rank = keys
+                    .iter()
+                    .filter(|k| !k.is_empty())
+                    .position(|k| *k == key)?;
+                u32::try_from(rank).ok()
+            });
+        out.insert(
+            key.to_string(),
+            id.map_or_else(|| SITE_COLOUR.to_string(), kml_colour),
+        );
+    }
+    out
 }
 
 #[cfg(test)]
@@ -363,6 +378,8 @@ mod tests {
         assert_eq!(s.matches("<Placemark>").count(), 3);
         let c = colours(&l);
         assert_ne!(c["car"], c["truck"]);
+        // Class 0 is the quick-look's and the report's red, in KML's aabbggrr.
+        assert_eq!(kml_colour(0), "ff2828ff");
         assert!(s.contains("car &lt;0.5&gt; &amp; co"), "{s}");
         let back = read_kml(&s).expect("read");
         assert_eq!(back.meta["scene"], "a & b.tif");

@@ -22,3 +22,19 @@ pub use atomic::{check_outputs, scene_files, write_atomic};
 pub use format::{write, write_detections, Format, EXTENSIONS};
 pub use layer::{Feature, Field, FieldType, Geometry, Layer, Value, KIND_KEY};
 pub use read::{read_change, read_detections, read_detections_with, read_sites};
+
+/// Class colours (RGB, by class id, cycling), the same in the quick-look, the report and
+/// KML, so one class looks the same everywhere.
+const CLASS_COLOURS: [[u8; 3]; 6] = [
+    [255, 40, 40],
+    [40, 200, 255],
+    [255, 200, 0],
+    [80, 255, 80],
+    [255, 80, 255],
+    [255, 255, 255],
+];
+
+/// The colour of class `class_id` (RGB).
+pub(crate) fn class_colour(class_id: u32) -> [u8; 3] {
+    CLASS_COLOURS[class_id as usize % CLASS_COLOURS.len()]
+}

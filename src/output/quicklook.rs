@@ -7,15 +7,6 @@ use crate::preprocess::Scaling;
 use crate::raster::{Scene, TileBuf, Window};
 use std::path::Path;
 
-const COLOURS: [[u8; 3]; 6] = [
-    [255, 40, 40],
-    [40, 200, 255],
-    [255, 200, 0],
-    [80, 255, 80],
-    [255, 80, 255],
-    [255, 255, 255],
-];
-
 /// The image format of a quick-look at `path`, from its extension: `.png`, `.jpg` or
 /// `.jpeg`. Anything else is an error, before any file is opened.
 pub fn format_for(path: &Path) -> Result<image::ImageFormat> {
@@ -92,7 +83,7 @@ pub fn write(
         oy = oy1;
     }
     for d in dets {
-        let c = COLOURS[d.class_id as usize % COLOURS.len()];
+        let c = super::class_colour(d.class_id);
         let b = d.pixel_box;
         // Boxes at least 3 output pixels wide so small vehicles stay visible.
         let cx = b.center().x / f;

@@ -3,19 +3,9 @@
 
 use std::fmt::Write as _;
 
-/// Class colours (by class id, cycling), the quick-look's palette.
-pub(super) const COLOURS: [[u8; 3]; 6] = [
-    [255, 40, 40],
-    [40, 200, 255],
-    [255, 200, 0],
-    [80, 255, 80],
-    [255, 80, 255],
-    [255, 255, 255],
-];
-
 /// The colour of class `class_id`.
 pub(super) fn colour(class_id: u32) -> [u8; 3] {
-    COLOURS[class_id as usize % COLOURS.len()]
+    crate::output::class_colour(class_id)
 }
 
 /// `#rrggbb`.
