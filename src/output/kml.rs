@@ -67,6 +67,25 @@ pub(crate) fn write_kml(w: &mut impl Write, layer: &Layer) -> std::io::Result<()
         }
         writeln!(w, "</ExtendedData>")?;
     }
+    // A typed schema, so GIS read scores and boxes as numbers, not text.
+    write!(
+        w,
+        r#"<Schema name="{0}" id="{0}_schema">"#,
+        esc(&layer.name)
+    )?;
+    for field in &layer.fields {
+        let kind = match field.kind {
+            super::layer::FieldType::Integer => "int",
+            super::layer::FieldType::Real => "double",
+            _ => "string",
+        };
+        write!(
+            w,
+            r#"<SimpleField name="{}" type="{kind}"/>"#,
+            esc(&field.name)
+        )?;
+    }
+    writeln!(w, "</Schema>")?;
     for (key, line) in colours(layer) {
         // The fill: the outline's colour at 25 % opacity.
         writeln!(
@@ -103,21 +122,22 @@ pub(crate) fn write_kml(w: &mut impl Write, layer: &Layer) -> std::io::Result<()
 fn placemark(w: &mut impl Write, layer: &Layer, f: &Feature) -> std::io::Result<()> {
     write!(
         w,
-        "<Placemark><name>{}</name><styleUrl>#{}</styleUrl><ExtendedData>",
+        "<Placemark><name>{}</name><styleUrl>#{}</styleUrl><ExtendedData><SchemaData schemaUrl=\"#{}_schema\">",
         esc(&f.label),
-        style_id(f.style.as_deref().unwrap_or(""))
+        style_id(f.style.as_deref().unwrap_or("")),
+        esc(&layer.name)
     )?;
     for (field, v) in layer.fields.iter().zip(&f.values) {
         if let Some(t) = v.to_text() {
             write!(
                 w,
-                r#"<Data name="{}"><value>{}</value></Data>"#,
+                r#"<SimpleData name="{}">{}</SimpleData>"#,
                 esc(&field.name),
                 esc(&t)
             )?;
         }
     }
-    write!(w, "</ExtendedData>")?;
+    write!(w, "</SchemaData></ExtendedData>")?;
     match &f.geometry {
         Some(Geometry::Polygon(ring)) => {
             write!(w, "<Polygon><outerBoundaryIs><LinearRing><coordinates>")?;
@@ -173,7 +193,13 @@ fn read_data<'a, 'i: 'a>(
     mut into: impl FnMut(String, String),
 ) {
     for d in data {
-        let value = d.children().find(|c| c.tag_name().name() == "value");
+        // `<SimpleData name="k">v</SimpleData>` (typed, what satdet writes) or
+        // `<Data name="k"><value>v</value></Data>`.
+        let value = if d.tag_name().name() == "SimpleData" {
+            Some(d)
+        } else {
+            d.children().find(|c| c.tag_name().name() == "value")
+        };
         if let (Some(name), Some(v)) = (d.attribute("name"), value) {
             into(name.to_string(), text_of(v));
         }
@@ -243,7 +269,10 @@ pub(crate) fn read_kml(text: &str) -> std::result::Result<RawLayer, String> {
     });
     for (i, pm) in root.descendants().filter(named("Placemark")).enumerate() {
         let mut f = RawFeature::default();
-        read_data(pm.descendants().filter(named("Data")), |k, v| {
+        let data = pm
+            .descendants()
+            .filter(|n| n.tag_name().name() == "Data" || n.tag_name().name() == "SimpleData");
+        read_data(data, |k, v| {
             f.props.insert(k, RawValue::Text(v));
         });
         f.geom = placemark_geometry(pm).map_err(|e| format!("placemark {i}: {e}"))?;
