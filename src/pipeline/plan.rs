@@ -154,7 +154,7 @@ pub(crate) fn plan(
             let tiles = grid.tiles_meeting(&area);
             if tiles.is_empty() {
                 warnings.push(format!(
-                    "{}: the area of interest {} does not meet the scene: no tile is read",
+                    "{}: the area of interest {} does not meet the scene: no tile is read (the area, placed through the scene's georeferencing, lies outside it: check the area's CRS and the scene's georeferencing)",
                     ctx(),
                     aoi.name().display()
                 ));
