@@ -11,6 +11,8 @@ pub(super) const SUPPORTED_COMPRESSION: &[(u16, &str)] = &[
     (8, "Deflate"),
     (32946, "Deflate"),
     (32773, "PackBits"),
+    (7, "JPEG"),
+    (50000, "ZSTD"),
 ];
 
 /// How a scene is cut into chunks (strips are tiles as wide as the scene).
@@ -64,10 +66,17 @@ impl ChunkGrid {
 /// The most bytes `count` compressed bytes can decode to. Deflate: a 258-byte match costs
 /// at least 2 bits (1032:1). LZW: a code is at least 9 bits and stands for at most 4096
 /// bytes (the table size). PackBits: 2 bytes repeat a byte at most 128 times.
-/// Uncompressed: as many as stored.
+/// ZSTD: a block decodes to at most 128 KiB and costs at least 4 bytes (an RLE block: a
+/// 3-byte header and the byte). JPEG: every 8×8 block of every component costs at least
+/// 2 bits (a 1-bit DC and a 1-bit end-of-block code, with optimised Huffman tables); with
+/// 2×2 chroma subsampling a 16×16 RGB MCU (768 bytes) is 6 blocks, 12 bits: 512:1
+/// (progressive streams whose end-of-band runs go further are refused). Uncompressed: as
+/// many as stored.
 pub(super) fn max_decoded_bytes(compression: u16, count: u64) -> u64 {
     match compression {
         8 | 32946 => count.saturating_mul(1032),
+        50000 => count.saturating_mul(128 * 1024 / 4),
+        7 => count.saturating_mul(512),
         5 => count.saturating_mul(8 * 4096).div_ceil(9),
         32773 => count.saturating_mul(64),
         _ => count,
@@ -120,12 +129,29 @@ pub(super) fn decompress(
             outp
         }
         32773 => unpack_bits(compressed, raw),
+        50000 => unzstd(compressed, raw)?,
         c => return Err(format!("compression {c}")),
     };
     if produced < out_len {
         return Err(format!("data ends after {produced} of {out_len} bytes"));
     }
     Ok(())
+}
+
+/// ZSTD, one or more frames; stops once `raw` is full. Returns the bytes written.
+fn unzstd(compressed: &[u8], raw: &mut [u8]) -> Result<usize, String> {
+    use std::io::Read;
+    let mut z =
+        ruzstd::decoding::StreamingDecoder::new(compressed).map_err(|e| format!("ZSTD: {e}"))?;
+    let mut outp = 0;
+    while outp < raw.len() {
+        match z.read(&mut raw[outp..]) {
+            Ok(0) => break,
+            Ok(n) => outp += n,
+            Err(e) => return Err(format!("ZSTD: {e}")),
+        }
+    }
+    Ok(outp)
 }
 
 /// PackBits: a header byte n; 0..=127 copies n + 1 literal bytes, -127..=-1 repeats the
@@ -205,6 +231,14 @@ pub(super) struct ChunkCodec {
     /// The sample value of a sparse chunk (offset and byte count 0, as GDAL writes for
     /// empty blocks): the nodata value when it is a valid sample, else 0, as GDAL reads it.
     pub(super) sparse_fill: u16,
+    /// JPEG (compression 7): the JPEGTables tag, if any, and how the pixels are coded.
+    pub(super) jpeg: Option<JpegChunks>,
+}
+
+/// What decoding a JPEG chunk needs besides its bytes.
+pub(super) struct JpegChunks {
+    pub(super) tables: Option<Vec<u8>>,
+    pub(super) color: super::jpeg::JpegColor,
 }
 
 #[cfg(test)]
@@ -242,6 +276,11 @@ mod tests {
         // PackBits: runs of 128 in 2 bytes.
         assert_eq!(max_decoded_bytes(32773, 2), 128);
         assert_eq!(max_decoded_bytes(1, 10), 10);
+        let zstd = ruzstd::encoding::compress_to_vec(
+            &zeros[..],
+            ruzstd::encoding::CompressionLevel::Fastest,
+        );
+        assert!(max_decoded_bytes(50000, zstd.len() as u64) >= zeros.len() as u64);
         // A stream far shorter than the claim cannot fill it, whatever it holds.
         assert!(max_decoded_bytes(8, 100) < 2_400_000);
     }
