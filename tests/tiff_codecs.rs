@@ -3,13 +3,16 @@
 //! written by make_fixtures.py), corrupt JPEG chunks, and a detection run on a JPEG scene.
 //!
 //! ZSTD is lossless: equal exactly. JPEG decoders may differ by the rounding of their
-//! inverse DCT and, for YCbCr, of the chroma upsampling and colour conversion: GDAL 3.6
-//! decodes through libtiff and libjpeg(-turbo) with its default "fancy" (triangle-filter)
-//! upsampling and integer ("islow") IDCT; satdet uses zune-jpeg, whose IDCT and upsampling
-//! are integer approximations of the same filters. Each differs from the exact value by at
-//! most about 1 (IDCT) plus 1 (upsampling, colour conversion), so we allow a maximum
-//! absolute difference of 3 and a mean absolute difference under 0.5 (a decoder error —
-//! a misplaced tile, swapped components, wrong colour space — is tens to hundreds).
+//! integer inverse DCT and, for YCbCr, of the chroma upsampling and the fixed-point
+//! colour conversion. GDAL 3.6 decodes through libtiff (JPEGCOLORMODE_RGB) and libjpeg
+//! with its defaults: "islow" integer IDCT and "fancy" (triangle-filter) 2x2 upsampling;
+//! satdet uses zune-jpeg, whose IDCT and upsampling are integer approximations of the same
+//! filters, on SIMD paths chosen at run time. Measured against GDAL: gray and RGB (no
+//! colour conversion) max 1, mean 0.01-0.02; YCbCr max 3, mean 0.36-0.39 (a chroma
+//! rounding of 1 becomes up to 2 in R or B through the 1.402/1.772 coefficients, plus the
+//! IDCT's 1). Allowed: max 2 and mean < 0.1 without conversion, max 4 and mean < 0.5
+//! for YCbCr, one step of slack for another SIMD path. A decoding error (a misplaced tile,
+//! swapped components, the wrong colour space) is tens to hundreds.
 
 mod common;
 
@@ -76,8 +79,13 @@ fn windows_match_gdal_decoding() {
             let want = gdal_window(w["raw"].as_str().expect("raw"), bits);
             let (max, mean) = compare(&buf, win, bands, &want);
             if jpeg {
+                let (max_ok, mean_ok) = if file.contains("ycbcr") {
+                    (4, 0.5)
+                } else {
+                    (2, 0.1)
+                };
                 assert!(
-                    max <= 3 && mean < 0.5,
+                    max <= max_ok && mean < mean_ok,
                     "{file} {win:?}: max diff {max}, mean {mean:.3} vs GDAL"
                 );
             } else {
@@ -142,6 +150,38 @@ fn old_style_jpeg_and_ycbcr_without_jpeg_are_refused() {
             }
             other => panic!("{what}: expected UnsupportedRaster, got {other:?}"),
         }
+    }
+}
+
+/// A JPEG tile claiming more pixels than its bytes can code (512:1 at best) is refused at
+/// open, before anything is decoded.
+#[test]
+fn jpeg_chunk_too_short_for_its_pixels_is_refused_at_open() {
+    let mut data = std::fs::read(common::fixture("codec_jpeg_ycbcr_tiles.tif")).expect("fixture");
+    // TileByteCounts (325), LONG values: tile 0 of 64x48x3 = 9216 bytes in 10 bytes.
+    let ifd = u32::from_le_bytes(data[4..8].try_into().expect("4 bytes")) as usize;
+    let n = u16::from_le_bytes([data[ifd], data[ifd + 1]]) as usize;
+    let entry = (0..n)
+        .map(|e| ifd + 2 + 12 * e)
+        .find(|&at| u16::from_le_bytes([data[at], data[at + 1]]) == 325)
+        .expect("TileByteCounts");
+    assert_eq!(u16::from_le_bytes([data[entry + 2], data[entry + 3]]), 4);
+    let values = u32::from_le_bytes(data[entry + 8..entry + 12].try_into().expect("4")) as usize;
+    data[values..values + 4].copy_from_slice(&10u32.to_le_bytes());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("bomb.tif");
+    std::fs::write(&path, &data).expect("write");
+    match Scene::open(&path) {
+        Err(Error::CorruptRaster {
+            path: p, detail, ..
+        }) => {
+            assert_eq!(p, path);
+            assert!(
+                detail.contains("cannot hold") && detail.contains("JPEG"),
+                "{detail}"
+            );
+        }
+        other => panic!("expected CorruptRaster, got {other:?}"),
     }
 }
 

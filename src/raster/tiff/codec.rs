@@ -138,9 +138,43 @@ pub(super) fn decompress(
     Ok(())
 }
 
-/// ZSTD, one or more frames; stops once `raw` is full. Returns the bytes written.
+/// The most window memory a ZSTD chunk may ask for: its decoded size, or 8 MiB (libzstd's
+/// window at GDAL's default level when it does not record the size), whichever is more.
+/// The decoder reserves the window before decoding (up to 100 MiB in ruzstd).
+const ZSTD_MIN_WINDOW_CAP: u64 = 8 << 20;
+
+/// The window size a ZSTD frame header asks for (RFC 8878 §3.1.1.1); `None` when the
+/// bytes do not start with a frame header (the decoder then says what is wrong).
+fn zstd_window_bytes(data: &[u8]) -> Option<u64> {
+    if data.get(..4)? != [0x28, 0xB5, 0x2F, 0xFD] {
+        return None;
+    }
+    let fhd = *data.get(4)?;
+    if fhd & 0x20 == 0 {
+        // A window descriptor: 2^(10 + exponent) plus eighths of it.
+        let wd = *data.get(5)?;
+        let base = 1u64 << (10 + (wd >> 3));
+        return Some(base + base / 8 * u64::from(wd & 7));
+    }
+    // Single segment: the window is the frame content size, after the dictionary id.
+    let at = 5 + [0usize, 1, 2, 4][usize::from(fhd & 3)];
+    let size = [1usize, 2, 4, 8][usize::from(fhd >> 6)];
+    let mut v = [0u8; 8];
+    v[..size].copy_from_slice(data.get(at..at + size)?);
+    let fcs = u64::from_le_bytes(v);
+    Some(if size == 2 { fcs + 256 } else { fcs })
+}
+
+/// ZSTD, one frame; stops once `raw` is full. Returns the bytes written.
 fn unzstd(compressed: &[u8], raw: &mut [u8]) -> Result<usize, String> {
     use std::io::Read;
+    let cap = (raw.len() as u64).max(ZSTD_MIN_WINDOW_CAP);
+    if let Some(w) = zstd_window_bytes(compressed).filter(|&w| w > cap) {
+        return Err(format!(
+            "ZSTD window of {w} bytes for {} decoded bytes",
+            raw.len()
+        ));
+    }
     let mut z =
         ruzstd::decoding::StreamingDecoder::new(compressed).map_err(|e| format!("ZSTD: {e}"))?;
     let mut outp = 0;
@@ -283,6 +317,27 @@ mod tests {
         assert!(max_decoded_bytes(50000, zstd.len() as u64) >= zeros.len() as u64);
         // A stream far shorter than the claim cannot fill it, whatever it holds.
         assert!(max_decoded_bytes(8, 100) < 2_400_000);
+    }
+
+    #[test]
+    fn zstd_window_is_read_and_bounded() {
+        let data: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+        let z = ruzstd::encoding::compress_to_vec(
+            &data[..],
+            ruzstd::encoding::CompressionLevel::Fastest,
+        );
+        let mut raw = vec![0u8; data.len()];
+        assert_eq!(decompress(50000, &z, &mut raw), Ok(()));
+        assert_eq!(raw, data);
+        // Window descriptor: exponent 20 (2^30 bytes), mantissa 0.
+        let huge = [0x28, 0xB5, 0x2F, 0xFD, 0x00, 20 << 3, 0, 0, 0];
+        assert_eq!(zstd_window_bytes(&huge), Some(1 << 30));
+        let e = decompress(50000, &huge, &mut raw).unwrap_err();
+        assert!(e.contains("window of 1073741824 bytes"), "{e}");
+        // Single segment, 2-byte content size 1000 - 256.
+        let single = [0x28, 0xB5, 0x2F, 0xFD, 0x60, 0xE8, 0x02];
+        assert_eq!(zstd_window_bytes(&single), Some(1000));
+        assert_eq!(zstd_window_bytes(&[1, 2, 3]), None);
     }
 
     #[test]
