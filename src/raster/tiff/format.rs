@@ -41,7 +41,6 @@ pub(super) fn pixel_format(dec: &mut Dec, path: &Path) -> Result<PixelFormat> {
             "old-style JPEG (compression 6, deprecated since TIFF 6.0 Technote 2): satdet reads new-style JPEG (7)",
         ));
     }
-
     match (color, photometric) {
         // YCbCr in JPEG chunks: the JPEG decoder converts to RGB.
         (ColorType::YCbCr(_), _) if compression == 7 => {}
