@@ -11,6 +11,8 @@ pub(super) const SUPPORTED_COMPRESSION: &[(u16, &str)] = &[
     (8, "Deflate"),
     (32946, "Deflate"),
     (32773, "PackBits"),
+    (7, "JPEG"),
+    (50000, "ZSTD"),
 ];
 
 /// How a scene is cut into chunks (strips are tiles as wide as the scene).
@@ -64,10 +66,17 @@ impl ChunkGrid {
 /// The most bytes `count` compressed bytes can decode to. Deflate: a 258-byte match costs
 /// at least 2 bits (1032:1). LZW: a code is at least 9 bits and stands for at most 4096
 /// bytes (the table size). PackBits: 2 bytes repeat a byte at most 128 times.
-/// Uncompressed: as many as stored.
+/// ZSTD: a block decodes to at most 128 KiB and costs at least 4 bytes (an RLE block: a
+/// 3-byte header and the byte). JPEG: every 8×8 block of every component costs at least
+/// 2 bits (a 1-bit DC and a 1-bit end-of-block code, with optimised Huffman tables); with
+/// 2×2 chroma subsampling a 16×16 RGB MCU (768 bytes) is 6 blocks, 12 bits: 512:1
+/// (progressive streams whose end-of-band runs go further are refused). Uncompressed: as
+/// many as stored.
 pub(super) fn max_decoded_bytes(compression: u16, count: u64) -> u64 {
     match compression {
         8 | 32946 => count.saturating_mul(1032),
+        50000 => count.saturating_mul(128 * 1024 / 4),
+        7 => count.saturating_mul(512),
         5 => count.saturating_mul(8 * 4096).div_ceil(9),
         32773 => count.saturating_mul(64),
         _ => count,
@@ -120,12 +129,63 @@ pub(super) fn decompress(
             outp
         }
         32773 => unpack_bits(compressed, raw),
+        50000 => unzstd(compressed, raw)?,
         c => return Err(format!("compression {c}")),
     };
     if produced < out_len {
         return Err(format!("data ends after {produced} of {out_len} bytes"));
     }
     Ok(())
+}
+
+/// The most window memory a ZSTD chunk may ask for: its decoded size, or 8 MiB (libzstd's
+/// window at GDAL's default level when it does not record the size), whichever is more.
+/// The decoder reserves the window before decoding (up to 100 MiB in ruzstd).
+const ZSTD_MIN_WINDOW_CAP: u64 = 8 << 20;
+
+/// The window size a ZSTD frame header asks for (RFC 8878 §3.1.1.1); `None` when the
+/// bytes do not start with a frame header (the decoder then says what is wrong).
+fn zstd_window_bytes(data: &[u8]) -> Option<u64> {
+    if data.get(..4)? != [0x28, 0xB5, 0x2F, 0xFD] {
+        return None;
+    }
+    let fhd = *data.get(4)?;
+    if fhd & 0x20 == 0 {
+        // A window descriptor: 2^(10 + exponent) plus eighths of it.
+        let wd = *data.get(5)?;
+        let base = 1u64 << (10 + (wd >> 3));
+        return Some(base + base / 8 * u64::from(wd & 7));
+    }
+    // Single segment: the window is the frame content size, after the dictionary id.
+    let at = 5 + [0usize, 1, 2, 4][usize::from(fhd & 3)];
+    let size = [1usize, 2, 4, 8][usize::from(fhd >> 6)];
+    let mut v = [0u8; 8];
+    v[..size].copy_from_slice(data.get(at..at + size)?);
+    let fcs = u64::from_le_bytes(v);
+    Some(if size == 2 { fcs + 256 } else { fcs })
+}
+
+/// ZSTD, one frame; stops once `raw` is full. Returns the bytes written.
+fn unzstd(compressed: &[u8], raw: &mut [u8]) -> Result<usize, String> {
+    use std::io::Read;
+    let cap = (raw.len() as u64).max(ZSTD_MIN_WINDOW_CAP);
+    if let Some(w) = zstd_window_bytes(compressed).filter(|&w| w > cap) {
+        return Err(format!(
+            "ZSTD window of {w} bytes for {} decoded bytes",
+            raw.len()
+        ));
+    }
+    let mut z =
+        ruzstd::decoding::StreamingDecoder::new(compressed).map_err(|e| format!("ZSTD: {e}"))?;
+    let mut outp = 0;
+    while outp < raw.len() {
+        match z.read(&mut raw[outp..]) {
+            Ok(0) => break,
+            Ok(n) => outp += n,
+            Err(e) => return Err(format!("ZSTD: {e}")),
+        }
+    }
+    Ok(outp)
 }
 
 /// PackBits: a header byte n; 0..=127 copies n + 1 literal bytes, -127..=-1 repeats the
@@ -205,6 +265,14 @@ pub(super) struct ChunkCodec {
     /// The sample value of a sparse chunk (offset and byte count 0, as GDAL writes for
     /// empty blocks): the nodata value when it is a valid sample, else 0, as GDAL reads it.
     pub(super) sparse_fill: u16,
+    /// JPEG (compression 7): the JPEGTables tag, if any, and how the pixels are coded.
+    pub(super) jpeg: Option<JpegChunks>,
+}
+
+/// What decoding a JPEG chunk needs besides its bytes.
+pub(super) struct JpegChunks {
+    pub(super) tables: Option<Vec<u8>>,
+    pub(super) color: super::jpeg::JpegColor,
 }
 
 #[cfg(test)]
@@ -242,8 +310,34 @@ mod tests {
         // PackBits: runs of 128 in 2 bytes.
         assert_eq!(max_decoded_bytes(32773, 2), 128);
         assert_eq!(max_decoded_bytes(1, 10), 10);
+        let zstd = ruzstd::encoding::compress_to_vec(
+            &zeros[..],
+            ruzstd::encoding::CompressionLevel::Fastest,
+        );
+        assert!(max_decoded_bytes(50000, zstd.len() as u64) >= zeros.len() as u64);
         // A stream far shorter than the claim cannot fill it, whatever it holds.
         assert!(max_decoded_bytes(8, 100) < 2_400_000);
+    }
+
+    #[test]
+    fn zstd_window_is_read_and_bounded() {
+        let data: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+        let z = ruzstd::encoding::compress_to_vec(
+            &data[..],
+            ruzstd::encoding::CompressionLevel::Fastest,
+        );
+        let mut raw = vec![0u8; data.len()];
+        assert_eq!(decompress(50000, &z, &mut raw), Ok(()));
+        assert_eq!(raw, data);
+        // Window descriptor: exponent 20 (2^30 bytes), mantissa 0.
+        let huge = [0x28, 0xB5, 0x2F, 0xFD, 0x00, 20 << 3, 0, 0, 0];
+        assert_eq!(zstd_window_bytes(&huge), Some(1 << 30));
+        let e = decompress(50000, &huge, &mut raw).unwrap_err();
+        assert!(e.contains("window of 1073741824 bytes"), "{e}");
+        // Single segment, 2-byte content size 1000 - 256.
+        let single = [0x28, 0xB5, 0x2F, 0xFD, 0x60, 0xE8, 0x02];
+        assert_eq!(zstd_window_bytes(&single), Some(1000));
+        assert_eq!(zstd_window_bytes(&[1, 2, 3]), None);
     }
 
     #[test]

@@ -2,23 +2,25 @@
 //! index (checked against the file before any chunk is read) and the georeferencing.
 
 use super::cache::ChunkCache;
-use super::codec::{self, ChunkCodec, ChunkGrid, SUPPORTED_COMPRESSION};
+use super::codec::{self, ChunkCodec, ChunkGrid, JpegChunks, SUPPORTED_COMPRESSION};
+use super::format::{pixel_format, PixelFormat};
+use super::jpeg::JpegColor;
 use super::source::{TiffSource, TiffState};
 use super::{geotiff, header, Dec};
 use crate::error::{bounded, Error, Result};
 use crate::geo::GeoRef;
 use crate::limits::Limits;
-use crate::raster::{BandLayout, MaskSpec, RasterInfo, SampleType, DECODER_MESSAGE_CHARS};
+use crate::raster::{BandLayout, MaskSpec, RasterInfo, DECODER_MESSAGE_CHARS};
 use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
 use std::sync::Mutex;
 use tiff::decoder::{ChunkType, Decoder};
 use tiff::tags::Tag;
-use tiff::{ColorType, TiffError};
+use tiff::TiffError;
 
 /// Maps a `tiff` error to ours, by whose fault it is.
-fn tiff_error(path: &Path, what: &str, e: TiffError) -> Error {
+pub(super) fn tiff_error(path: &Path, what: &str, e: TiffError) -> Error {
     match e {
         TiffError::UnsupportedError(u) => Error::unsupported(
             path,
@@ -181,123 +183,6 @@ fn date_time(dec: &mut Dec, path: &Path, warnings: &mut Vec<String>) -> Result<O
     Ok(date)
 }
 
-/// The samples of a pixel, as the tags describe them.
-struct PixelFormat {
-    bands: u16,
-    sample: SampleType,
-    layout: BandLayout,
-    alpha_band: Option<u16>,
-    compression: u16,
-    comp_name: &'static str,
-}
-
-/// Colour type, bands, sample format and depth, compression, planar configuration and
-/// alpha: refused unless satdet reads them.
-fn pixel_format(dec: &mut Dec, path: &Path) -> Result<PixelFormat> {
-    let te = |what: &'static str| move |e| tiff_error(path, what, e);
-    let color = dec.colortype().map_err(te("colour type"))?;
-    let photometric: Option<u16> = dec
-        .find_tag_unsigned(Tag::PhotometricInterpretation)
-        .map_err(te("PhotometricInterpretation"))?;
-    match (color, photometric) {
-        (
-            ColorType::Palette(_)
-            | ColorType::CMYK(_)
-            | ColorType::CMYKA(_)
-            | ColorType::YCbCr(_)
-            | ColorType::Lab(_),
-            _,
-        ) => {
-            return Err(Error::unsupported(
-                path,
-                format!(
-                    "colour type {color:?}: satdet reads grayscale, RGB and RGBA/multiband rasters"
-                ),
-            ));
-        }
-        (_, Some(0)) => {
-            return Err(Error::unsupported(
-                path,
-                "WhiteIsZero photometric interpretation",
-            ))
-        }
-        _ => {}
-    }
-    // SamplesPerPixel, not the colour type: `tiff` counts an RGB image with an unspecified
-    // extra sample as 3 samples.
-    let bands: u16 = dec
-        .find_tag_unsigned(Tag::SamplesPerPixel)
-        .map_err(te("SamplesPerPixel"))?
-        .unwrap_or(1);
-    if !(1..=4).contains(&bands) {
-        return Err(Error::unsupported(
-            path,
-            format!("{bands} bands: satdet reads 1 to 4 bands"),
-        ));
-    }
-    let formats: Option<Vec<u16>> = dec
-        .find_tag_unsigned_vec(Tag::SampleFormat)
-        .map_err(te("SampleFormat"))?;
-    if let Some(f) = formats.iter().flatten().find(|&&f| f != 1) {
-        let name = match f {
-            2 => "signed integer",
-            3 => "floating point",
-            _ => "undefined",
-        };
-        return Err(Error::unsupported(
-            path,
-            format!("{name} samples (SampleFormat {f}): satdet reads unsigned integers"),
-        ));
-    }
-    let sample = match color.bit_depth() {
-        8 => SampleType::U8,
-        16 => SampleType::U16,
-        b => {
-            return Err(Error::unsupported(
-                path,
-                format!("{b}-bit samples: satdet reads 8- and 16-bit unsigned integers"),
-            ))
-        }
-    };
-    let compression: u16 = dec
-        .find_tag_unsigned(Tag::Compression)
-        .map_err(te("Compression"))?
-        .unwrap_or(1);
-    let comp_name = SUPPORTED_COMPRESSION
-        .iter()
-        .find(|(c, _)| *c == compression)
-        .map(|(_, n)| *n)
-        .ok_or_else(|| Error::unsupported(path, format!("compression {compression}: satdet reads uncompressed, LZW, Deflate and PackBits TIFFs")))?;
-    let planar: u16 = dec
-        .find_tag_unsigned(Tag::PlanarConfiguration)
-        .map_err(te("PlanarConfiguration"))?
-        .unwrap_or(1);
-    let layout = if planar == 2 && bands > 1 {
-        BandLayout::Planar
-    } else {
-        BandLayout::Interleaved
-    };
-
-    // Alpha: an ExtraSamples value of 1 (associated) or 2 (unassociated) on the last band.
-    let extra: Option<Vec<u16>> = dec
-        .find_tag_unsigned_vec(Tag::ExtraSamples)
-        .map_err(te("ExtraSamples"))?;
-    let alpha_band = match extra.as_deref() {
-        Some([.., last]) if (*last == 1 || *last == 2) && (bands == 2 || bands == 4) => {
-            Some(bands - 1)
-        }
-        _ => None,
-    };
-    Ok(PixelFormat {
-        bands,
-        sample,
-        layout,
-        alpha_band,
-        compression,
-        comp_name,
-    })
-}
-
 /// The GDAL_NODATA tag's value; one that is not a finite number is ignored with a warning.
 fn nodata(dec: &mut Dec, path: &Path, warnings: &mut Vec<String>) -> Result<Option<f64>> {
     let te = |what: &'static str| move |e| tiff_error(path, what, e);
@@ -404,6 +289,8 @@ fn chunks(
         .find_tag_unsigned(Tag::Predictor)
         .map_err(te("Predictor"))?
         .unwrap_or(1);
+    // libtiff ignores the predictor of JPEG chunks (JPEG codes pixels, not differences).
+    let predictor = if compression == 7 { 1 } else { predictor };
     if predictor != 1 && predictor != 2 {
         return Err(Error::unsupported(
             path,
@@ -422,6 +309,9 @@ fn chunks(
         }
         .nodata_sample(sample)
         .unwrap_or(0),
+        jpeg: (compression == 7)
+            .then(|| jpeg_chunks(dec, path, fmt))
+            .transpose()?,
     };
     // Planar chunks hold one band each.
     let chunk_spp = if layout == BandLayout::Planar {
@@ -458,6 +348,26 @@ fn chunks(
         chunk_bytes,
         kind,
     })
+}
+
+/// The JPEGTables tag and the colour coding of a JPEG-compressed image.
+fn jpeg_chunks(dec: &mut Dec, path: &Path, fmt: &PixelFormat) -> Result<JpegChunks> {
+    let tables = match dec
+        .find_tag(Tag::JPEGTables)
+        .map_err(|e| tiff_error(path, "JPEGTables", e))?
+    {
+        None => None,
+        Some(v) => Some(
+            v.into_u8_vec()
+                .map_err(|e| tiff_error(path, "JPEGTables", e))?,
+        ),
+    };
+    let color = match (fmt.bands, fmt.ycbcr) {
+        (1, _) => JpegColor::Gray,
+        (_, true) => JpegColor::YCbCr,
+        _ => JpegColor::Rgb,
+    };
+    Ok(JpegChunks { tables, color })
 }
 
 /// Checks the chunk index against the file before any chunk is read, so that a header

@@ -3,15 +3,18 @@
 //! - [`header`]: a first look at the first IFD, bounding what the `tiff` crate reads.
 //! - [`ifd`]: the image's tags: size, bands, samples, layout, masks, the chunk index
 //!   (checked against the file), georeferencing ([`geotiff`], pure, on tag values).
-//! - [`codec`]: pure: decompression, predictor and byte order of one chunk.
+//! - [`codec`]: pure: decompression, predictor and byte order of one chunk; [`jpeg`]:
+//!   JPEG chunks (JPEGTables, YCbCr to RGB).
 //! - [`cache`]: decoded chunks kept, bounded in bytes, for overlapping windows.
 //! - [`source`]: window assembly from the chunks a window touches.
 
 mod cache;
 mod codec;
+mod format;
 mod geotiff;
 mod header;
 mod ifd;
+mod jpeg;
 mod source;
 
 use super::scene::Opened;

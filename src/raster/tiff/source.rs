@@ -4,7 +4,7 @@
 
 use super::cache::{Chunk, ChunkCache, CHUNK_OVERHEAD_BYTES};
 use super::codec::{self, ChunkCodec, ChunkGrid};
-use super::Dec;
+use super::{jpeg, Dec};
 use crate::error::{Error, Result};
 use crate::raster::{
     BandLayout, RasterInfo, SampleType, Samples, SamplesMut, TileBuf, Window, WindowSource,
@@ -78,7 +78,13 @@ impl TiffSource {
         // A valid stream needs at most ~1.5 × the decoded size (LZW's 12-bit codes for
         // single bytes; Deflate and PackBits expand less): bytes past that cannot be
         // needed to fill the chunk, so they are not read (nor allocated).
-        let count = count.min((out_len as u64).saturating_mul(3) / 2 + 4096);
+        // JPEG at the highest qualities can exceed that; it stays under the 4x above.
+        let cap = if codec.jpeg.is_some() {
+            (out_len as u64).saturating_mul(4).max(4096)
+        } else {
+            (out_len as u64).saturating_mul(3) / 2 + 4096
+        };
+        let count = count.min(cap);
         let mut compressed = vec![0u8; count as usize];
         {
             use std::io::{Read, Seek, SeekFrom};
@@ -93,7 +99,18 @@ impl TiffSource {
                 })?;
         }
         let mut raw = vec![0u8; out_len];
-        codec::decompress(codec.compression, &compressed, &mut raw).map_err(bad)?;
+        match &codec.jpeg {
+            Some(j) => jpeg::decode(
+                j.tables.as_deref(),
+                &compressed,
+                j.color,
+                (stored_w, stored_h),
+                (stored_w.max(grid.chunk_w), stored_h.max(grid.chunk_h)),
+                &mut raw,
+            ),
+            None => codec::decompress(codec.compression, &compressed, &mut raw),
+        }
+        .map_err(bad)?;
         drop(compressed);
         let samples = codec::to_samples(
             raw,
