@@ -120,7 +120,7 @@ pub fn write(path: impl AsRef<Path>, input: &ReportInput<'_>) -> Result<()> {
     write_with_progress(path, input, |_, _| {})
 }
 
-/// [`write`], calling `progress(done, total)` after the overview and after each site
+/// [`write()`], calling `progress(done, total)` after the overview and after each site
 /// picture (`total` = 1 + the site pictures): the pictures are where the time goes on a
 /// large scene, each read window by window.
 pub fn write_with_progress(
