@@ -56,6 +56,24 @@ fn each_date_finds_exactly_its_objects() {
     }
 }
 
+/// The change counts per class and kind are the fixture's true ones.
+fn assert_true_change(change: &satdet::analysis::Change, m: &serde_json::Value) {
+    use satdet::analysis::ChangeKind;
+    for (class, kinds) in m["dates"]["change"].as_object().expect("change") {
+        for (kind, n) in kinds.as_object().expect("kinds") {
+            let k = [ChangeKind::Appeared, ChangeKind::Gone, ChangeKind::Stayed]
+                .into_iter()
+                .find(|k| k.as_str() == kind)
+                .expect("a change kind");
+            assert_eq!(
+                change.counts[class].get(&k).copied().unwrap_or(0) as u64,
+                n.as_u64().expect("n"),
+                "{class} {kind}"
+            );
+        }
+    }
+}
+
 /// `satdet` run as an analyst would: detect on both dates (different formats), sites,
 /// compare with the sites, report; every count checked against the fixture's truth.
 #[test]
@@ -138,21 +156,7 @@ fn the_command_line_workflow_gives_the_true_sites_and_changes() {
         p("change.csv").as_os_str(),
     ]);
     let change = satdet::output::read_change(p("change.csv")).expect("read change");
-    let truth = m["dates"]["change"].as_object().expect("change");
-    for (class, kinds) in truth {
-        for (kind, n) in kinds.as_object().expect("kinds") {
-            let k = match kind.as_str() {
-                "appeared" => satdet::analysis::ChangeKind::Appeared,
-                "gone" => satdet::analysis::ChangeKind::Gone,
-                _ => satdet::analysis::ChangeKind::Stayed,
-            };
-            assert_eq!(
-                change.counts[class].get(&k).copied().unwrap_or(0) as u64,
-                n.as_u64().expect("n"),
-                "{class} {kind}"
-            );
-        }
-    }
+    assert_true_change(&change, &m);
     let off = &m["dates"]["offset_m"];
     assert!((change.offset_m[0] - off[0].as_f64().expect("e")).abs() < 0.25);
     assert!((change.offset_m[1] - off[1].as_f64().expect("n")).abs() < 0.25);
@@ -278,20 +282,7 @@ fn a_large_offset_between_dates_is_still_found() {
         "{:?}",
         change.offset_m
     );
-    for (class, kinds) in m["dates"]["change"].as_object().expect("change") {
-        for (kind, n) in kinds.as_object().expect("kinds") {
-            let k = match kind.as_str() {
-                "appeared" => satdet::analysis::ChangeKind::Appeared,
-                "gone" => satdet::analysis::ChangeKind::Gone,
-                _ => satdet::analysis::ChangeKind::Stayed,
-            };
-            assert_eq!(
-                change.counts[class].get(&k).copied().unwrap_or(0) as u64,
-                n.as_u64().expect("n"),
-                "{class} {kind}"
-            );
-        }
-    }
+    assert_true_change(&change, &m);
 }
 
 /// Bad input to the analysis subcommands: exit 1, a message naming the file or the value,

@@ -21,21 +21,7 @@ fn kml_colour(class_id: u32) -> String {
     format!("ff{b:02x}{g:02x}{r:02x}")
 }
 
-/// The XML-escaped text (for element content and double-quoted attributes).
-pub(crate) fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub(crate) use crate::output::escape_markup as esc;
 
 /// A style id safe in a URL fragment.
 fn style_id(key: &str) -> String {

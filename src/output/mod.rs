@@ -38,3 +38,20 @@ const CLASS_COLOURS: [[u8; 3]; 6] = [
 pub(crate) fn class_colour(class_id: u32) -> [u8; 3] {
     CLASS_COLOURS[class_id as usize % CLASS_COLOURS.len()]
 }
+
+/// `s` escaped for XML and HTML text and double- or single-quoted attribute values
+/// (`&`, `<`, `>`, `"`, `'`), for KML, GeoPackage metadata and the report.
+pub(crate) fn escape_markup(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}

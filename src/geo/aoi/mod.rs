@@ -14,7 +14,7 @@
 
 mod build;
 mod pixel;
-mod project;
+pub(crate) mod project;
 mod read_geojson;
 mod read_kml;
 

@@ -47,6 +47,12 @@ impl Reproject {
         })
     }
 
+    /// From `src` to `dst` for callers with no error to report (`None` when either
+    /// definition is not supported), e.g. placing things on a scene for drawing.
+    pub fn between(src: &str, dst: &str) -> Option<Self> {
+        Reproject::new(src, dst, String::new(), Path::new("")).ok()
+    }
+
     /// One point, `[x, y]` in, `[x, y]` out; `None` when it has no image (outside the
     /// projection's domain, or not finite).
     pub fn point(&self, p: [f64; 2]) -> Option<[f64; 2]> {

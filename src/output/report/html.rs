@@ -13,21 +13,7 @@ pub(super) fn hex(c: [u8; 3]) -> String {
     format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2])
 }
 
-/// `s` escaped for HTML text and attribute values (`&`, `<`, `>`, `"`, `'`).
-pub(super) fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for ch in s.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub(super) use crate::output::escape_markup as esc;
 
 /// The page's whole style sheet (inline: the report loads nothing).
 pub(super) const STYLE: &str = "\

@@ -4,30 +4,24 @@
 
 use crate::analysis::{Change, ChangeKind, Site};
 use crate::detection::Detection;
+use crate::geo::aoi::project::{Reproject, WGS84};
 use crate::geo::{GeoTransform, LonLat, MapPoint, PixelPoint};
 use crate::raster::Scene;
-use proj4rs::proj::Proj;
 use std::collections::BTreeMap;
 
 /// WGS84 lon/lat → pixels of one scene; `None` for a scene without georeferencing or
 /// whose CRS cannot be reprojected.
 pub(super) struct Locator {
     transform: GeoTransform,
-    wgs84: Proj,
-    map: Proj,
-    map_is_latlong: bool,
+    to_map: Reproject,
 }
 
 impl Locator {
     pub fn new(scene: &Scene) -> Option<Locator> {
         let g = scene.georef()?;
-        let map = Proj::from_proj_string(g.crs.proj4()?).ok()?;
-        let wgs84 = Proj::from_proj_string("+proj=longlat +datum=WGS84 +no_defs").ok()?;
         Some(Locator {
             transform: g.transform,
-            map_is_latlong: map.is_latlong(),
-            wgs84,
-            map,
+            to_map: Reproject::between(WGS84, g.crs.proj4()?)?,
         })
     }
 
@@ -36,18 +30,8 @@ impl Locator {
         if !ll.is_valid() {
             return None;
         }
-        // proj4rs works in radians for geographic systems.
-        let mut p = (ll.lon.to_radians(), ll.lat.to_radians(), 0.0);
-        proj4rs::transform::transform(&self.wgs84, &self.map, &mut p).ok()?;
-        let m = if self.map_is_latlong {
-            MapPoint {
-                x: p.0.to_degrees(),
-                y: p.1.to_degrees(),
-            }
-        } else {
-            MapPoint { x: p.0, y: p.1 }
-        };
-        let px = self.transform.map_to_pixel(m)?;
+        let [x, y] = self.to_map.point([ll.lon, ll.lat])?;
+        let px = self.transform.map_to_pixel(MapPoint { x, y })?;
         (px.x.is_finite() && px.y.is_finite()).then_some(px)
     }
 
