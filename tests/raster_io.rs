@@ -7,15 +7,7 @@ use satdet::raster::{BandLayout, SampleType, Samples, TileBuf, Window};
 use satdet::Scene;
 
 fn reference(name: &str, bits: u64) -> Vec<u16> {
-    let bytes = std::fs::read(common::fixture(name)).expect("raw reference");
-    if bits == 8 {
-        bytes.into_iter().map(u16::from).collect()
-    } else {
-        bytes
-            .chunks_exact(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]))
-            .collect()
-    }
+    common::raw_samples(name, bits)
 }
 
 #[test]

@@ -21,15 +21,7 @@ use satdet::{Error, Scene};
 
 /// GDAL's decoding of one window, band-interleaved by pixel, as u16.
 fn gdal_window(raw: &str, bits: u64) -> Vec<u16> {
-    let bytes = std::fs::read(common::fixture(raw)).expect("GDAL raw window");
-    if bits == 8 {
-        bytes.into_iter().map(u16::from).collect()
-    } else {
-        bytes
-            .chunks_exact(2)
-            .map(|c| u16::from_le_bytes([c[0], c[1]]))
-            .collect()
-    }
+    common::raw_samples(raw, bits)
 }
 
 /// Largest and mean absolute difference between satdet's window and GDAL's.

@@ -50,3 +50,16 @@ pub fn satdet<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Output {
         .output()
         .expect("run satdet")
 }
+
+/// A raw reference file of the fixtures (GDAL's decoding, little-endian), as u16 samples.
+pub fn raw_samples(name: &str, bits: u64) -> Vec<u16> {
+    let bytes = std::fs::read(fixture(name)).expect("raw reference");
+    if bits == 8 {
+        bytes.into_iter().map(u16::from).collect()
+    } else {
+        bytes
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .collect()
+    }
+}
