@@ -26,6 +26,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data  # noqa: E402
 import evaluate  # noqa: E402
 import export  # noqa: E402
+import pack  # noqa: E402
 from model import SatDet, calibrate_identity_bn, detection_loss, load_onnx_weights  # noqa: E402
 
 
@@ -55,6 +56,16 @@ class TrainSet(torch.utils.data.Dataset):
                 torch.from_numpy(bt), torch.from_numpy(bw))
 
 
+def _cpu(module):
+    return {k: v.detach().to("cpu") for k, v in module.state_dict().items()}
+
+
+def _worker_init(_):
+    # one thread per loader worker: the workers, not PyTorch's pools, use the cores (OpenCV's
+    # pool is limited in main() before the workers fork: changing it in a forked worker hangs)
+    torch.set_num_threads(1)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default="../shared/data")
@@ -77,6 +88,13 @@ def main():
                     help="share of training samples that skip the satellite sensor model and get the third "
                          f"model's light photometric augmentation instead (default {RAW_P}; E1-E4: 0)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu", help="where the network trains: cpu or cuda (the data are made on the CPU)")
+    ap.add_argument("--budget-min", type=float, default=None,
+                    help="fit the schedule to this many minutes of training: the step rate is measured over "
+                         "steps 30-100 (the warm-up) and --steps is lowered to what fits, then fixed and logged")
+    ap.add_argument("--train-only", action="store_true",
+                    help="train and save the checkpoints under --work, no export or evaluation (a pack has no "
+                         "held-out data); evaluate later with --export-only --work DIR --data ORIGINAL_DATA")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--conf", type=float, default=None, help="default confidence (else chosen on held-out data)")
     ap.add_argument("--export-only", action="store_true", help="skip training; export + evaluate the checkpoint")
@@ -86,14 +104,23 @@ def main():
     spread_steps = sorted({int(round(float(f) * args.steps)) for f in args.spread.split(",") if f.strip()})
 
     torch.set_num_threads(args.threads)
+    if args.workers:
+        import cv2
+
+        cv2.setNumThreads(1)
     random.seed(args.seed)
     np.random.seed(args.seed)
     torch.manual_seed(args.seed)
     os.makedirs(args.work, exist_ok=True)
     t0 = time.time()
 
-    recs = data.cache_base(data.load_records(args.data))
-    train_recs, val_recs = data.split(recs)
+    if os.path.isfile(args.data):
+        if not args.train_only:
+            raise SystemExit(f"{args.data} is a training pack (no held-out data): add --train-only")
+        train_recs, val_recs = pack.unpack(args.data), []
+    else:
+        recs = data.cache_base(data.load_records(args.data))
+        train_recs, val_recs = data.split(recs)
     print(f"images: {len(train_recs)} train, {len(val_recs)} held-out "
           f"({sorted({r['group'] for r in val_recs})})", flush=True)
 
@@ -107,8 +134,13 @@ def main():
     ckpt = os.path.join(args.work, "ckpt.pt")
     if not args.export_only:
         ds = TrainSet(train_recs, args.size, args.seed, args.steps * args.batch, raw_p=args.raw_p)
+        dev = torch.device(args.device)
+        net.to(dev)
+        ema.to(dev)
         dl = torch.utils.data.DataLoader(ds, batch_size=args.batch, shuffle=False, num_workers=args.workers,
-                                         persistent_workers=args.workers > 0, prefetch_factor=4 if args.workers else None)
+                                         persistent_workers=args.workers > 0, prefetch_factor=4 if args.workers else None,
+                                         worker_init_fn=_worker_init if args.workers else None,
+                                         pin_memory=dev.type == "cuda")
         decay, no_decay = [], []
         for n, p in net.named_parameters():
             (no_decay if p.ndim <= 1 else decay).append(p)
@@ -125,7 +157,20 @@ def main():
         net.train()
         run = {"cls": 0.0, "box": 0.0}
         tlast = time.time()
+        t30 = None
         for step, (x, hm, bt, bw) in enumerate(dl):
+            if args.budget_min is not None and step == 30:
+                t30 = time.time()
+            if args.budget_min is not None and step == warm and t30 is not None:
+                rate = (warm - 30) / (time.time() - t30)
+                fit = int(rate * (args.budget_min * 60 - (time.time() - t0)))
+                if fit < args.steps:
+                    args.steps = max(warm + 100, fit // 100 * 100)
+                    args.stop_after = min(args.stop_after, args.steps)
+                    spread_steps = sorted({int(round(float(f) * args.steps)) for f in args.spread.split(",") if f.strip()})
+                print(f"budget {args.budget_min} min at {rate:.2f} steps/s: schedule {args.steps} steps, "
+                      f"checkpoints {spread_steps}", flush=True)
+            x, hm, bt, bw = (t.to(dev, non_blocking=True) for t in (x, hm, bt, bw))
             for g in opt.param_groups:
                 g["lr"] = lr_at(step)
             cls, box = net(x)
@@ -151,15 +196,25 @@ def main():
                       f"lr {lr_at(step):.5f} {dt / 25:.2f}s/step elapsed {(time.time() - t0) / 60:.1f} min", flush=True)
                 run = {"cls": 0.0, "box": 0.0}
             if (step + 1) % 100 == 0 or step + 1 == args.steps or step + 1 == args.stop_after:
-                torch.save({"ema": ema.state_dict(), "step": step + 1}, ckpt)
+                torch.save({"ema": _cpu(ema), "step": step + 1, "schedule_steps": args.steps}, ckpt)
             if step + 1 in spread_steps:
-                torch.save({"ema": ema.state_dict(), "step": step + 1}, os.path.join(args.work, f"ckpt_{step + 1}.pt"))
+                torch.save({"ema": _cpu(ema), "step": step + 1, "schedule_steps": args.steps},
+                           os.path.join(args.work, f"ckpt_{step + 1}.pt"))
             if step + 1 >= args.stop_after:
                 break
         train_min = (time.time() - t0) / 60
+        ema.to("cpu")
+        print(f"trained {step + 1} steps in {train_min:.1f} min", flush=True)
+        if args.train_only:
+            return
     else:
         train_min = None
     state = torch.load(ckpt, map_location="cpu", weights_only=True)
+    if args.export_only and "schedule_steps" in state:
+        # the schedule the checkpoints were trained on (a --budget-min run chose it itself)
+        args.steps = state["schedule_steps"]
+        args.stop_after = state["step"]
+        spread_steps = sorted({int(round(float(f) * args.steps)) for f in args.spread.split(",") if f.strip()})
     ema.load_state_dict(state["ema"])
     ema.eval()
 
