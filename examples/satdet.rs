@@ -1,8 +1,10 @@
 //! `satdet`: the analyst's command-line program.
 //!
 //! ```text
-//! cargo run --release --example satdet -- detect SCENE --output OUT.(geojson|kml|kmz|csv|gpkg|fgb)
-//!     [--aoi AREA.(geojson|kml)] [--aoi-buffer M] [--date YYYY-MM-DD] [--quicklook OUT.png] …
+//! cargo run --release --example satdet -- detect SCENE|FOLDER|LIST.txt… --output OUT.(geojson|kml|kmz|csv|gpkg|fgb)
+//!     [--aoi AREA.(geojson|kml)] [--aoi-buffer M] [--date YYYY-MM-DD] [--quicklook OUT.png]
+//!     [--resume] [--fail-fast] [--shard I/N --output JOB.tiles] …
+//! cargo run --release --example satdet -- merge JOB.*-of-N.tiles --output OUT.(…)
 //! cargo run --release --example satdet -- sites DETECTIONS --output SITES.(geojson|kml|kmz|csv|gpkg|fgb)
 //!     [--eps M] [--min-objects N]
 //! cargo run --release --example satdet -- compare BEFORE AFTER --output CHANGE.(…)
@@ -22,6 +24,8 @@ use std::process::ExitCode;
 mod analyse;
 #[path = "satdet/detect.rs"]
 mod detect;
+#[path = "satdet/job.rs"]
+mod job;
 #[path = "satdet/report.rs"]
 mod report;
 
@@ -36,8 +40,11 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Detect objects in a scene.
+    /// Detect objects in one or more scenes (one job: overlaps merged), resumable, or one
+    /// shard of the job.
     Detect(detect::Args),
+    /// Join the shard files of a job into its detections (identical to one run).
+    Merge(job::MergeArgs),
     /// Group detections into sites (DBSCAN on ground distance).
     Sites(analyse::SitesArgs),
     /// Compare the detections of two dates: appeared, gone, stayed.
@@ -65,6 +72,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Detect(a) => detect::run(a),
+        Command::Merge(a) => job::merge(a),
         Command::Sites(a) => analyse::sites(a),
         Command::Compare(a) => analyse::compare(a),
         Command::Report(a) => report::run(a),

@@ -80,6 +80,9 @@ pub struct Report {
     pub tiles_processed: usize,
     /// Tiles skipped because every pixel was masked (nodata or alpha 0).
     pub tiles_skipped: usize,
+    /// Of `tiles_processed + tiles_skipped`, those done by an earlier run and not read
+    /// again (a resumed run's journal, other shards; [`crate::Detector::detect_tiles`]).
+    pub tiles_resumed: usize,
     /// Tiles never read because their window does not meet the area of interest
     /// ([`crate::DetectorBuilder::aoi`]); 0 without one. `tiles_total` is
     /// `tiles_processed + tiles_skipped + tiles_outside_aoi`.

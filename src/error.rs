@@ -155,6 +155,15 @@ pub enum Error {
         detail: String,
     },
 
+    /// A run's journal or a shard's tile file is unreadable, or belongs to another job.
+    #[error("{path}: not a usable journal or shard file: {detail}")]
+    Journal {
+        /// The journal or shard file.
+        path: PathBuf,
+        /// What is wrong, and what to do.
+        detail: String,
+    },
+
     /// Writing results failed.
     #[error("{path}: cannot write output: {detail}")]
     Output {

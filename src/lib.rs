@@ -71,6 +71,7 @@ pub mod analysis;
 pub mod detection;
 pub mod geo;
 pub mod inference;
+pub mod job;
 pub mod output;
 pub mod pipeline;
 pub mod postprocess;

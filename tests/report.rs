@@ -45,6 +45,7 @@ fn detections(scene: &Scene, items: Vec<Detection>) -> Detections {
         tiles_total: 12,
         tiles_processed: 10,
         tiles_skipped: 2,
+        tiles_resumed: 0,
         ..Default::default()
     };
     report.warnings.push("a <b>warning</b> & more".into());

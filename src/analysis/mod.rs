@@ -11,7 +11,7 @@ mod by_site;
 mod compare;
 mod dbscan;
 mod matching;
-mod plane;
+pub(crate) mod plane;
 mod sites;
 
 pub use by_site::{change_by_site, SiteChange};

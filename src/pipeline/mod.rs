@@ -112,6 +112,13 @@ impl Detector {
         self.config.confidence
     }
 
+    /// The thresholds that merge duplicates: IoU within a tile and across seams, and the
+    /// intersection over the smaller box above which a cut box joins a whole one (the
+    /// thresholds [`crate::job::merge_scenes`] takes across scenes).
+    pub fn merge_thresholds(&self) -> (f32, f32) {
+        (self.config.iou, self.config.merge_ios)
+    }
+
     /// What to know about this detector before running it: ignored model metadata, a tile
     /// size far from the model's input. Every report repeats them.
     pub fn warnings(&self) -> &[String] {
@@ -237,6 +244,54 @@ impl Detector {
     pub fn detect_with(
         &self,
         scene: &Scene,
+        on_event: impl FnMut(Event<'_>) -> ControlFlow<()>,
+    ) -> Result<Detections> {
+        self.detect_tiles(scene, TileRun::default(), |_| Ok(()), on_event)
+    }
+
+    /// [`Detector::detect_with`] on part of the plan, the building block of resumable
+    /// runs and of shards (the CLI's journal, `--shard` and `merge`): reads only
+    /// `run.tiles` (every planned tile when `None`), takes the tiles of `run.done` as
+    /// already done (not read; their candidates are merged with the new ones), and hands
+    /// `on_tile` each tile's outcome (its candidates after in-tile NMS, or that it was
+    /// all nodata) before it is merged; an error from `on_tile` ends the run. Tiles of the
+    /// plan in neither set count as done with nothing found. Seam merging is
+    /// order-independent, so the detections of any partition of the plan's tiles into
+    /// runs, merged by a last call with every outcome in `run.done` and no tile to read,
+    /// are exactly those of one [`Detector::detect`].
+    ///
+    /// ```
+    /// # fn main() -> satdet::Result<()> {
+    /// # let fx = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/generated/");
+    /// use satdet::pipeline::TileRun;
+    /// use std::ops::ControlFlow;
+    /// let scene = satdet::Scene::open(format!("{fx}utm_rgb_tiled_lzw.tif"))?;
+    /// let detector = satdet::Detector::builder()
+    ///     .model(format!("{fx}square_detector.onnx"))
+    ///     .build()?;
+    /// let n = detector.plan(&scene)?.grid.len();
+    /// // Two halves of the grid, each in its own run (two processes, two machines…).
+    /// let mut outcomes = Vec::new();
+    /// for part in [(0..n / 2).collect::<Vec<_>>(), (n / 2..n).collect()] {
+    ///     let run = TileRun { tiles: Some(part), done: Vec::new() };
+    ///     detector.detect_tiles(&scene, run, |t| Ok(outcomes.push(t.clone())), |_| ControlFlow::Continue(()))?;
+    /// }
+    /// // Merging every outcome reads nothing and gives exactly one whole run's result.
+    /// let merged = detector.detect_tiles(
+    ///     &scene,
+    ///     TileRun { tiles: Some(Vec::new()), done: outcomes },
+    ///     |_| Ok(()),
+    ///     |_| ControlFlow::Continue(()),
+    /// )?;
+    /// assert_eq!(merged.items, detector.detect(&scene)?.items);
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn detect_tiles(
+        &self,
+        scene: &Scene,
+        run: TileRun,
+        mut on_tile: impl FnMut(&TileOutcome) -> Result<()>,
         mut on_event: impl FnMut(Event<'_>) -> ControlFlow<()>,
     ) -> Result<Detections> {
         let t0 = Instant::now();
@@ -252,8 +307,11 @@ impl Detector {
             },
             area,
         ) = plan::plan(&self.config, &self.info, &self.warnings, scene)?;
-        // The area of interest's tiles, the only ones read (`None`: every tile).
-        let only = aoi.as_ref().map(|a| a.tiles.as_slice());
+        // The tiles to read: the area of interest's (`None`: every tile), limited to those
+        // asked for, less those already done.
+        let planned: Option<&[usize]> = aoi.as_ref().map(|a| a.tiles.as_slice());
+        let selected = select_tiles(&grid, planned, &run, scene)?;
+        let only = selected.as_deref();
         let tile_px = grid.tile_px();
         let overlap_px = grid.overlap_px();
         let stride = f64::from(tile_px - overlap_px);
@@ -285,11 +343,21 @@ impl Detector {
         let total = only.map_or(grid.len(), <[usize]>::len);
         let cols = grid.cols() as usize;
         let mut done = Completion::new(grid.len(), only);
+        let mut resumed = 0usize;
         let mut dropped_outside = 0usize;
         let mut streamer =
             Streamer::new(f64::from(self.config.iou), f64::from(self.config.merge_ios));
         let mut geo = Georeferencer::new(scene.georef(), scene.path(), &mut warnings);
         let mut items: Vec<Detection> = Vec::new();
+        for t in run.done {
+            resumed += 1;
+            if t.skipped {
+                done.skipped += 1;
+            } else {
+                done.processed += 1;
+            }
+            streamer.push(t.candidates);
+        }
         let mut rows_final = 0usize;
         let mut emitted = 0usize;
         let stop = AtomicBool::new(false);
@@ -332,7 +400,8 @@ impl Detector {
             let mut raw: Vec<RawBox> = Vec::new();
             let result = (|| -> Result<()> {
                 if total == 0 {
-                    // Nothing meets the area of interest: the run is done before it starts.
+                    // Nothing to read (nothing meets the area of interest, or every tile
+                    // is done already): the run is done before it starts.
                     let flow = on_event(Event::Progress(Progress {
                         tiles_done: 0,
                         tiles_skipped: 0,
@@ -343,15 +412,23 @@ impl Detector {
                         return Err(Error::Cancelled);
                     }
                 }
-                for msg in batch_rx.iter() {
+                // `None` after the last message: the tiles done before the run (`run.done`)
+                // may complete rows that no message of this run completes.
+                for msg in batch_rx.iter().map(Some).chain(std::iter::once(None)) {
                     match msg {
-                        StageMsg::Skipped(indices) => {
+                        None => {}
+                        Some(StageMsg::Skipped(indices)) => {
                             done.skipped += indices.len();
                             for i in indices {
+                                on_tile(&TileOutcome {
+                                    tile: i,
+                                    skipped: true,
+                                    candidates: Vec::new(),
+                                })?;
                                 done.mark(i);
                             }
                         }
-                        StageMsg::Batch { tiles, mut input } => {
+                        Some(StageMsg::Batch { tiles, mut input }) => {
                             let n = tiles.len();
                             let run_n = self.info.fixed_batch.unwrap_or(n);
                             if run_n > n {
@@ -388,7 +465,13 @@ impl Detector {
                                         placement::candidate(placement, r, tile, scene_size)
                                     })
                                     .collect();
-                                streamer.push(nms(per_tile, f64::from(self.config.iou)));
+                                let outcome = TileOutcome {
+                                    tile: tile.index,
+                                    skipped: false,
+                                    candidates: nms(per_tile, f64::from(self.config.iou)),
+                                };
+                                on_tile(&outcome)?;
+                                streamer.push(outcome.candidates);
                                 done.mark(tile.index);
                             }
                             done.processed += n;
@@ -412,7 +495,7 @@ impl Detector {
                         }
                     }
                     let flow = on_event(Event::Progress(Progress {
-                        tiles_done: done.processed + done.skipped,
+                        tiles_done: (done.processed + done.skipped).saturating_sub(resumed),
                         tiles_skipped: done.skipped,
                         tiles_total: total,
                         candidates: streamer.pending() + items.len(),
@@ -509,6 +592,7 @@ impl Detector {
                 tiles_total: grid.len(),
                 tiles_processed: done.processed,
                 tiles_skipped: done.skipped,
+                tiles_resumed: resumed,
                 tiles_outside_aoi: aoi.as_ref().map_or(0, |a| a.tiles_outside),
                 detections_outside_aoi: dropped_outside,
                 aoi_area_km2: aoi.as_ref().map(|a| a.area_km2),
@@ -541,4 +625,84 @@ fn rank_detections(a: &Detection, b: &Detection) -> std::cmp::Ordering {
         clipped: false,
     };
     rank(&c(a), &c(b))
+}
+
+/// What one tile of a run gave ([`Detector::detect_tiles`]): its candidates after in-tile
+/// NMS, in scene pixels, or that it held no valid pixel.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TileOutcome {
+    /// The tile's index in the plan's grid.
+    pub tile: usize,
+    /// The tile was all nodata (or masked) and not run.
+    pub skipped: bool,
+    /// The tile's boxes after in-tile NMS, best first (empty when skipped).
+    pub candidates: Vec<Candidate>,
+}
+
+/// Which tiles a [`Detector::detect_tiles`] call reads, and which are done already.
+#[derive(Debug, Clone, Default)]
+pub struct TileRun {
+    /// The tiles to read, as indices of the plan's grid, each a tile the plan reads (with
+    /// an area of interest, one meeting it); `None`: every tile the plan reads, less those
+    /// in `done`.
+    pub tiles: Option<Vec<usize>>,
+    /// Tiles done by earlier runs (a journal, other shards): merged, not read.
+    pub done: Vec<TileOutcome>,
+}
+
+/// The tiles a run reads, `None` for every tile of the grid; checks `run` against the plan.
+fn select_tiles(
+    grid: &TileGrid,
+    planned: Option<&[usize]>,
+    run: &TileRun,
+    scene: &Scene,
+) -> Result<Option<Vec<usize>>> {
+    let n = grid.len();
+    let bad = |what: String| Error::Config(format!("{}: {what}", scene.path().display()));
+    let mut in_plan = vec![planned.is_none(); n];
+    for &i in planned.unwrap_or(&[]) {
+        if let Some(p) = in_plan.get_mut(i) {
+            *p = true;
+        }
+    }
+    let mut state = vec![0u8; n]; // 1: done before, 2: to read
+    for t in &run.done {
+        match state.get_mut(t.tile) {
+            None => {
+                return Err(bad(format!(
+                    "done tile {} is not in the grid of {n} tiles",
+                    t.tile
+                )))
+            }
+            Some(s) if *s != 0 => return Err(bad(format!("tile {} is done twice", t.tile))),
+            Some(s) => *s = 1,
+        }
+    }
+    if run.done.is_empty() && run.tiles.is_none() {
+        return Ok(planned.map(<[usize]>::to_vec));
+    }
+    let wanted: Vec<usize> = match &run.tiles {
+        Some(t) => t.clone(),
+        None => (0..n).filter(|&i| in_plan[i]).collect(),
+    };
+    let mut out = Vec::with_capacity(wanted.len());
+    for i in wanted {
+        if !in_plan.get(i).copied().unwrap_or(false) {
+            return Err(bad(format!(
+                "tile {i} is not one the plan reads ({n} tiles in the grid)"
+            )));
+        }
+        match state[i] {
+            0 => {
+                state[i] = 2;
+                out.push(i);
+            }
+            1 if run.tiles.is_none() => {}
+            1 => return Err(bad(format!("tile {i} is both done and to be read"))),
+            _ => return Err(bad(format!("tile {i} is asked for twice"))),
+        }
+    }
+    // Read in grid order, whatever order they were asked in (the reader streams rows).
+    out.sort_unstable();
+    Ok(Some(out))
 }
