@@ -20,6 +20,9 @@
 //! - [`output`] writes the result (GeoJSON, KML/KMZ, CSV, GeoPackage, FlatGeobuf, from
 //!   the extension: [`output::write_detections`]), reads it back, and writes an HTML
 //!   report ([`output::report`]).
+//! - [`job`] makes many scenes one job (overlaps merged across scenes and CRSs), keeps
+//!   the journal that lets a killed run resume, and cuts a job into shards
+//!   ([`Detector::detect_tiles`] runs part of a plan).
 //! - [`analysis`] groups detections into sites and compares two dates; a
 //!   [`geo::Aoi`] limits a run to an area of interest.
 //!

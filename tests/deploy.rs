@@ -30,10 +30,21 @@ fn ok(out: &std::process::Output, what: &str) {
 fn the_slurm_array_script_and_its_merge_give_one_run_s_result() {
     let dir = tempfile::tempdir().unwrap();
     let list = dir.path().join("scenes.txt");
-    std::fs::write(&list, format!("{}\n{}\n", s(&fixture("date1.tif")), s(&fixture("date2.tif")))).unwrap();
+    std::fs::write(
+        &list,
+        format!(
+            "{}\n{}\n",
+            s(&fixture("date1.tif")),
+            s(&fixture("date2.tif"))
+        ),
+    )
+    .unwrap();
     let model = s(&fixture("two_class_detector.onnx"));
     let one = dir.path().join("one.geojson");
-    ok(&satdet(&["detect", &s(&list), "--model", &model, "-o", &s(&one)]), "one run");
+    ok(
+        &satdet(&["detect", &s(&list), "--model", &model, "-o", &s(&one)]),
+        "one run",
+    );
     let out = dir.path().join("run");
     let script = std::fs::read_to_string(deploy("slurm/detect-array.sbatch")).unwrap();
     assert!(script.contains("#SBATCH --array="), "an array job");
@@ -60,7 +71,10 @@ fn the_slurm_array_script_and_its_merge_give_one_run_s_result() {
         .output()
         .unwrap();
     ok(&merge, "the merge");
-    assert!(std::fs::read(&result).unwrap() == std::fs::read(&one).unwrap(), "merged differs from one run");
+    assert!(
+        std::fs::read(&result).unwrap() == std::fs::read(&one).unwrap(),
+        "merged differs from one run"
+    );
 }
 
 /// The `- item` lines of the YAML list under `key:` (block style, as in the manifests).
@@ -76,7 +90,11 @@ fn yaml_list(text: &str, key: &str) -> Vec<String> {
 
 fn yaml_value(text: &str, key: &str) -> String {
     text.lines()
-        .find_map(|l| l.trim().strip_prefix(&format!("{key}:")).map(|v| v.trim().to_string()))
+        .find_map(|l| {
+            l.trim()
+                .strip_prefix(&format!("{key}:"))
+                .map(|v| v.trim().to_string())
+        })
         .unwrap_or_else(|| panic!("no {key}"))
 }
 
@@ -88,19 +106,33 @@ fn the_kubernetes_indexed_job_and_its_merge_give_one_run_s_result() {
     let completions: usize = yaml_value(&job, "completions").parse().unwrap();
     let command = yaml_list(&job, "command");
     assert_eq!(&command[..2], ["satdet", "detect"], "{command:?}");
-    let count_at = command.iter().position(|a| a == "--shard-count").expect("--shard-count");
-    assert_eq!(command[count_at + 1], completions.to_string(), "--shard-count must equal completions");
+    let count_at = command
+        .iter()
+        .position(|a| a == "--shard-count")
+        .expect("--shard-count");
+    assert_eq!(
+        command[count_at + 1],
+        completions.to_string(),
+        "--shard-count must equal completions"
+    );
     let merge_cmd = yaml_list(&merge, "command");
     assert_eq!(&merge_cmd[..2], ["sh", "-c"]);
     assert!(merge_cmd[2].starts_with("satdet merge "), "{merge_cmd:?}");
-    assert!(merge_cmd[2].contains(&format!("-of-{completions}.tiles")), "{merge_cmd:?}");
+    assert!(
+        merge_cmd[2].contains(&format!("-of-{completions}.tiles")),
+        "{merge_cmd:?}"
+    );
 
     // Run them: /data is a folder here, the scenes a list file, each pod a process with
     // its JOB_COMPLETION_INDEX.
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
     std::fs::create_dir(data.join("out")).unwrap();
-    std::fs::write(data.join("scenes.txt"), format!("{}\n", s(&fixture("date1.tif")))).unwrap();
+    std::fs::write(
+        data.join("scenes.txt"),
+        format!("{}\n", s(&fixture("date1.tif"))),
+    )
+    .unwrap();
     let local = |a: &str| a.replace("/data", &s(data));
     for index in 0..completions {
         let run = Command::new(satdet_bin())
@@ -111,9 +143,15 @@ fn the_kubernetes_indexed_job_and_its_merge_give_one_run_s_result() {
         ok(&run, "a pod");
     }
     let sh = local(&merge_cmd[2]).replacen("satdet", &s(&satdet_bin()), 1);
-    ok(&Command::new("sh").arg("-c").arg(&sh).output().unwrap(), "the merge pod");
+    ok(
+        &Command::new("sh").arg("-c").arg(&sh).output().unwrap(),
+        "the merge pod",
+    );
     let one = data.join("one.gpkg");
-    ok(&satdet(&["detect", &local("/data/scenes.txt"), "-o", &s(&one)]), "one run");
+    ok(
+        &satdet(&["detect", &local("/data/scenes.txt"), "-o", &s(&one)]),
+        "one run",
+    );
     let merged = satdet::output::read_detections(data.join("out/detections.gpkg")).unwrap();
     let single = satdet::output::read_detections(&one).unwrap();
     assert_eq!(merged.items, single.items);
@@ -123,7 +161,10 @@ fn the_kubernetes_indexed_job_and_its_merge_give_one_run_s_result() {
 #[test]
 fn the_container_file_builds_the_program_and_installs_onnxruntime() {
     let c = std::fs::read_to_string(deploy("Containerfile")).unwrap();
-    assert!(c.contains("cargo build --release --locked --example satdet"), "{c}");
+    assert!(
+        c.contains("cargo build --release --locked --example satdet"),
+        "{c}"
+    );
     assert!(c.contains("onnxruntime=="), "{c}");
     assert!(c.contains("ENV ORT_DYLIB_PATH="), "{c}");
 }

@@ -6,7 +6,7 @@ mod common;
 use common::{fixture, satdet, satdet_bin};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 fn model() -> String {
     fixture("two_class_detector.onnx")

@@ -607,10 +607,10 @@ mod tests {
     fn outcome(tile: usize, n: usize) -> TileOutcome {
         TileOutcome {
             tile,
-            skipped: n == 0 && tile % 2 == 0,
+            skipped: n == 0 && tile.is_multiple_of(2),
             candidates: (0..n)
                 .map(|i| Candidate {
-                    bbox: PixelBox::new(0.1 + i as f64 / 3.0, 2.0, 1e-7 + 5.5, 1234.567_890_123),
+                    bbox: PixelBox::new(0.1 + i as f64 / 3.0, 2.0, 1e-7 + 5.5, 1_234.567_890_123),
                     score: 0.1 + 0.7 / (i as f32 + 1.0),
                     class_id: i as u32,
                     tile,
