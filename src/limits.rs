@@ -73,6 +73,35 @@ impl Limits {
     /// merge away (the worst case); this adds 15 % headroom.
     pub const BYTES_PER_DETECTION: u64 = 640;
 
+    /// The default limits within a memory budget of `bytes` (the CLI's `--max-memory`):
+    /// an eighth each for the decoded-chunk cache and the detections; the detector sizes
+    /// its batch from the rest ([`crate::DetectorBuilder::max_memory`]). Open scenes with
+    /// these limits ([`crate::Scene::open_with_limits`]): the chunk cache is the scene's.
+    ///
+    /// ```
+    /// let l = satdet::Limits::for_memory(512 << 20);
+    /// assert_eq!(l.chunk_cache_bytes, 64 << 20);
+    /// assert_eq!(l.max_detection_bytes, 64 << 20);
+    /// ```
+    pub fn for_memory(bytes: u64) -> Self {
+        let d = Limits::default();
+        Limits {
+            chunk_cache_bytes: d.chunk_cache_bytes.min(bytes / 8),
+            max_detection_bytes: d.max_detection_bytes.min(bytes / 8),
+            ..d
+        }
+    }
+
+    /// Resident bytes of the program, onnxruntime and a small model before any tile is
+    /// read (measured: 111 MiB for `satdet detect` with the bundled model; rounded up).
+    pub const BASE_BYTES: u64 = 128 << 20;
+
+    /// onnxruntime's working memory per image of a batch, in units of the image's input
+    /// tensor bytes: measured for the bundled model as the peak-RSS slope over batch
+    /// sizes 1-8 (65 MiB per tile for a 4.9 MB input), less the pipeline's own buffers.
+    /// An estimate: a deeper model needs more.
+    pub const ACTIVATION_FACTOR: u64 = 10;
+
     /// Checks `found <= limit`, naming the quantity and its context in the error.
     pub(crate) fn check(
         context: impl FnOnce() -> String,

@@ -96,6 +96,11 @@ pub struct Args {
     /// Do not resample tiles to the model's training GSD.
     #[arg(long)]
     pub(crate) no_gsd_match: bool,
+    /// Keep the run's peak memory near this many MiB (at least 256): sizes the chunk cache
+    /// and the detections (an eighth each) and lowers the batch to fit (default: no
+    /// budget; the defaults stay under 1 GiB, see the README).
+    #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(256..=1_048_576))]
+    pub(crate) max_memory: Option<u64>,
     /// Also write a quick-look (`.png`, `.jpg` or `.jpeg`) with the boxes drawn.
     #[arg(long)]
     pub(crate) quicklook: Option<PathBuf>,
@@ -139,7 +144,18 @@ impl Args {
         if let Some(i) = self.iou {
             b = b.iou(i);
         }
+        if let Some(m) = self.max_memory {
+            b = b.max_memory(m << 20);
+        }
         b.build()
+    }
+
+    /// The limits scenes are opened with (their chunk cache is theirs).
+    pub(crate) fn limits(&self) -> satdet::Limits {
+        match self.max_memory {
+            Some(m) => satdet::Limits::for_memory(m << 20),
+            None => satdet::Limits::default(),
+        }
     }
 
     /// The options that make the result, as `detect` arguments (what a journal or shard

@@ -180,7 +180,7 @@ struct Opened {
 type OpenResult = std::result::Result<Opened, Error>;
 
 fn open_one(args: &Args, detector: &satdet::Detector, path: &Path) -> OpenResult {
-    let mut scene = Scene::open(path)?;
+    let mut scene = Scene::open_with_limits(path, &args.limits())?;
     if let Some(d) = &args.date {
         scene = scene.with_acquired(d)?;
     }

@@ -43,6 +43,7 @@ pub struct DetectorBuilder {
     scene_gsd_m: Option<f64>,
     match_gsd: bool,
     aoi: Option<Arc<Aoi>>,
+    max_memory: Option<u64>,
 }
 
 impl std::fmt::Debug for DetectorBuilder {
@@ -85,6 +86,7 @@ impl Default for DetectorBuilder {
             scene_gsd_m: None,
             match_gsd: true,
             aoi: None,
+            max_memory: None,
         }
     }
 }
@@ -109,6 +111,8 @@ pub(crate) struct Config {
     pub match_gsd: bool,
     /// Only tiles meeting this area are read; detections centred outside it are dropped.
     pub aoi: Option<Arc<Aoi>>,
+    /// The memory budget the batch is sized to ([`DetectorBuilder::max_memory`]).
+    pub max_memory: Option<u64>,
 }
 
 impl DetectorBuilder {
@@ -236,6 +240,24 @@ impl DetectorBuilder {
         self
     }
 
+    /// Keeps a run's peak memory near `bytes`: the limits become
+    /// [`Limits::for_memory`]`(bytes)` (chunk cache and detections an eighth each), and
+    /// each plan lowers the batch (with a warning) so that [`Limits::BASE_BYTES`], the
+    /// chunk cache, the detections and, per tile of a batch, three raw windows, two input
+    /// tensors, the output and onnxruntime's working memory
+    /// ([`Limits::ACTIVATION_FACTOR`] input tensors) fit; a budget too small for one
+    /// tile is an [`Error::Limits`]. Call after [`DetectorBuilder::limits`]. Scenes keep
+    /// their own chunk cache: open them with the same limits.
+    pub fn max_memory(mut self, bytes: u64) -> Self {
+        self.max_memory = Some(bytes);
+        self.limits = Limits {
+            chunk_cache_bytes: self.limits.chunk_cache_bytes.min(bytes / 8),
+            max_detection_bytes: self.limits.max_detection_bytes.min(bytes / 8),
+            ..self.limits
+        };
+        self
+    }
+
     fn check(&self) -> Result<()> {
         let cfg = |m: String| Err(Error::Config(m));
         if !(0.0..0.9).contains(&self.overlap) {
@@ -331,6 +353,7 @@ impl DetectorBuilder {
             scene_gsd_m: self.scene_gsd_m,
             match_gsd: self.match_gsd,
             aoi: self.aoi,
+            max_memory: self.max_memory,
         };
         Ok(Detector {
             preprocess_name: preprocessor.describe(),

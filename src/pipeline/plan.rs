@@ -137,6 +137,10 @@ pub(crate) fn plan(
         }
         None => cfg.batch,
     };
+    let batch = match cfg.max_memory {
+        Some(budget) => fit_memory(cfg, info, window_bytes, budget, batch, &mut warnings, ctx)?,
+        None => batch,
+    };
     if grid.len() > MANY_TILES {
         warnings.push(format!(
             "{}: {} tiles of {} px ({}x{} scene): a long run; a tile size near the model's {} px input needs fewer",
@@ -302,4 +306,55 @@ fn tile_for(
             matched: true,
         },
     )
+}
+
+/// The batch that keeps a run within `budget` bytes ([`crate::DetectorBuilder::max_memory`]):
+/// [`Limits::BASE_BYTES`], the chunk cache and the detections first, then per tile three
+/// raw windows, two input tensors, the output and onnxruntime's working memory.
+fn fit_memory(
+    cfg: &Config,
+    info: &ModelInfo,
+    window_bytes: u64,
+    budget: u64,
+    batch: usize,
+    warnings: &mut Vec<String>,
+    ctx: impl Fn() -> String,
+) -> Result<usize> {
+    let l = &cfg.limits;
+    let input = input_tensor_bytes(1, info.width, info.height);
+    let per_tile = window_bytes
+        .saturating_mul(3)
+        .saturating_add(input.saturating_mul(2 + Limits::ACTIVATION_FACTOR))
+        .saturating_add((info.output_floats_per_image as u64).saturating_mul(4));
+    let fixed = Limits::BASE_BYTES
+        .saturating_add(l.chunk_cache_bytes)
+        .saturating_add(l.max_detection_bytes);
+    let fits = (budget.saturating_sub(fixed) / per_tile.max(1)) as usize;
+    let mib = |b: u64| b.div_ceil(1 << 20);
+    if fits == 0 || (info.fixed_batch.is_some() && fits < batch) {
+        return Err(Error::Limits {
+            context: format!(
+                "{}: the program and onnxruntime ({} MiB), the chunk cache ({} MiB), the detections ({} MiB) and {} tile(s) of {} MiB (windows, tensors and onnxruntime's working memory); at least {} MiB is needed",
+                ctx(),
+                mib(Limits::BASE_BYTES),
+                mib(l.chunk_cache_bytes),
+                mib(l.max_detection_bytes),
+                batch.max(1).min(info.fixed_batch.unwrap_or(1)),
+                mib(per_tile),
+                mib(fixed + per_tile * info.fixed_batch.unwrap_or(1) as u64)
+            ),
+            what: "the memory budget (--max-memory, DetectorBuilder::max_memory)",
+            found: fixed.saturating_add(per_tile),
+            limit: budget,
+        });
+    }
+    if fits < batch {
+        warnings.push(format!(
+            "batch lowered from {batch} to {fits} tiles to stay within the memory budget of {} MiB ({} MiB per tile in flight)",
+            mib(budget),
+            mib(per_tile)
+        ));
+        return Ok(fits);
+    }
+    Ok(batch)
 }
