@@ -497,3 +497,22 @@ fn cloud_stores_without_credentials_fail_fast() {
         eprintln!("{url}: {e} ({:?})", t.elapsed());
     }
 }
+
+/// A scene opened, read and dropped inside a tokio runtime (an async caller's thread):
+/// no panic, the same pixels.
+#[test]
+fn a_scene_works_inside_an_async_runtime() {
+    let server = Server::start(Mode::Good);
+    let name = "utm_rgb_tiled_lzw.tif";
+    let url = server.url(name);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let remote = Scene::open(&url).unwrap();
+        let local = Scene::open(common::fixture(name)).unwrap();
+        assert_same_scene(&local, &remote, "inside a runtime");
+        drop(remote);
+    });
+}

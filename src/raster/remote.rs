@@ -162,7 +162,18 @@ pub(crate) struct RemoteBytes {
     location: StorePath,
     len: u64,
     fetched: AtomicU64,
-    runtime: tokio::runtime::Runtime,
+    /// Always `Some` until dropped.
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for RemoteBytes {
+    /// Shut down without blocking: a scene may be dropped inside a tokio task, where
+    /// dropping a runtime the usual way panics.
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
 }
 
 impl RemoteBytes {
@@ -193,10 +204,10 @@ impl RemoteBytes {
             location,
             len: 0,
             fetched: AtomicU64::new(0),
-            runtime,
+            runtime: Some(runtime),
         };
         let meta = src
-            .block_on(async { src.store.head(&src.location).await })
+            .block_on(async { src.store.head(&src.location).await })?
             .map_err(|e| {
                 let what = match kind {
                     StoreKind::Http => "reading the object's size".to_owned(),
@@ -210,18 +221,21 @@ impl RemoteBytes {
 
     /// Runs `fut` on the private runtime from the caller's thread; from inside another
     /// tokio runtime (where blocking on one is not allowed), on a helper thread.
-    fn block_on<F: Future + Send>(&self, fut: F) -> F::Output
+    fn block_on<F: Future + Send>(&self, fut: F) -> Result<F::Output>
     where
         F::Output: Send,
     {
+        let Some(rt) = self.runtime.as_ref() else {
+            return Err(Error::Internal("the I/O runtime is gone".into()));
+        };
         if tokio::runtime::Handle::try_current().is_err() {
-            return self.runtime.block_on(fut);
+            return Ok(rt.block_on(fut));
         }
-        std::thread::scope(|s| {
-            s.spawn(|| self.runtime.block_on(fut))
+        Ok(std::thread::scope(|s| {
+            s.spawn(|| rt.block_on(fut))
                 .join()
                 .unwrap_or_else(|p| std::panic::resume_unwind(p))
-        })
+        }))
     }
 
     /// One range with retries of what `object_store` leaves unretried.
@@ -278,7 +292,7 @@ impl ByteSource for RemoteBytes {
                 .map(|r| self.get(r))
                 .buffered(MAX_IN_FLIGHT)
                 .try_collect(),
-        )?;
+        )??;
         ranges
             .iter()
             .map(|r| {
