@@ -516,3 +516,53 @@ fn a_scene_works_inside_an_async_runtime() {
         drop(remote);
     });
 }
+
+/// `satdet detect URL` (the example program, built by `cargo build --example satdet`):
+/// the same detections as from the local file, a 404 exits 1 naming the URL.
+#[test]
+fn the_cli_detects_in_a_scene_given_by_url() {
+    let server = Server::start(Mode::Good);
+    let name = "utm_rgb_tiled_lzw.tif";
+    let d = tempfile::tempdir().unwrap();
+    let model = common::fixture("square_detector.onnx");
+    let mut outputs = Vec::new();
+    for (i, input) in [
+        common::fixture(name).display().to_string(),
+        server.url(name),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let out = d.path().join(format!("o{i}.csv"));
+        let o = common::satdet(&[
+            "detect".as_ref(),
+            input.as_ref(),
+            "--output".as_ref(),
+            out.as_os_str(),
+            "--model".as_ref(),
+            model.as_os_str(),
+        ]);
+        assert!(
+            o.status.success(),
+            "{input}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        outputs.push(std::fs::read_to_string(&out).unwrap());
+    }
+    // The CSV names its scene on every row: the same once the names are equal.
+    let local = outputs[0].replace(&common::fixture(name).display().to_string(), "SCENE");
+    let remote = outputs[1].replace(&server.url(name), "SCENE");
+    assert_eq!(local, remote);
+    assert_eq!(local.lines().count(), 17, "a header and 16 objects");
+
+    let missing = server.url("missing.tif");
+    let o = common::satdet(&[
+        "detect".as_ref(),
+        missing.as_ref(),
+        "--output".as_ref(),
+        d.path().join("m.csv").as_os_str(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains(&missing) && err.contains("404"), "{err}");
+}
