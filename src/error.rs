@@ -23,6 +23,21 @@ pub enum Error {
         source: std::io::Error,
     },
 
+    /// Reading a scene from object storage or an HTTP server failed: the object is not
+    /// there (404), access was refused (401/403), the store could not be configured
+    /// (no bucket, a malformed URL), or a transient fault (a 5xx answer, a dropped
+    /// connection) outlasted the retries.
+    #[error("{url}: {detail}")]
+    Remote {
+        /// The scene's URL.
+        url: String,
+        /// What failed (the request, the byte range), and after how many tries.
+        detail: String,
+        /// The object store's own error, when there is one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+
     /// The raster file is malformed or truncated.
     #[error("{path}: corrupt or unreadable raster: {detail}")]
     CorruptRaster {

@@ -6,10 +6,14 @@
 //! within [`crate::Limits::max_window_bytes`]), an in-memory image
 //! ([`Scene::from_array`], [`Scene::from_image`]), or a reader of your own
 //! ([`Scene::from_source`]). All of them go through the same tiling, masks and stretch.
+//! A GeoTIFF may also be an object in storage (`https://`, `s3://`, `gs://`, `az://`):
+//! [`Scene::open`] reads its header and the chunks each window needs by range requests.
 
+mod bytes;
 mod image_file;
 mod jpeg_end;
 mod memory;
+mod remote;
 mod scaling;
 mod scene;
 mod sidecar;

@@ -2,11 +2,14 @@
 //! reads its pixels on demand. Files, in-memory images and readers of your own are all
 //! scenes, so they share one tiling, one masking and one stretch.
 
+use super::bytes::{ByteSource, FileBytes};
+use super::remote::{self, RemoteBytes};
 use super::{image_file, tiff, RasterInfo, Samples, TileBuf, Window, WindowSource};
 use crate::error::{Error, Result};
 use crate::geo::{Crs, GeoRef, PixelPoint, ToWgs84, MAX_ABS_LON};
 use crate::limits::Limits;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// The name of a scene built by [`Scene::from_source`] until [`Scene::with_name`] names it.
 const SOURCE_NAME: &str = "<window source>";
@@ -24,6 +27,8 @@ pub struct Scene {
     /// Acquisition date or date-time, ISO 8601 (see [`Scene::acquired`]).
     acquired: Option<String>,
     source: Box<dyn WindowSource>,
+    /// The file or object a TIFF is read from, for [`Scene::bytes_fetched`].
+    bytes: Option<Arc<dyn ByteSource>>,
 }
 
 impl std::fmt::Debug for Scene {
@@ -42,6 +47,32 @@ impl Scene {
     /// Opens a raster with the default [`Limits`]: reads the header and georeferencing
     /// only. GeoTIFF (`.tif`, `.tiff`), PNG and JPEG (with an optional world file beside
     /// them) are recognised by their first bytes, not their extension.
+    ///
+    /// A GeoTIFF (a Cloud-Optimized GeoTIFF reads best) may also be a URL:
+    /// `https://…`/`http://…`, `s3://bucket/key`, `gs://bucket/key` or
+    /// `az://container/key`. Its header is read in 16 KiB blocks, then each window
+    /// fetches only the strips/tiles it needs, up to 8 range requests at a time, with
+    /// retries and exponential backoff on transient faults. Credentials and store
+    /// settings come from the environment, as `object_store`'s `from_env` builders read
+    /// them (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ENDPOINT`,
+    /// `GOOGLE_APPLICATION_CREDENTIALS`, `AZURE_STORAGE_ACCOUNT_NAME`,
+    /// `AZURE_STORAGE_ACCESS_KEY`, …). [`Scene::bytes_fetched`] counts what was read.
+    ///
+    /// ```no_run
+    /// # fn main() -> satdet::Result<()> {
+    /// let scene = satdet::Scene::open("s3://imagery/yalu/2025-09-13.tif")?;
+    /// let found = satdet::Detector::builder().build()?.detect(&scene)?;
+    /// println!("{} objects, {} bytes fetched", found.len(), scene.bytes_fetched().unwrap_or(0));
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Io`] when a file cannot be read; [`Error::Remote`] (naming the URL) when
+    /// an object cannot be: not found, access denied, a store that cannot be configured
+    /// (a missing bucket or account), a fault that outlasted the retries; a PNG or JPEG
+    /// URL is [`Error::UnsupportedRaster`]. [`Error::CorruptRaster`],
+    /// [`Error::UnsupportedRaster`] and [`Error::Limits`] for the raster itself.
     pub fn open(path: impl AsRef<Path>) -> Result<Scene> {
         Scene::open_with_limits(path, &Limits::default())
     }
@@ -49,24 +80,48 @@ impl Scene {
     /// Opens a raster under explicit limits.
     pub fn open_with_limits(path: impl AsRef<Path>, limits: &Limits) -> Result<Scene> {
         let path = path.as_ref().to_path_buf();
-        let mut magic = [0u8; 4];
-        {
-            use std::io::Read;
-            let mut f = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
-            let n = f.read(&mut magic).map_err(|e| Error::io(&path, e))?;
-            if n < 4 {
-                return Err(Error::corrupt(
-                    &path,
-                    format!("file is only {n} bytes long"),
-                ));
-            }
+        let bytes: Arc<dyn ByteSource> = match remote::as_url(&path) {
+            Some(url) => Arc::new(RemoteBytes::open(url)?),
+            None => Arc::new(FileBytes::open(&path)?),
+        };
+        let len = bytes.len();
+        if len < 4 {
+            return Err(Error::corrupt(
+                &path,
+                format!("file is only {len} bytes long"),
+            ));
         }
+        // The first header block: the format from its first bytes, and for a TIFF the
+        // start of the header (one request for a remote scene).
+        let first = bytes
+            .read_ranges(std::slice::from_ref(
+                &(0..len.min(bytes.header_block_bytes())),
+            ))?
+            .pop()
+            .unwrap_or_default();
+        let magic: [u8; 4] = match first.get(..4) {
+            Some(&[a, b, c, d]) => [a, b, c, d],
+            _ => return Err(Error::corrupt(&path, "cannot read its first 4 bytes")),
+        };
+        let mut counted = None;
         let opened = match magic {
             [b'I', b'I', 42, 0]
             | [b'M', b'M', 0, 42]
             | [b'I', b'I', 43, 0]
-            | [b'M', b'M', 0, 43] => tiff::open(&path, limits)?,
-            [0x89, b'P', b'N', b'G'] | [0xFF, 0xD8, 0xFF, _] => image_file::open(&path, limits)?,
+            | [b'M', b'M', 0, 43] => {
+                counted = Some(bytes.clone());
+                tiff::open(bytes, first, limits)?
+            }
+            [0x89, b'P', b'N', b'G'] | [0xFF, 0xD8, 0xFF, _] => {
+                if let Some(url) = remote::as_url(&path) {
+                    return Err(Error::unsupported(
+                        url,
+                        "PNG and JPEG scenes are read from local files only; satdet reads GeoTIFFs (COGs) from URLs",
+                    ));
+                }
+                drop(bytes);
+                image_file::open(&path, limits)?
+            }
             _ => {
                 return Err(Error::unsupported(
                     &path,
@@ -76,6 +131,7 @@ impl Scene {
         };
         let mut scene = Scene::new(path, opened.source, opened.georef, opened.warnings);
         scene.acquired = opened.acquired;
+        scene.bytes = counted;
         Ok(scene)
     }
 
@@ -158,6 +214,7 @@ impl Scene {
             crs_warning,
             acquired: None,
             source,
+            bytes: None,
         }
     }
 
@@ -240,6 +297,14 @@ impl Scene {
     pub fn georef(&self) -> Option<&GeoRef> {
         self.georef.as_ref()
     }
+    /// Bytes of a GeoTIFF scene read so far from its file or, for a URL, received from
+    /// its store: the header and the compressed strips/tiles the windows needed (each
+    /// chunk once while the chunk cache holds it). `None` for scenes not read through
+    /// satdet's TIFF reader (PNG, JPEG, in memory, a [`WindowSource`] of your own).
+    pub fn bytes_fetched(&self) -> Option<u64> {
+        self.bytes.as_ref().map(|b| b.bytes_fetched())
+    }
+
     /// Things a user should know about this scene (e.g. no georeferencing).
     pub fn warnings(&self) -> &[String] {
         &self.warnings

@@ -8,7 +8,7 @@
 
 use crate::error::{Error, Result};
 use crate::limits::Limits;
-use std::io::{BufReader, Read, Seek, SeekFrom};
+use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 
 /// Tags the `tiff` decoder reads while opening, or satdet reads after.
@@ -71,13 +71,19 @@ impl<R: Read> Reader<R> {
     }
 }
 
-/// Checks the first directory's entry counts; returns the file's length. A short or
-/// malformed header is left to the `tiff` decoder to report.
-pub(super) fn check_first_ifd(path: &Path, limits: &Limits) -> Result<u64> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let file_len = file.metadata().map_err(|e| Error::io(path, e))?.len();
-    match scan(BufReader::new(file), file_len, path, limits) {
-        Ok(()) | Err(Scan::Unreadable) => Ok(file_len),
+/// Checks the first directory's entry counts in `r`, a file of `file_len` bytes, and
+/// leaves `r` at its start. A short or malformed header is left to the `tiff` decoder to
+/// report; a failure of the source (a store that cannot be read) is returned.
+pub(super) fn check_first_ifd<R: Read + Seek>(
+    mut r: R,
+    file_len: u64,
+    path: &Path,
+    limits: &Limits,
+) -> Result<()> {
+    let scanned = scan(&mut r, file_len, path, limits);
+    r.seek(SeekFrom::Start(0)).map_err(|e| Error::io(path, e))?;
+    match scanned {
+        Ok(()) | Err(Scan::Unreadable) => Ok(()),
         Err(Scan::Refused(e)) => Err(e),
     }
 }
@@ -89,8 +95,11 @@ enum Scan {
 }
 
 impl From<std::io::Error> for Scan {
-    fn from(_: std::io::Error) -> Self {
-        Scan::Unreadable
+    fn from(e: std::io::Error) -> Self {
+        match crate::raster::bytes::source_error(e) {
+            Ok(ours) => Scan::Refused(ours),
+            Err(_) => Scan::Unreadable,
+        }
     }
 }
 

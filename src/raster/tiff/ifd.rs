@@ -5,14 +5,13 @@ use super::cache::ChunkCache;
 use super::codec::{self, ChunkCodec, ChunkGrid, JpegChunks, SUPPORTED_COMPRESSION};
 use super::format::{pixel_format, PixelFormat};
 use super::jpeg::JpegColor;
-use super::source::{TiffSource, TiffState};
+use super::source::{TiffSource, TiffState, BATCH_BYTES};
 use super::{geotiff, header, Dec};
 use crate::error::{bounded, Error, Result};
 use crate::geo::GeoRef;
 use crate::limits::Limits;
+use crate::raster::bytes::{source_error, BlockReader};
 use crate::raster::{BandLayout, MaskSpec, RasterInfo, DECODER_MESSAGE_CHARS};
-use std::fs::File;
-use std::io::BufReader;
 use std::path::Path;
 use std::sync::Mutex;
 use tiff::decoder::{ChunkType, Decoder};
@@ -34,8 +33,9 @@ pub(super) fn tiff_error(path: &Path, what: &str, e: TiffError) -> Error {
             ),
             source: None,
         },
+        // The byte source's own error (a store that cannot be read), as it was.
         TiffError::IoError(io) if io.kind() != std::io::ErrorKind::UnexpectedEof => {
-            Error::io(path, io)
+            source_error(io).unwrap_or_else(|io| Error::io(path, io))
         }
         other => {
             // The decoder's message may quote tag values (a whole list of them): keep it
@@ -81,13 +81,15 @@ fn read_georef(dec: &mut Dec, path: &Path) -> Result<Option<GeoRef>> {
 
 type OpenedTiff = (Option<GeoRef>, Vec<String>, TiffSource, Option<String>);
 
-pub(super) fn open_source(path: &Path, limits: &Limits) -> Result<OpenedTiff> {
+pub(super) fn open_source(mut reader: BlockReader, limits: &Limits) -> Result<OpenedTiff> {
+    let src = reader.source();
+    let path = &src.name().to_path_buf();
+    let file_len = src.len();
     // Before the `tiff` decoder reads the chunk index with its own limits.
-    let file_len = header::check_first_ifd(path, limits)?;
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    header::check_first_ifd(&mut reader, file_len, path, limits)?;
     let mut tl = tiff::decoder::Limits::default();
     tl.decoding_buffer_size = usize::try_from(limits.max_window_bytes).unwrap_or(usize::MAX);
-    let mut dec = Decoder::new(BufReader::new(file))
+    let mut dec = Decoder::new(reader)
         .map_err(|e| tiff_error(path, "reading the header", e))?
         .with_limits(tl);
     let te = |what: &'static str| move |e| tiff_error(path, what, e);
@@ -123,6 +125,8 @@ pub(super) fn open_source(path: &Path, limits: &Limits) -> Result<OpenedTiff> {
 
     let georef = match read_georef(&mut dec, path)? {
         Some(g) => Some(g),
+        // A remote scene is georeferenced by its tags only.
+        None if crate::raster::remote::as_url(path).is_some() => None,
         // A plain TIFF georeferenced by a world file (.tfw, .tifw, .wld) beside it.
         None => crate::raster::sidecar::world_georef(path)?,
     };
@@ -153,8 +157,10 @@ pub(super) fn open_source(path: &Path, limits: &Limits) -> Result<OpenedTiff> {
         grid,
         chunk_bytes,
         codec,
+        batch_bytes: BATCH_BYTES.min(limits.max_window_bytes),
         state: Mutex::new(TiffState {
-            dec,
+            header: dec.inner().take_blocks(),
+            src,
             // Growing to one window's strips stops at max_window_bytes (see read_window).
             cache: ChunkCache::new(limits.chunk_cache_bytes, limits.max_window_bytes),
             decoded: 0,

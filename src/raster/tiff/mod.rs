@@ -6,7 +6,11 @@
 //! - [`codec`]: pure: decompression, predictor and byte order of one chunk; [`jpeg`]:
 //!   JPEG chunks (JPEGTables, YCbCr to RGB).
 //! - [`cache`]: decoded chunks kept, bounded in bytes, for overlapping windows.
-//! - [`source`]: window assembly from the chunks a window touches.
+//! - [`source`]: window assembly from the chunks a window touches, fetched together
+//!   (concurrently from object storage).
+//!
+//! The bytes come from a [`ByteSource`]: a local file or an object in a store; the
+//! `tiff` crate parses the header through a [`BlockReader`] over it.
 
 mod cache;
 mod codec;
@@ -17,18 +21,23 @@ mod ifd;
 mod jpeg;
 mod source;
 
+use super::bytes::{BlockReader, ByteSource};
 use super::scene::Opened;
 use crate::error::Result;
 use crate::limits::Limits;
-use std::fs::File;
-use std::io::BufReader;
-use std::path::Path;
+use std::sync::Arc;
 
-type Dec = tiff::decoder::Decoder<BufReader<File>>;
+type Dec = tiff::decoder::Decoder<BlockReader>;
 
 /// Opens a TIFF: its first image's header and georeferencing; pixels are read on demand.
-pub(in crate::raster) fn open(path: &Path, limits: &Limits) -> Result<Opened> {
-    let (georef, warnings, source, acquired) = ifd::open_source(path, limits)?;
+/// `first_block` is the first [`ByteSource::header_block_bytes`] of the file, already read.
+pub(in crate::raster) fn open(
+    src: Arc<dyn ByteSource>,
+    first_block: bytes::Bytes,
+    limits: &Limits,
+) -> Result<Opened> {
+    let reader = BlockReader::new(src).with_first_block(first_block);
+    let (georef, warnings, source, acquired) = ifd::open_source(reader, limits)?;
     Ok(Opened {
         georef,
         acquired,

@@ -1,18 +1,28 @@
 //! Window assembly: a window is put together from the chunks (strips or tiles) it
 //! touches; decoded chunks are kept in a byte-bounded cache so that overlapping
-//! neighbouring windows do not decode the same chunk twice.
+//! neighbouring windows do not decode the same chunk twice. The chunks a window misses
+//! are read together in one batch of byte ranges (fetched concurrently from object
+//! storage), batches bounded in bytes.
 
 use super::cache::{Chunk, ChunkCache, CHUNK_OVERHEAD_BYTES};
 use super::codec::{self, ChunkCodec, ChunkGrid};
-use super::{jpeg, Dec};
+use super::jpeg;
 use crate::error::{Error, Result};
+use crate::raster::bytes::{ByteSource, HeaderBlocks};
 use crate::raster::{
     BandLayout, RasterInfo, SampleType, Samples, SamplesMut, TileBuf, Window, WindowSource,
 };
+use bytes::Bytes;
+use std::ops::Range;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-/// A TIFF being read: its chunk layout and index, and (locked) the file and cache.
+/// Compressed bytes of one batch of chunk reads at most (unless one chunk alone is
+/// more), below [`crate::Limits::max_window_bytes`] when that is lower: a window of wide
+/// strips is read in several batches rather than all at once.
+pub(super) const BATCH_BYTES: u64 = 64 << 20;
+
+/// A TIFF being read: its chunk layout and index, and (locked) the cache.
 pub(super) struct TiffSource {
     pub(super) path: PathBuf,
     pub(super) info: RasterInfo,
@@ -20,42 +30,77 @@ pub(super) struct TiffSource {
     pub(super) codec: ChunkCodec,
     /// Bytes of one decoded strip/tile (of one plane when planar).
     pub(super) chunk_bytes: u64,
-    /// The file and the decoded chunks: one window is assembled at a time.
+    /// Compressed bytes of one batch of chunk reads at most.
+    pub(super) batch_bytes: u64,
+    /// The decoded chunks: one window is assembled at a time.
     pub(super) state: Mutex<TiffState>,
 }
 
 pub(super) struct TiffState {
-    pub(super) dec: Dec,
+    /// Where the bytes come from: a file or an object in a store.
+    pub(super) src: Arc<dyn ByteSource>,
+    /// The blocks read while opening, which may hold the first chunks.
+    pub(super) header: HeaderBlocks,
     pub(super) cache: ChunkCache,
     /// Chunks decoded so far (cache misses).
     pub(super) decoded: u64,
 }
 
+/// What reading chunk `idx` takes: nothing (sparse), or these bytes of the file.
+enum Stored {
+    Sparse,
+    Bytes(Range<u64>),
+}
+
 impl TiffSource {
-    fn load(&self, state: &mut TiffState, idx: u32) -> Result<()> {
-        if state.cache.map.contains_key(&idx) {
-            return Ok(());
-        }
-        let c = self.decode_chunk(&mut state.dec, idx)?;
-        state.decoded += 1;
-        state.cache.insert(idx, c);
-        Ok(())
+    /// Decoded bytes of chunk `idx` as stored (padding included).
+    fn out_len(&self, idx: u32) -> usize {
+        let (stored_w, stored_h) = self.grid.stored_size(idx);
+        stored_w as usize * self.grid.spp * stored_h as usize * self.grid.sample.bytes()
     }
 
-    /// Reads and decodes chunk `idx`: decompression, predictor, byte order.
-    fn decode_chunk(&self, dec: &mut Dec, idx: u32) -> Result<Chunk> {
+    /// Where chunk `idx` lies in the file, its byte count capped at what decoding can use.
+    fn stored(&self, idx: u32) -> Result<Stored> {
         let codec = &self.codec;
-        let grid = &self.grid;
         let i = idx as usize;
-        let (width, height) = grid.data_size(idx);
-        let (stored_w, stored_h) = grid.stored_size(idx);
-        let row_samples = stored_w as usize * grid.spp;
-        let out_len = row_samples * stored_h as usize * grid.sample.bytes();
+        let out_len = self.out_len(idx) as u64;
         let (Some(&off), Some(&count)) = (codec.offsets.get(i), codec.byte_counts.get(i)) else {
             return Err(Error::corrupt(&self.path, format!("no chunk {idx}")));
         };
-        let bad = |detail: String| Error::corrupt(&self.path, format!("chunk {idx}: {detail}"));
         if count == 0 {
+            return Ok(Stored::Sparse);
+        }
+        // A compressed chunk larger than a few times its decoded size is not believable.
+        if count > out_len.saturating_mul(4).max(4096) {
+            return Err(Error::corrupt(
+                &self.path,
+                format!("chunk {idx}: byte count {count} for {out_len} decoded bytes"),
+            ));
+        }
+        // A valid stream needs at most ~1.5 × the decoded size (LZW's 12-bit codes for
+        // single bytes; Deflate and PackBits expand less): bytes past that cannot be
+        // needed to fill the chunk, so they are not read (nor allocated).
+        // JPEG at the highest qualities can exceed that; it stays under the 4x above.
+        let cap = if codec.jpeg.is_some() {
+            out_len.saturating_mul(4).max(4096)
+        } else {
+            out_len.saturating_mul(3) / 2 + 4096
+        };
+        // Inside the file: checked against its length when the index was read.
+        Ok(Stored::Bytes(off..off + count.min(cap)))
+    }
+
+    /// Decodes chunk `idx` from its compressed bytes (`None`: sparse): decompression,
+    /// predictor, byte order.
+    fn decode_chunk(&self, idx: u32, compressed: Option<&[u8]>) -> Result<Chunk> {
+        let codec = &self.codec;
+        let grid = &self.grid;
+        let (width, height) = grid.data_size(idx);
+        let (stored_w, stored_h) = grid.stored_size(idx);
+        let row_samples = stored_w as usize * grid.spp;
+        let out_len = self.out_len(idx);
+        let bad = |detail: String| Error::corrupt(&self.path, format!("chunk {idx}: {detail}"));
+        let Some(compressed) = compressed else {
             // A sparse chunk: no data written, read as the fill value.
             let n = row_samples * stored_h as usize;
             let samples = match grid.sample {
@@ -68,50 +113,20 @@ impl TiffSource {
                 height,
                 row_stride: row_samples,
             });
-        }
-        // A compressed chunk larger than a few times its decoded size is not believable.
-        if count > (out_len as u64).saturating_mul(4).max(4096) {
-            return Err(bad(format!(
-                "byte count {count} for {out_len} decoded bytes"
-            )));
-        }
-        // A valid stream needs at most ~1.5 × the decoded size (LZW's 12-bit codes for
-        // single bytes; Deflate and PackBits expand less): bytes past that cannot be
-        // needed to fill the chunk, so they are not read (nor allocated).
-        // JPEG at the highest qualities can exceed that; it stays under the 4x above.
-        let cap = if codec.jpeg.is_some() {
-            (out_len as u64).saturating_mul(4).max(4096)
-        } else {
-            (out_len as u64).saturating_mul(3) / 2 + 4096
         };
-        let count = count.min(cap);
-        let mut compressed = vec![0u8; count as usize];
-        {
-            use std::io::{Read, Seek, SeekFrom};
-            let r = dec.inner();
-            r.seek(SeekFrom::Start(off))
-                .map_err(|e| Error::io(&self.path, e))?;
-            r.read_exact(&mut compressed)
-                .map_err(|e| Error::CorruptRaster {
-                    path: self.path.clone(),
-                    detail: format!("chunk {idx}: {count} bytes at offset {off}: {e}"),
-                    source: Some(Box::new(e)),
-                })?;
-        }
         let mut raw = vec![0u8; out_len];
         match &codec.jpeg {
             Some(j) => jpeg::decode(
                 j.tables.as_deref(),
-                &compressed,
+                compressed,
                 j.color,
                 (stored_w, stored_h),
                 (stored_w.max(grid.chunk_w), stored_h.max(grid.chunk_h)),
                 &mut raw,
             ),
-            None => codec::decompress(codec.compression, &compressed, &mut raw),
+            None => codec::decompress(codec.compression, compressed, &mut raw),
         }
         .map_err(bad)?;
-        drop(compressed);
         let samples = codec::to_samples(
             raw,
             grid.sample,
@@ -126,6 +141,110 @@ impl TiffSource {
             height,
             row_stride: row_samples,
         })
+    }
+
+    /// Reads the compressed bytes of `missing` chunks in batches of at most
+    /// `batch_bytes`, decodes each, hands it to `put` and caches it.
+    fn load_missing(
+        &self,
+        state: &mut TiffState,
+        missing: &[u32],
+        put: &mut dyn FnMut(u32, &Chunk) -> Result<()>,
+    ) -> Result<()> {
+        let mut rest = missing;
+        while !rest.is_empty() {
+            // The next batch: chunks until the byte budget is spent (one at least).
+            let mut ranges: Vec<(u32, Stored)> = Vec::new();
+            let mut bytes = 0u64;
+            for &idx in rest {
+                let s = self.stored(idx)?;
+                let n = match &s {
+                    Stored::Sparse => 0,
+                    Stored::Bytes(r) => r.end - r.start,
+                };
+                if !ranges.is_empty() && bytes.saturating_add(n) > self.batch_bytes {
+                    break;
+                }
+                bytes = bytes.saturating_add(n);
+                ranges.push((idx, s));
+            }
+            rest = &rest[ranges.len()..];
+            let (mut want, mut wanted_at) = (Vec::new(), Vec::new());
+            let mut got: Vec<Option<Bytes>> = vec![None; ranges.len()];
+            for (k, (_, s)) in ranges.iter().enumerate() {
+                if let Stored::Bytes(r) = s {
+                    match state.header.get(r) {
+                        Some(b) => got[k] = Some(b),
+                        None => {
+                            want.push(r.clone());
+                            wanted_at.push(k);
+                        }
+                    }
+                }
+            }
+            let fetched = state.src.read_ranges(&want)?;
+            for (k, b) in wanted_at.into_iter().zip(fetched) {
+                got[k] = Some(b);
+            }
+            for ((idx, _), b) in ranges.iter().zip(got) {
+                let chunk = self.decode_chunk(*idx, b.as_deref())?;
+                state.decoded += 1;
+                put(*idx, &chunk)?;
+                state.cache.insert(*idx, chunk);
+            }
+        }
+        Ok(())
+    }
+
+    /// Copies the part of chunk `idx` (at chunk column `cx`, row `cy`, band plane
+    /// `plane`) that lies in `win` into `buf`.
+    fn copy_chunk(
+        &self,
+        (idx, plane, cx, cy): (u32, u16, u32, u32),
+        chunk: &Chunk,
+        win: Window,
+        spp: usize,
+        buf: &mut TileBuf,
+    ) -> Result<()> {
+        let win_w = win.width as usize;
+        let plane_len = win.pixels() as usize;
+        // Intersection of the chunk and the window, in scene pixels.
+        let ox = cx * self.grid.chunk_w;
+        let oy = cy * self.grid.chunk_h;
+        let x0 = win.x.max(ox);
+        let x1 = (win.x_end()).min(u64::from(ox) + u64::from(chunk.width)) as u32;
+        let y0 = win.y.max(oy);
+        let y1 = (win.y_end()).min(u64::from(oy) + u64::from(chunk.height)) as u32;
+        if x0 >= x1 || y0 >= y1 {
+            return Err(Error::corrupt(
+                &self.path,
+                format!(
+                    "chunk {idx} holds {}x{} pixels, fewer than the image size implies",
+                    chunk.width, chunk.height
+                ),
+            ));
+        }
+        let n = (x1 - x0) as usize * spp;
+        let plane_off = usize::from(plane) * plane_len;
+        for y in y0..y1 {
+            let src = (y - oy) as usize * chunk.row_stride + (x0 - ox) as usize * spp;
+            let dst = plane_off + ((y - win.y) as usize * win_w + (x0 - win.x) as usize) * spp;
+            match (&chunk.samples, buf.samples_mut()) {
+                (Samples::U8(s), SamplesMut::U8(d)) => {
+                    d[dst..dst + n].copy_from_slice(&s[src..src + n])
+                }
+                (Samples::U16(s), SamplesMut::U16(d)) => {
+                    d[dst..dst + n].copy_from_slice(&s[src..src + n])
+                }
+                _ => {
+                    return Err(Error::corrupt(
+                        &self.path,
+                        "sample type changed between chunks",
+                    ))
+                }
+            }
+        }
+        Ok(())
     }
 }
 
@@ -164,60 +283,32 @@ impl WindowSource for TiffSource {
         let touched = u64::from(planes) * u64::from(cy1 - cy0 + 1) * u64::from(cx1 - cx0 + 1);
         let per_chunk = self.chunk_bytes.saturating_add(CHUNK_OVERHEAD_BYTES as u64);
         state.cache.grow_to(touched.saturating_mul(per_chunk));
-        let win_w = win.width as usize;
-        let plane_len = win.pixels() as usize;
+        // Chunks in the cache are copied now; the others are read in one batch, copied
+        // as they are decoded (so a cache smaller than the window never loses one).
+        let mut missing = Vec::new();
+        let mut at = std::collections::HashMap::new();
         for plane in 0..planes {
             for cy in cy0..=cy1 {
                 for cx in cx0..=cx1 {
                     let idx = u32::from(plane) * per_plane + cy * self.grid.across + cx;
-                    self.load(state, idx)?;
-                    let Some(chunk) = state.cache.map.get(&idx) else {
-                        return Err(Error::corrupt(
-                            &self.path,
-                            format!("chunk {idx} not loaded"),
-                        ));
-                    };
-                    // Intersection of the chunk and the window, in scene pixels.
-                    let ox = cx * self.grid.chunk_w;
-                    let oy = cy * self.grid.chunk_h;
-                    let x0 = win.x.max(ox);
-                    let x1 = (win.x_end()).min(u64::from(ox) + u64::from(chunk.width)) as u32;
-                    let y0 = win.y.max(oy);
-                    let y1 = (win.y_end()).min(u64::from(oy) + u64::from(chunk.height)) as u32;
-                    if x0 >= x1 || y0 >= y1 {
-                        return Err(Error::corrupt(
-                            &self.path,
-                            format!(
-                                "chunk {idx} holds {}x{} pixels, fewer than the image size implies",
-                                chunk.width, chunk.height
-                            ),
-                        ));
-                    }
-                    let n = (x1 - x0) as usize * spp;
-                    let plane_off = usize::from(plane) * plane_len;
-                    for y in y0..y1 {
-                        let src = (y - oy) as usize * chunk.row_stride + (x0 - ox) as usize * spp;
-                        let dst = plane_off
-                            + ((y - win.y) as usize * win_w + (x0 - win.x) as usize) * spp;
-                        match (&chunk.samples, buf.samples_mut()) {
-                            (Samples::U8(s), SamplesMut::U8(d)) => {
-                                d[dst..dst + n].copy_from_slice(&s[src..src + n])
-                            }
-                            (Samples::U16(s), SamplesMut::U16(d)) => {
-                                d[dst..dst + n].copy_from_slice(&s[src..src + n])
-                            }
-                            _ => {
-                                return Err(Error::corrupt(
-                                    &self.path,
-                                    "sample type changed between chunks",
-                                ))
-                            }
+                    match state.cache.map.get(&idx) {
+                        Some(chunk) => {
+                            self.copy_chunk((idx, plane, cx, cy), chunk, win, spp, buf)?
+                        }
+                        None => {
+                            missing.push(idx);
+                            at.insert(idx, (plane, cx, cy));
                         }
                     }
                 }
             }
         }
-        Ok(())
+        self.load_missing(state, &missing, &mut |idx, chunk| {
+            let Some(&(plane, cx, cy)) = at.get(&idx) else {
+                return Err(Error::Internal(format!("chunk {idx} was not asked for")));
+            };
+            self.copy_chunk((idx, plane, cx, cy), chunk, win, spp, buf)
+        })
     }
 }
 
@@ -226,6 +317,7 @@ mod tests {
     use super::super::ifd::open_source;
     use super::{WindowSource, CHUNK_OVERHEAD_BYTES};
     use crate::limits::Limits;
+    use crate::raster::bytes::{BlockReader, FileBytes};
     use crate::raster::{TileBuf, Window};
 
     /// A scene much wider than tall, in strips of 8 rows, read window by window along a
@@ -248,7 +340,8 @@ mod tests {
             chunk_cache_bytes: 1,
             ..Limits::default()
         };
-        let (_, _, src, _) = open_source(&path, &limits).unwrap();
+        let bytes = std::sync::Arc::new(FileBytes::open(&path).unwrap());
+        let (_, _, src, _) = open_source(BlockReader::new(bytes), &limits).unwrap();
         let info = src.info.clone();
         assert_eq!(info.storage, "GeoTIFF, strips of 8 rows, none, interleaved");
         let strips = u64::from(h / 8);
@@ -283,7 +376,8 @@ mod tests {
             max_window_bytes: 3 * strip_bytes as u64,
             ..Limits::default()
         };
-        let (_, _, src, _) = open_source(&path, &limits).unwrap();
+        let bytes = std::sync::Arc::new(FileBytes::open(&path).unwrap());
+        let (_, _, src, _) = open_source(BlockReader::new(bytes), &limits).unwrap();
         let info = src.info.clone();
         let win = Window::new(0, 0, 256, h);
         let mut buf = TileBuf::new();
@@ -293,6 +387,9 @@ mod tests {
         let state = src.state.lock().unwrap();
         assert_eq!(state.cache.budget, 3 * strip_bytes);
         assert!(state.cache.bytes <= 3 * strip_bytes);
-        assert_eq!(state.decoded, 2 * strips);
+        // The second read decodes again only the strips the cache lost: the last two of
+        // the first read are still there (three strips' bytes hold two strips with
+        // their bookkeeping), and are copied before the others are decoded.
+        assert_eq!(state.decoded, 2 * strips - 2);
     }
 }
