@@ -658,6 +658,9 @@ fn summary(
                 r.tiles_resumed,
                 r.tiles_total
             );
+            for w in &r.warnings {
+                println!("  warning: {w}");
+            }
         }
     }
     let r = &all.report;
@@ -697,7 +700,7 @@ fn summary(
         ),
         None => println!("area: unknown (no georeferencing or non-metric CRS)"),
     }
-    for d in dets {
-        warned.print(&d.report.warnings);
+    if dets.len() == 1 {
+        warned.print(&dets[0].report.warnings);
     }
 }

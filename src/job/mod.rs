@@ -54,8 +54,8 @@ pub fn is_url(s: &str) -> bool {
 /// error, as is an empty job.
 ///
 /// ```
-/// # fn main() -> satdet::Result<()> {
-/// let dir = tempfile::tempdir().unwrap();
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let dir = tempfile::tempdir()?;
 /// std::fs::write(dir.path().join("b.tif"), b"")?;
 /// std::fs::write(dir.path().join("a.TIF"), b"")?;
 /// std::fs::write(dir.path().join("notes.md"), b"")?;
@@ -120,4 +120,35 @@ pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
         }
     }
     Ok(out)
+}
+
+/// Runs `detector` on each scene (in order) and merges the results into one
+/// ([`merge_scenes`] with the detector's thresholds): the library's form of
+/// `satdet detect SCENE SCENE…`. The first scene that fails ends the call with its error;
+/// to report failures and go on, call [`crate::Detector::detect`] per scene and merge
+/// what succeeded. Scenes of one place at different dates are not a job (their objects
+/// would merge): compare them with [`crate::analysis::compare`].
+///
+/// ```
+/// # fn main() -> satdet::Result<()> {
+/// # let fx = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/generated/");
+/// let scenes = [
+///     satdet::Scene::open(format!("{fx}utm_rgb_tiled_lzw.tif"))?,
+///     satdet::Scene::open(format!("{fx}utm_rgb_jpeg_ycbcr.tif"))?, // the same place, JPEG
+/// ];
+/// let detector = satdet::Detector::builder().model(format!("{fx}square_detector.onnx")).build()?;
+/// let job = satdet::job::detect_scenes(&detector, &scenes)?;
+/// // The two scenes cover the same ground: each of the 16 squares is reported once.
+/// assert_eq!(job.detections.len(), 16);
+/// assert_eq!(job.duplicates[1], 16);
+/// # Ok(())
+/// # }
+/// ```
+pub fn detect_scenes(detector: &crate::Detector, scenes: &[crate::Scene]) -> Result<JobDetections> {
+    let mut found = Vec::with_capacity(scenes.len());
+    for s in scenes {
+        found.push(detector.detect(s)?);
+    }
+    let (iou, ios) = detector.merge_thresholds();
+    merge_scenes(&found, f64::from(iou), f64::from(ios))
 }
