@@ -289,8 +289,13 @@ fn chunks(
         .find_tag_unsigned(Tag::Predictor)
         .map_err(te("Predictor"))?
         .unwrap_or(1);
-    // libtiff ignores the predictor of JPEG chunks (JPEG codes pixels, not differences).
-    let predictor = if compression == 7 { 1 } else { predictor };
+    // libtiff ignores the predictor of JPEG and WebP chunks (they code pixels, not
+    // differences).
+    let predictor = if compression == 7 || compression == 50001 {
+        1
+    } else {
+        predictor
+    };
     if predictor != 1 && predictor != 2 {
         return Err(Error::unsupported(
             path,
@@ -412,6 +417,11 @@ fn check_chunk_index(
         }
         claimed = claimed.saturating_add(decoded);
     }
+    if codec.compression == 50001 {
+        // WebP's ratio is unbounded (codec::max_decoded_bytes): the file-wide claim below
+        // bounds nothing, so chunks sharing their bytes are refused outright.
+        return check_disjoint(path, codec);
+    }
     let most = codec::max_decoded_bytes(codec.compression, file_len);
     if claimed > most {
         return Err(Error::corrupt(
@@ -420,6 +430,30 @@ fn check_chunk_index(
                 "the chunks claim {claimed} decoded bytes but a {file_len}-byte {name} file holds at most {most} (chunks sharing their data?)"
             ),
         ));
+    }
+    Ok(())
+}
+
+/// Refuses chunks whose bytes overlap (one small stream referenced by many chunks: a
+/// decompression bomb no ratio bound catches). Sparse chunks (0 bytes) are skipped.
+fn check_disjoint(path: &Path, codec: &ChunkCodec) -> Result<()> {
+    // Indices, not (offset, end) pairs: 4 bytes a chunk beside the index already held.
+    let mut order: Vec<u32> = (0..codec.offsets.len())
+        .filter(|&i| codec.byte_counts[i] > 0)
+        .filter_map(|i| u32::try_from(i).ok())
+        .collect();
+    order.sort_unstable_by_key(|&i| codec.offsets[i as usize]);
+    for pair in order.windows(2) {
+        let (a, b) = (pair[0] as usize, pair[1] as usize);
+        if codec.offsets[a].saturating_add(codec.byte_counts[a]) > codec.offsets[b] {
+            return Err(Error::corrupt(
+                path,
+                format!(
+                    "chunks {a} and {b} share their bytes (offsets {} and {}); satdet refuses shared WebP chunks (a decompression bomb has no size bound)",
+                    codec.offsets[a], codec.offsets[b]
+                ),
+            ));
+        }
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 //! - [`ifd`]: the image's tags: size, bands, samples, layout, masks, the chunk index
 //!   (checked against the file), georeferencing ([`geotiff`], pure, on tag values).
 //! - [`codec`]: pure: decompression, predictor and byte order of one chunk; [`jpeg`]:
-//!   JPEG chunks (JPEGTables, YCbCr to RGB).
+//!   JPEG chunks (JPEGTables, YCbCr to RGB); [`webp`]: WebP chunks.
 //! - [`cache`]: decoded chunks kept, bounded in bytes, for overlapping windows.
 //! - [`source`]: window assembly from the chunks a window touches.
 
@@ -16,6 +16,7 @@ mod header;
 mod ifd;
 mod jpeg;
 mod source;
+mod webp;
 
 use super::scene::Opened;
 use crate::error::Result;

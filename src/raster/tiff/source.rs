@@ -4,7 +4,7 @@
 
 use super::cache::{Chunk, ChunkCache, CHUNK_OVERHEAD_BYTES};
 use super::codec::{self, ChunkCodec, ChunkGrid};
-use super::{jpeg, Dec};
+use super::{jpeg, webp, Dec};
 use crate::error::{Error, Result};
 use crate::raster::{
     BandLayout, RasterInfo, SampleType, Samples, SamplesMut, TileBuf, Window, WindowSource,
@@ -78,8 +78,9 @@ impl TiffSource {
         // A valid stream needs at most ~1.5 × the decoded size (LZW's 12-bit codes for
         // single bytes; Deflate and PackBits expand less): bytes past that cannot be
         // needed to fill the chunk, so they are not read (nor allocated).
-        // JPEG at the highest qualities can exceed that; it stays under the 4x above.
-        let cap = if codec.jpeg.is_some() {
+        // JPEG and WebP at the highest qualities can exceed that; they stay under the 4x
+        // above.
+        let cap = if codec.is_image_codec() {
             (out_len as u64).saturating_mul(4).max(4096)
         } else {
             (out_len as u64).saturating_mul(3) / 2 + 4096
@@ -104,6 +105,13 @@ impl TiffSource {
                 j.tables.as_deref(),
                 &compressed,
                 j.color,
+                (stored_w, stored_h),
+                (stored_w.max(grid.chunk_w), stored_h.max(grid.chunk_h)),
+                &mut raw,
+            ),
+            None if codec.compression == 50001 => webp::decode(
+                &compressed,
+                grid.spp,
                 (stored_w, stored_h),
                 (stored_w.max(grid.chunk_w), stored_h.max(grid.chunk_h)),
                 &mut raw,
