@@ -10,6 +10,7 @@
 mod image_file;
 mod jpeg_end;
 mod memory;
+mod overview;
 mod scaling;
 mod scene;
 mod sidecar;
@@ -17,6 +18,7 @@ mod source;
 mod tiff;
 
 pub use memory::ArraySample;
+pub use overview::Overview;
 pub use scaling::Scaling;
 pub use scene::Scene;
 pub use source::WindowSource;

@@ -5,6 +5,7 @@ use super::cache::ChunkCache;
 use super::codec::{self, ChunkCodec, ChunkGrid, JpegChunks, SUPPORTED_COMPRESSION};
 use super::format::{pixel_format, PixelFormat};
 use super::jpeg::JpegColor;
+use super::overview::TiffOverviews;
 use super::source::{TiffSource, TiffState};
 use super::{geotiff, header, Dec};
 use crate::error::{bounded, Error, Result};
@@ -14,7 +15,8 @@ use crate::raster::{BandLayout, MaskSpec, RasterInfo, DECODER_MESSAGE_CHARS};
 use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 use tiff::decoder::{ChunkType, Decoder};
 use tiff::tags::Tag;
 use tiff::TiffError;
@@ -79,19 +81,70 @@ fn read_georef(dec: &mut Dec, path: &Path) -> Result<Option<GeoRef>> {
     geotiff::georef(transform, dir.as_deref(), path).map(Some)
 }
 
-type OpenedTiff = (Option<GeoRef>, Vec<String>, TiffSource, Option<String>);
+/// A TIFF opened: its first image as a source, and the overviews found after it.
+pub(super) struct OpenedTiff {
+    pub georef: Option<GeoRef>,
+    pub warnings: Vec<String>,
+    pub source: TiffSource,
+    pub acquired: Option<String>,
+    pub overviews: TiffOverviews,
+}
 
-pub(super) fn open_source(path: &Path, limits: &Limits) -> Result<OpenedTiff> {
-    // Before the `tiff` decoder reads the chunk index with its own limits.
-    let file_len = header::check_first_ifd(path, limits)?;
+/// A decoder on `path` under `limits` (its first directory read).
+pub(super) fn decoder(path: &Path, limits: &Limits) -> Result<Dec> {
     let file = File::open(path).map_err(|e| Error::io(path, e))?;
     let mut tl = tiff::decoder::Limits::default();
     tl.decoding_buffer_size = usize::try_from(limits.max_window_bytes).unwrap_or(usize::MAX);
-    let mut dec = Decoder::new(BufReader::new(file))
+    Ok(Decoder::new(BufReader::new(file))
         .map_err(|e| tiff_error(path, "reading the header", e))?
-        .with_limits(tl);
-    let te = |what: &'static str| move |e| tiff_error(path, what, e);
+        .with_limits(tl))
+}
 
+pub(super) fn open_source(path: &Path, limits: &Limits) -> Result<OpenedTiff> {
+    // Before the `tiff` decoder reads the chunk index with its own limits.
+    let header::Ifds {
+        file_len,
+        ifds,
+        later_refused,
+    } = header::check_ifds(path, limits)?;
+    let mut dec = decoder(path, limits)?;
+    let mut warnings = Vec::new();
+    let (info, chunks) = image_parts(&mut dec, path, limits, file_len, &mut |dec| {
+        nodata(dec, path, &mut warnings)
+    })?;
+    let georef = match read_georef(&mut dec, path)? {
+        Some(g) => Some(g),
+        // A plain TIFF georeferenced by a world file (.tfw, .tifw, .wld) beside it.
+        None => crate::raster::sidecar::world_georef(path)?,
+    };
+    let acquired = date_time(&mut dec, path, &mut warnings)?;
+    if let Some(e) = later_refused {
+        warnings.push(format!(
+            "{}: overviews after a refused directory are not used ({e})",
+            path.display()
+        ));
+    }
+    let overviews = TiffOverviews::new(path, limits, &info, &ifds, file_len);
+    let source = tiff_source(path, dec, info, chunks, limits);
+    Ok(OpenedTiff {
+        georef,
+        warnings,
+        source,
+        acquired,
+        overviews,
+    })
+}
+
+/// The current image's size, pixel format and chunk index, checked; `nodata` reads the
+/// nodata value (the first image's tag, or given to an overview).
+pub(super) fn image_parts(
+    dec: &mut Dec,
+    path: &Path,
+    limits: &Limits,
+    file_len: u64,
+    nodata: &mut dyn FnMut(&mut Dec) -> Result<Option<f64>>,
+) -> Result<(RasterInfo, Chunks)> {
+    let te = |what: &'static str| move |e| tiff_error(path, what, e);
     let (width, height) = dec.dimensions().map_err(te("image size"))?;
     if width == 0 || height == 0 {
         return Err(Error::corrupt(path, format!("image is {width}x{height}")));
@@ -102,31 +155,9 @@ pub(super) fn open_source(path: &Path, limits: &Limits) -> Result<OpenedTiff> {
         u64::from(width) * u64::from(height),
         limits.max_scene_pixels,
     )?;
-
-    let fmt = pixel_format(&mut dec, path)?;
-    let mut warnings = Vec::new();
-    let nodata = nodata(&mut dec, path, &mut warnings)?;
-    let Chunks {
-        grid,
-        codec,
-        chunk_bytes,
-        kind,
-    } = chunks(
-        &mut dec,
-        path,
-        limits,
-        file_len,
-        (width, height),
-        &fmt,
-        nodata,
-    )?;
-
-    let georef = match read_georef(&mut dec, path)? {
-        Some(g) => Some(g),
-        // A plain TIFF georeferenced by a world file (.tfw, .tifw, .wld) beside it.
-        None => crate::raster::sidecar::world_georef(path)?,
-    };
-    let acquired = date_time(&mut dec, path, &mut warnings)?;
+    let fmt = pixel_format(dec, path)?;
+    let nodata = nodata(dec)?;
+    let chunks = chunks(dec, path, limits, file_len, (width, height), &fmt, nodata)?;
     let info = RasterInfo {
         width,
         height,
@@ -138,7 +169,8 @@ pub(super) fn open_source(path: &Path, limits: &Limits) -> Result<OpenedTiff> {
             nodata,
         },
         storage: format!(
-            "GeoTIFF, {kind}, {}, {}",
+            "GeoTIFF, {}, {}, {}",
+            chunks.kind,
             fmt.comp_name,
             if fmt.layout == BandLayout::Planar {
                 "planar"
@@ -147,20 +179,30 @@ pub(super) fn open_source(path: &Path, limits: &Limits) -> Result<OpenedTiff> {
             }
         ),
     };
-    let source = TiffSource {
+    Ok((info, chunks))
+}
+
+/// The source reading `dec`'s current image.
+pub(super) fn tiff_source(
+    path: &Path,
+    dec: Dec,
+    info: RasterInfo,
+    chunks: Chunks,
+    limits: &Limits,
+) -> TiffSource {
+    TiffSource {
         path: path.to_path_buf(),
         info,
-        grid,
-        chunk_bytes,
-        codec,
+        grid: chunks.grid,
+        chunk_bytes: chunks.chunk_bytes,
+        codec: chunks.codec,
         state: Mutex::new(TiffState {
             dec,
             // Growing to one window's strips stops at max_window_bytes (see read_window).
             cache: ChunkCache::new(limits.chunk_cache_bytes, limits.max_window_bytes),
-            decoded: 0,
         }),
-    };
-    Ok((georef, warnings, source, acquired))
+        decoded: Arc::new(AtomicU64::new(0)),
+    }
 }
 
 /// The `DateTime` tag as an ISO 8601 date-time; a value that is not a date is a warning.
@@ -206,7 +248,7 @@ fn nodata(dec: &mut Dec, path: &Path, warnings: &mut Vec<String>) -> Result<Opti
 
 /// How the pixels are stored: the chunk grid and index (checked against the file) and a
 /// chunk's decoded size (checked against the limits).
-struct Chunks {
+pub(super) struct Chunks {
     grid: ChunkGrid,
     codec: ChunkCodec,
     /// Bytes of one decoded strip/tile (of one plane when planar).

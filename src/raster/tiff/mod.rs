@@ -7,6 +7,8 @@
 //!   JPEG chunks (JPEGTables, YCbCr to RGB); [`webp`]: WebP chunks.
 //! - [`cache`]: decoded chunks kept, bounded in bytes, for overlapping windows.
 //! - [`source`]: window assembly from the chunks a window touches.
+//! - [`overview`]: the reduced-resolution images after the first (overviews), opened on
+//!   demand as sources of their own.
 
 mod cache;
 mod codec;
@@ -15,6 +17,7 @@ mod geotiff;
 mod header;
 mod ifd;
 mod jpeg;
+mod overview;
 mod source;
 mod webp;
 
@@ -27,13 +30,17 @@ use std::path::Path;
 
 type Dec = tiff::decoder::Decoder<BufReader<File>>;
 
-/// Opens a TIFF: its first image's header and georeferencing; pixels are read on demand.
+/// Opens a TIFF: its first image's header and georeferencing, and the list of its
+/// overviews; pixels are read on demand.
 pub(in crate::raster) fn open(path: &Path, limits: &Limits) -> Result<Opened> {
-    let (georef, warnings, source, acquired) = ifd::open_source(path, limits)?;
+    let t = ifd::open_source(path, limits)?;
+    let decoded = std::sync::Arc::clone(&t.source.decoded);
     Ok(Opened {
-        georef,
-        acquired,
-        warnings,
-        source: Box::new(source),
+        georef: t.georef,
+        acquired: t.acquired,
+        warnings: t.warnings,
+        source: Box::new(t.source),
+        overviews: (!t.overviews.sizes_empty()).then(|| Box::new(t.overviews) as _),
+        decoded: Some(decoded),
     })
 }

@@ -10,7 +10,8 @@ use crate::raster::{
     BandLayout, RasterInfo, SampleType, Samples, SamplesMut, TileBuf, Window, WindowSource,
 };
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 /// A TIFF being read: its chunk layout and index, and (locked) the file and cache.
 pub(super) struct TiffSource {
@@ -22,13 +23,14 @@ pub(super) struct TiffSource {
     pub(super) chunk_bytes: u64,
     /// The file and the decoded chunks: one window is assembled at a time.
     pub(super) state: Mutex<TiffState>,
+    /// Chunks decoded so far (cache misses), shared with the scene
+    /// ([`crate::Scene::chunks_decoded`]).
+    pub(super) decoded: Arc<AtomicU64>,
 }
 
 pub(super) struct TiffState {
     pub(super) dec: Dec,
     pub(super) cache: ChunkCache,
-    /// Chunks decoded so far (cache misses).
-    pub(super) decoded: u64,
 }
 
 impl TiffSource {
@@ -37,7 +39,7 @@ impl TiffSource {
             return Ok(());
         }
         let c = self.decode_chunk(&mut state.dec, idx)?;
-        state.decoded += 1;
+        self.decoded.fetch_add(1, Ordering::Relaxed);
         state.cache.insert(idx, c);
         Ok(())
     }
@@ -256,7 +258,7 @@ mod tests {
             chunk_cache_bytes: 1,
             ..Limits::default()
         };
-        let (_, _, src, _) = open_source(&path, &limits).unwrap();
+        let src = open_source(&path, &limits).unwrap().source;
         let info = src.info.clone();
         assert_eq!(info.storage, "GeoTIFF, strips of 8 rows, none, interleaved");
         let strips = u64::from(h / 8);
@@ -273,7 +275,7 @@ mod tests {
             }
         }
         assert_eq!(
-            src.state.lock().unwrap().decoded,
+            src.decoded.load(std::sync::atomic::Ordering::Relaxed),
             strips,
             "each strip decoded once, not once per window"
         );
@@ -291,7 +293,7 @@ mod tests {
             max_window_bytes: 3 * strip_bytes as u64,
             ..Limits::default()
         };
-        let (_, _, src, _) = open_source(&path, &limits).unwrap();
+        let src = open_source(&path, &limits).unwrap().source;
         let info = src.info.clone();
         let win = Window::new(0, 0, 256, h);
         let mut buf = TileBuf::new();
@@ -301,6 +303,9 @@ mod tests {
         let state = src.state.lock().unwrap();
         assert_eq!(state.cache.budget, 3 * strip_bytes);
         assert!(state.cache.bytes <= 3 * strip_bytes);
-        assert_eq!(state.decoded, 2 * strips);
+        assert_eq!(
+            src.decoded.load(std::sync::atomic::Ordering::Relaxed),
+            2 * strips
+        );
     }
 }
