@@ -50,6 +50,13 @@ pub(super) fn decode(
             "WebP of {jw}x{jh} pixels in a chunk of at most {max_w}x{max_h}"
         ));
     }
+    // The decoder allocates a frame's buffers from the frame's own header, which in an
+    // extended (VP8X) stream need not match the canvas checked above: check them too.
+    if let Some((fw, fh)) = frame_sizes(chunk).find(|&(fw, fh)| fw > max_w || fh > max_h) {
+        return Err(format!(
+            "WebP frame of {fw}x{fh} pixels in a chunk of at most {max_w}x{max_h}"
+        ));
+    }
     if jw < width || jh < height {
         return Err(format!("WebP of {jw}x{jh} pixels for {width}x{height}"));
     }
@@ -85,6 +92,37 @@ pub(super) fn decode(
         }
     }
     Ok(())
+}
+
+/// The sizes the VP8 (lossy) and VP8L (lossless) bitstreams at the top level of a RIFF
+/// WebP stream claim (RFC 9649 §2.5 and §3.2: 14-bit sizes); a malformed stream yields
+/// what it has before the damage (the decoder then says what is wrong).
+fn frame_sizes(stream: &[u8]) -> impl Iterator<Item = (u32, u32)> + '_ {
+    let mut at = 12usize; // "RIFF", size, "WEBP"
+    std::iter::from_fn(move || loop {
+        let header = stream.get(at..at.checked_add(8)?)?;
+        let size = u32::from_le_bytes([header[4], header[5], header[6], header[7]]) as usize;
+        let data = stream.get(at + 8..)?;
+        let fourcc = [header[0], header[1], header[2], header[3]];
+        at = at
+            .checked_add(8)?
+            .checked_add(size)?
+            .checked_add(size & 1)?;
+        let u16_at = |i: usize| {
+            Some(u32::from(u16::from_le_bytes([
+                *data.get(i)?,
+                *data.get(i + 1)?,
+            ])))
+        };
+        match &fourcc {
+            b"VP8 " => return Some((u16_at(6)? & 0x3FFF, u16_at(8)? & 0x3FFF)),
+            b"VP8L" => {
+                let bits = u32::from_le_bytes(data.get(1..5)?.try_into().ok()?);
+                return Some(((bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1));
+            }
+            _ => {}
+        }
+    })
 }
 
 #[cfg(test)]
@@ -141,6 +179,33 @@ mod tests {
         assert_eq!(
             &rgb[..6],
             &[rgba[0], rgba[1], rgba[2], rgba[4], rgba[5], rgba[6]]
+        );
+    }
+
+    /// An extended stream whose 16x16 canvas fits the chunk but whose VP8 frame claims
+    /// 16000x16000 pixels (~400 MB of decoder buffers) fails before decoding.
+    #[test]
+    fn a_frame_larger_than_its_canvas_is_refused() {
+        let mut s = b"RIFF\0\0\0\0WEBPVP8X".to_vec();
+        s.extend(10u32.to_le_bytes());
+        s.extend([0x10, 0, 0, 0]); // alpha flag
+        s.extend([15, 0, 0, 15, 0, 0]); // canvas 16x16 (minus one, 24 bits each)
+        s.extend(b"VP8 ");
+        s.extend(10u32.to_le_bytes());
+        s.extend([0, 0, 0, 0x9d, 0x01, 0x2a]);
+        s.extend(16000u16.to_le_bytes());
+        s.extend(16000u16.to_le_bytes());
+        let riff = (s.len() - 8) as u32;
+        s[4..8].copy_from_slice(&riff.to_le_bytes());
+        assert_eq!(frame_sizes(&s).collect::<Vec<_>>(), [(16000, 16000)]);
+        let mut raw = vec![0u8; 16 * 16 * 4];
+        let e = decode(&s, 4, (16, 16), (16, 16), &mut raw).unwrap_err();
+        assert!(e.contains("frame of 16000x16000"), "{e}");
+        // A lossless stream: its own size.
+        let px = vec![9u8; 5 * 3 * 3];
+        assert_eq!(
+            frame_sizes(&lossless(5, 3, false, &px)).collect::<Vec<_>>(),
+            [(5, 3)]
         );
     }
 
