@@ -165,3 +165,53 @@ fn report_overview_picture_reads_an_overview_instead_of_the_scene() {
     assert_eq!(figures[0], figures[1]);
     assert!(figures[0].contains("width=\"1600\""), "{}", figures[0]);
 }
+
+/// A later directory past the header bounds (its TileOffsets claim more values than the
+/// file holds) drops the overviews from there on, with a warning; the scene and the
+/// overviews before it still read.
+#[test]
+fn a_refused_overview_directory_drops_only_the_overviews_from_there() {
+    let mut data = std::fs::read(common::fixture("utm_rgb_overviews.tif")).expect("fixture");
+    assert_eq!(&data[..4], b"II*\0");
+    let u32_at = |d: &[u8], at: usize| u32::from_le_bytes(d[at..at + 4].try_into().expect("4"));
+    let u16_at = |d: &[u8], at: usize| u16::from_le_bytes([d[at], d[at + 1]]);
+    // Directories: the image, then the overviews 550, 275 and 138 wide.
+    let mut ifd = u32_at(&data, 4) as usize;
+    for _ in 0..2 {
+        let n = u16_at(&data, ifd) as usize;
+        ifd = u32_at(&data, ifd + 2 + 12 * n) as usize;
+    }
+    let n = u16_at(&data, ifd) as usize;
+    let entry = (0..n)
+        .map(|e| ifd + 2 + 12 * e)
+        .find(|&at| u16_at(&data, at) == 324)
+        .expect("TileOffsets");
+    data[entry + 4..entry + 8].copy_from_slice(&(u32::MAX / 8).to_le_bytes());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("refused.tif");
+    std::fs::write(&path, &data).expect("write");
+    let scene = Scene::open(&path).expect("the image itself is sound");
+    assert_eq!(
+        scene.overviews(),
+        [Overview {
+            width: 550,
+            height: 450
+        }]
+    );
+    assert!(
+        scene
+            .warnings()
+            .iter()
+            .any(|w| w.contains("overviews after a refused directory")),
+        "{:?}",
+        scene.warnings()
+    );
+    let ov = scene.overview_scene(0).expect("the first overview");
+    let mut buf = TileBuf::new();
+    ov.read_window(Window::new(0, 0, 550, 450), &mut buf)
+        .expect("reads");
+    let mut buf = TileBuf::new();
+    scene
+        .read_window(Window::new(0, 0, 1100, 900), &mut buf)
+        .expect("reads");
+}
