@@ -1,5 +1,7 @@
 //! A PNG quick-look: the scene downsampled (nearest neighbour, read in row bands so the
-//! scene is never held whole) with each detection's box drawn in its class colour.
+//! scene is never held whole) with each detection's box drawn in its class colour. When
+//! the file has overviews, the smallest one at least as large as the picture is read
+//! instead of the full-resolution scene.
 
 use crate::detection::Detections;
 use crate::error::{Error, Result};
@@ -25,7 +27,8 @@ pub fn format_for(path: &Path) -> Result<image::ImageFormat> {
 }
 
 /// Writes a quick-look of `scene` at most `max_side` pixels on its long side, with the
-/// boxes of `dets` drawn on it. `scaling` maps samples to [0, 1] (the run's
+/// boxes of `dets` drawn on it. Read from the smallest of the file's overviews at least
+/// that large when it has one ([`Scene::overview_at_least`]), else from the scene. `scaling` maps samples to [0, 1] (the run's
 /// [`crate::Report::scaling`]). The format follows the extension ([`format_for`]); the
 /// file is written atomically and never over the scene or the model.
 pub fn write(
@@ -51,7 +54,14 @@ pub fn write(
         ((f64::from(h) / f).floor() as u32).max(1),
     );
     let mut img = image::RgbImage::new(ow, oh);
-    let info = scene.info();
+    // The smallest overview at least the picture's size, else the scene itself; scene
+    // pixels per output pixel on each axis of what is read (exactly `f` for the scene).
+    let overview = scene.overview_at_least(ow, oh)?;
+    let src = overview.as_ref().unwrap_or(scene);
+    let (sw, sh) = (src.width(), src.height());
+    let kx = f * (f64::from(sw) / f64::from(w));
+    let ky = f * (f64::from(sh) / f64::from(h));
+    let info = src.info();
     let channels: [u16; 3] = if info.color_bands() >= 3 {
         [0, 1, 2]
     } else {
@@ -61,14 +71,14 @@ pub fn write(
     let band_rows = 256u32;
     let mut oy = 0u32;
     while oy < oh {
-        let oy1 = (oy + (band_rows as f64 / f).max(1.0) as u32).min(oh);
-        let y0 = ((f64::from(oy) * f) as u32).min(h - 1);
-        let y1 = (((f64::from(oy1 - 1) * f) as u32) + 1).min(h);
-        scene.read_window(Window::new(0, y0, w, y1 - y0), &mut buf)?;
+        let oy1 = (oy + (f64::from(band_rows) / ky).max(1.0) as u32).min(oh);
+        let y0 = ((f64::from(oy) * ky) as u32).min(sh - 1);
+        let y1 = (((f64::from(oy1 - 1) * ky) as u32) + 1).min(sh);
+        src.read_window(Window::new(0, y0, sw, y1 - y0), &mut buf)?;
         for y in oy..oy1 {
-            let sy = ((f64::from(y) * f) as u32).clamp(y0, y1 - 1) - y0;
+            let sy = ((f64::from(y) * ky) as u32).clamp(y0, y1 - 1) - y0;
             for x in 0..ow {
-                let sx = ((f64::from(x) * f) as u32).min(w - 1);
+                let sx = ((f64::from(x) * kx) as u32).min(sw - 1);
                 let valid = buf.is_valid(&info.mask, sx, sy);
                 let px = channels.map(|b| {
                     if valid {

@@ -151,6 +151,12 @@ impl BlockReader {
         self
     }
 
+    /// The file's first block, when it is cached (to seed another reader of the same
+    /// source with [`BlockReader::with_first_block`]).
+    pub fn first_block(&self) -> Option<Bytes> {
+        self.blocks.get(&0).cloned()
+    }
+
     /// The blocks read so far, by their first byte's offset (to serve chunks that lie in
     /// the header's blocks without fetching them again).
     pub fn take_blocks(&mut self) -> HeaderBlocks {

@@ -110,6 +110,8 @@ pub(super) fn open(path: &Path, limits: &Limits) -> Result<Opened> {
             info,
             decoded: Mutex::new(None),
         }),
+        overviews: None,
+        decoded: None,
     })
 }
 

@@ -13,6 +13,7 @@ mod bytes;
 mod image_file;
 mod jpeg_end;
 mod memory;
+mod overview;
 mod remote;
 mod scaling;
 mod scene;
@@ -21,6 +22,7 @@ mod source;
 mod tiff;
 
 pub use memory::ArraySample;
+pub use overview::Overview;
 pub use scaling::Scaling;
 pub use scene::Scene;
 pub use source::WindowSource;

@@ -3,12 +3,14 @@
 //! scenes, so they share one tiling, one masking and one stretch.
 
 use super::bytes::{ByteSource, FileBytes};
+use super::overview::{Overview, OverviewSource};
 use super::remote::{self, RemoteBytes};
 use super::{image_file, tiff, RasterInfo, Samples, TileBuf, Window, WindowSource};
 use crate::error::{Error, Result};
 use crate::geo::{Crs, GeoRef, PixelPoint, ToWgs84, MAX_ABS_LON};
 use crate::limits::Limits;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// The name of a scene built by [`Scene::from_source`] until [`Scene::with_name`] names it.
@@ -29,6 +31,10 @@ pub struct Scene {
     source: Box<dyn WindowSource>,
     /// The file or object a TIFF is read from, for [`Scene::bytes_fetched`].
     bytes: Option<Arc<dyn ByteSource>>,
+    /// The reduced-resolution copies stored in the file, if any.
+    overviews: Option<Box<dyn OverviewSource>>,
+    /// Strips/tiles decoded so far, for a TIFF.
+    decoded: Option<Arc<AtomicU64>>,
 }
 
 impl std::fmt::Debug for Scene {
@@ -132,6 +138,8 @@ impl Scene {
         let mut scene = Scene::new(path, opened.source, opened.georef, opened.warnings);
         scene.acquired = opened.acquired;
         scene.bytes = counted;
+        scene.overviews = opened.overviews;
+        scene.decoded = opened.decoded;
         Ok(scene)
     }
 
@@ -215,6 +223,8 @@ impl Scene {
             acquired: None,
             source,
             bytes: None,
+            overviews: None,
+            decoded: None,
         }
     }
 
@@ -300,7 +310,8 @@ impl Scene {
     /// Bytes of a GeoTIFF scene read so far from its file or, for a URL, received from
     /// its store: the header and the compressed strips/tiles the windows needed (each
     /// chunk once while the chunk cache holds it). `None` for scenes not read through
-    /// satdet's TIFF reader (PNG, JPEG, in memory, a [`WindowSource`] of your own).
+    /// satdet's TIFF reader (PNG, JPEG, in memory, a [`WindowSource`] of your own). A
+    /// scene and its [`Scene::overview_scene`]s share the file, and this count.
     pub fn bytes_fetched(&self) -> Option<u64> {
         self.bytes.as_ref().map(|b| b.bytes_fetched())
     }
@@ -368,6 +379,90 @@ impl Scene {
         } else {
             None
         }
+    }
+
+    /// The reduced-resolution copies of the scene stored in its file, largest first: a
+    /// GeoTIFF's overviews (directories after the first with NewSubfileType 1, as
+    /// `gdaladdo` and GDAL's COG driver write them; masks are not listed). Empty for other
+    /// scenes. Listed at open from the bounded header scan; each is read only when opened
+    /// with [`Scene::overview_scene`].
+    pub fn overviews(&self) -> &[Overview] {
+        self.overviews.as_ref().map_or(&[], |o| o.sizes())
+    }
+
+    /// Overview `level` (an index into [`Scene::overviews`]) as a scene of its own: its
+    /// size, the same bands and masks (nodata, alpha) as this scene, the same name and
+    /// date, and the georeferencing scaled to its pixels (a pixel of it covers
+    /// `width / overview width` × `height / overview height` of this scene's, as GDAL
+    /// reads it). Windows read from it are the file's overview pixels, as
+    /// `gdal_translate -oo OVERVIEW_LEVEL=level` gives them. An overview of a scene in
+    /// object storage is read from the store too: its directory, then only its own
+    /// strips/tiles.
+    ///
+    /// # Errors
+    /// [`Error::Config`] when there is no such level; the errors of [`Scene::open`] when
+    /// the overview's directory is corrupt, unsupported, over the limits, or does not
+    /// match this scene's bands.
+    pub fn overview_scene(&self, level: usize) -> Result<Scene> {
+        let Some(ovs) = self.overviews.as_ref() else {
+            return Err(Error::Config(format!(
+                "{}: has no overviews",
+                self.name.display()
+            )));
+        };
+        let opened = ovs.open(level)?;
+        let mut info = opened.source.info().clone();
+        let (rx, ry) = (
+            f64::from(self.info.width) / f64::from(info.width),
+            f64::from(self.info.height) / f64::from(info.height),
+        );
+        info.mask = self.info.mask;
+        let georef = self.georef.clone().map(|mut g| {
+            let t = &mut g.transform;
+            t.x_per_col *= rx;
+            t.y_per_col *= rx;
+            t.x_per_row *= ry;
+            t.y_per_row *= ry;
+            g
+        });
+        Ok(Scene {
+            name: self.name.clone(),
+            info,
+            georef,
+            warnings: Vec::new(),
+            crs_warning: None,
+            acquired: self.acquired.clone(),
+            source: opened.source,
+            // The same file or object: its count goes on from this scene's.
+            bytes: self.bytes.clone(),
+            overviews: None,
+            decoded: opened.decoded,
+        })
+    }
+
+    /// The smallest overview at least `width` × `height` pixels, opened
+    /// ([`Scene::overview_scene`]); `None` when no overview is that large (read the scene
+    /// itself). For pictures of the whole scene: a 1600-pixel quick-look of a
+    /// 40 000-pixel scene decodes a 2 500-pixel overview instead of every full-resolution
+    /// chunk.
+    ///
+    /// # Errors
+    /// Those of [`Scene::overview_scene`].
+    pub fn overview_at_least(&self, width: u32, height: u32) -> Result<Option<Scene>> {
+        let best = self
+            .overviews()
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.width >= width && o.height >= height)
+            .min_by_key(|(_, o)| u64::from(o.width) * u64::from(o.height));
+        best.map(|(level, _)| self.overview_scene(level))
+            .transpose()
+    }
+
+    /// Strips/tiles decoded so far (the chunk cache's misses), for a scene read from a
+    /// TIFF; `None` for other scenes. An overview scene counts its own.
+    pub fn chunks_decoded(&self) -> Option<u64> {
+        self.decoded.as_ref().map(|d| d.load(Ordering::Relaxed))
     }
 
     /// Reads one window into `buf`, resizing it as needed. The window must lie inside the
@@ -501,6 +596,9 @@ pub(super) struct Opened {
     pub acquired: Option<String>,
     pub warnings: Vec<String>,
     pub source: Box<dyn WindowSource>,
+    pub overviews: Option<Box<dyn OverviewSource>>,
+    /// The reader's count of decoded chunks, if it keeps one.
+    pub decoded: Option<Arc<AtomicU64>>,
 }
 
 /// A checked ISO 8601 date `YYYY-MM-DD` or date-time `YYYY-MM-DDTHH:MM:SS` (a space for

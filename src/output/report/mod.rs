@@ -212,7 +212,7 @@ fn overview(
     let side = OVERVIEW_MAX_PX.min(scene.width().max(scene.height()));
     let view = View::fit([0.0, 0.0, w, h], side);
     let scaling = scaling_of(scene, input.detections)?;
-    let mut img = raster::render(scene, &scaling, &view)?;
+    let mut img = raster::render_reduced(scene, &scaling, &view)?;
     for d in input.detections {
         let c = d.pixel_box.center();
         let (cx, cy) = view.out_of(c.x, c.y);

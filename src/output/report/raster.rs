@@ -1,6 +1,7 @@
 //! The report's pictures: a rectangle of the scene resampled (nearest neighbour) to an
 //! output size, read window by window so that neither the overview nor a chip ever holds
-//! more than [`MAX_WINDOW_PX`] scene pixels at once; JPEG encoding and base64 data URIs.
+//! more than [`MAX_WINDOW_PX`] scene pixels at once (the overview picture from the
+//! file's own overviews when it has them); JPEG encoding and base64 data URIs.
 
 use crate::error::{Error, Result};
 use crate::raster::{SampleType, Scaling, Scene, TileBuf, Window};
@@ -84,6 +85,36 @@ fn runs(idx: &[Option<u32>], max_span: u32, single: bool) -> Vec<(u32, u32, u32,
 /// Reads windows of at most [`MAX_WINDOW_PX`] scene pixels; when the picture is reduced
 /// by 2 or more it reads only the rows it samples.
 pub(super) fn render(scene: &Scene, scaling: &Scaling, view: &View) -> Result<image::RgbImage> {
+    render_from(scene, (1.0, 1.0), scaling, view)
+}
+
+/// [`render`] of a reduced view (a picture of the whole scene), read from the smallest of
+/// the file's overviews at least the picture's size when it has one, else the scene.
+pub(super) fn render_reduced(
+    scene: &Scene,
+    scaling: &Scaling,
+    view: &View,
+) -> Result<image::RgbImage> {
+    match scene.overview_at_least(view.width, view.height)? {
+        Some(ov) => {
+            let k = (
+                f64::from(ov.width()) / f64::from(scene.width()),
+                f64::from(ov.height()) / f64::from(scene.height()),
+            );
+            render_from(&ov, k, scaling, view)
+        }
+        None => render(scene, scaling, view),
+    }
+}
+
+/// Renders `view` (in the pixels of a scene of which `scene` is a copy with `k` of its
+/// pixels per scene pixel on each axis: 1 for the scene itself).
+fn render_from(
+    scene: &Scene,
+    (kx, ky): (f64, f64),
+    scaling: &Scaling,
+    view: &View,
+) -> Result<image::RgbImage> {
     let info = scene.info();
     let mut img = image::RgbImage::from_pixel(view.width, view.height, image::Rgb(OUTSIDE));
     let channels: [u16; 3] = if info.color_bands() >= 3 {
@@ -92,12 +123,12 @@ pub(super) fn render(scene: &Scene, scaling: &Scaling, view: &View) -> Result<im
         [0, 0, 0]
     };
     let xs: Vec<Option<u32>> = (0..view.width)
-        .map(|o| source_index(view.x0, view.scale, o, scene.width()))
+        .map(|o| source_index(view.x0 * kx, view.scale * kx, o, scene.width()))
         .collect();
     let ys: Vec<Option<u32>> = (0..view.height)
-        .map(|o| source_index(view.y0, view.scale, o, scene.height()))
+        .map(|o| source_index(view.y0 * ky, view.scale * ky, o, scene.height()))
         .collect();
-    let reduced = view.scale >= 2.0;
+    let reduced = view.scale * ky >= 2.0;
     let mut buf = TileBuf::new();
     for (oy0, oy1, sy0, sy1) in runs(&ys, BLOCK_ROWS, reduced) {
         for (ox0, ox1, sx0, sx1) in runs(&xs, BLOCK_COLS, false) {

@@ -13,6 +13,7 @@ pub(super) const SUPPORTED_COMPRESSION: &[(u16, &str)] = &[
     (32773, "PackBits"),
     (7, "JPEG"),
     (50000, "ZSTD"),
+    (50001, "WebP"),
 ];
 
 /// How a scene is cut into chunks (strips are tiles as wide as the scene).
@@ -71,9 +72,10 @@ impl ChunkGrid {
 /// 2 bits (a 1-bit DC and a 1-bit end-of-block code, with optimised Huffman tables); with
 /// 2×2 chroma subsampling a 16×16 RGB MCU (768 bytes) is 6 blocks, 12 bits: 512:1
 /// (progressive streams whose end-of-band runs go further are refused). Uncompressed: as
-/// many as stored.
+/// many as stored. WebP: no ratio bound (see [`super::webp::max_decoded_bytes`]).
 pub(super) fn max_decoded_bytes(compression: u16, count: u64) -> u64 {
     match compression {
+        50001 => super::webp::max_decoded_bytes(count),
         8 | 32946 => count.saturating_mul(1032),
         50000 => count.saturating_mul(128 * 1024 / 4),
         7 => count.saturating_mul(512),
@@ -267,6 +269,15 @@ pub(super) struct ChunkCodec {
     pub(super) sparse_fill: u16,
     /// JPEG (compression 7): the JPEGTables tag, if any, and how the pixels are coded.
     pub(super) jpeg: Option<JpegChunks>,
+}
+
+impl ChunkCodec {
+    /// Whether each chunk is a whole coded image (JPEG, WebP) rather than a byte stream:
+    /// such codecs ignore the predictor, decode at their own size, and their
+    /// highest-quality chunks may exceed 1.5 × the decoded size.
+    pub(super) fn is_image_codec(&self) -> bool {
+        self.jpeg.is_some() || self.compression == 50001
+    }
 }
 
 /// What decoding a JPEG chunk needs besides its bytes.

@@ -111,7 +111,7 @@ pub(super) fn pixel_format(dec: &mut Dec, path: &Path) -> Result<PixelFormat> {
         .iter()
         .find(|(c, _)| *c == compression)
         .map(|(_, n)| *n)
-        .ok_or_else(|| Error::unsupported(path, format!("compression {compression}: satdet reads uncompressed, LZW, Deflate, PackBits, JPEG (7) and ZSTD TIFFs")))?;
+        .ok_or_else(|| Error::unsupported(path, format!("compression {compression}: satdet reads uncompressed, LZW, Deflate, PackBits, JPEG (7), ZSTD and WebP TIFFs")))?;
     let planar: u16 = dec
         .find_tag_unsigned(Tag::PlanarConfiguration)
         .map_err(te("PlanarConfiguration"))?
@@ -139,6 +139,19 @@ pub(super) fn pixel_format(dec: &mut Dec, path: &Path) -> Result<PixelFormat> {
             path,
             format!(
                 "JPEG with {bands} {}-bit band(s), {}: satdet reads JPEG TIFFs of 1 or 3 interleaved 8-bit bands",
+                sample.bytes() * 8,
+                if layout == BandLayout::Planar { "planar" } else { "interleaved" }
+            ),
+        ));
+    }
+    // libtiff's WebP codec: 8-bit RGB or RGBA, interleaved (WebP has no other kind).
+    if compression == 50001
+        && (sample != SampleType::U8 || !(bands == 3 || bands == 4) || layout == BandLayout::Planar)
+    {
+        return Err(Error::unsupported(
+            path,
+            format!(
+                "WebP with {bands} {}-bit band(s), {}: WebP holds 3 (RGB) or 4 (RGBA) interleaved 8-bit bands",
                 sample.bytes() * 8,
                 if layout == BandLayout::Planar { "planar" } else { "interleaved" }
             ),

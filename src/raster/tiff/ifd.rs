@@ -5,15 +5,17 @@ use super::cache::ChunkCache;
 use super::codec::{self, ChunkCodec, ChunkGrid, JpegChunks, SUPPORTED_COMPRESSION};
 use super::format::{pixel_format, PixelFormat};
 use super::jpeg::JpegColor;
+use super::overview::TiffOverviews;
 use super::source::{TiffSource, TiffState, BATCH_BYTES};
 use super::{geotiff, header, Dec};
 use crate::error::{bounded, Error, Result};
 use crate::geo::GeoRef;
 use crate::limits::Limits;
-use crate::raster::bytes::{source_error, BlockReader};
+use crate::raster::bytes::{source_error, BlockReader, ByteSource};
 use crate::raster::{BandLayout, MaskSpec, RasterInfo, DECODER_MESSAGE_CHARS};
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 use tiff::decoder::{ChunkType, Decoder};
 use tiff::tags::Tag;
 use tiff::TiffError;
@@ -79,21 +81,76 @@ fn read_georef(dec: &mut Dec, path: &Path) -> Result<Option<GeoRef>> {
     geotiff::georef(transform, dir.as_deref(), path).map(Some)
 }
 
-type OpenedTiff = (Option<GeoRef>, Vec<String>, TiffSource, Option<String>);
+/// A TIFF opened: its first image as a source, and the overviews found after it.
+pub(super) struct OpenedTiff {
+    pub georef: Option<GeoRef>,
+    pub warnings: Vec<String>,
+    pub source: TiffSource,
+    pub acquired: Option<String>,
+    pub overviews: TiffOverviews,
+}
 
+/// A decoder reading through `reader` under `limits` (its first directory read).
+pub(super) fn decoder(reader: BlockReader, path: &Path, limits: &Limits) -> Result<Dec> {
+    let mut tl = tiff::decoder::Limits::default();
+    tl.decoding_buffer_size = usize::try_from(limits.max_window_bytes).unwrap_or(usize::MAX);
+    Ok(Decoder::new(reader)
+        .map_err(|e| tiff_error(path, "reading the header", e))?
+        .with_limits(tl))
+}
+
+/// Opens the first image read through `reader` (whose first block may be cached already),
+/// and lists the overviews after it.
 pub(super) fn open_source(mut reader: BlockReader, limits: &Limits) -> Result<OpenedTiff> {
     let src = reader.source();
     let path = &src.name().to_path_buf();
     let file_len = src.len();
+    let first_block = reader.first_block();
     // Before the `tiff` decoder reads the chunk index with its own limits.
-    header::check_first_ifd(&mut reader, file_len, path, limits)?;
-    let mut tl = tiff::decoder::Limits::default();
-    tl.decoding_buffer_size = usize::try_from(limits.max_window_bytes).unwrap_or(usize::MAX);
-    let mut dec = Decoder::new(reader)
-        .map_err(|e| tiff_error(path, "reading the header", e))?
-        .with_limits(tl);
-    let te = |what: &'static str| move |e| tiff_error(path, what, e);
+    let header::Ifds {
+        ifds,
+        later_refused,
+    } = header::check_ifds(&mut reader, file_len, path, limits)?;
+    let mut dec = decoder(reader, path, limits)?;
+    let mut warnings = Vec::new();
+    let (info, chunks) = image_parts(&mut dec, path, limits, file_len, &mut |dec| {
+        nodata(dec, path, &mut warnings)
+    })?;
+    let georef = match read_georef(&mut dec, path)? {
+        Some(g) => Some(g),
+        // A remote scene is georeferenced by its tags only.
+        None if crate::raster::remote::as_url(path).is_some() => None,
+        // A plain TIFF georeferenced by a world file (.tfw, .tifw, .wld) beside it.
+        None => crate::raster::sidecar::world_georef(path)?,
+    };
+    let acquired = date_time(&mut dec, path, &mut warnings)?;
+    if let Some(e) = later_refused {
+        warnings.push(format!(
+            "{}: overviews after a refused directory are not used ({e})",
+            path.display()
+        ));
+    }
+    let overviews = TiffOverviews::new(src.clone(), first_block, limits, &info, &ifds);
+    let source = tiff_source(src, dec, info, chunks, limits);
+    Ok(OpenedTiff {
+        georef,
+        warnings,
+        source,
+        acquired,
+        overviews,
+    })
+}
 
+/// The current image's size, pixel format and chunk index, checked; `nodata` reads the
+/// nodata value (the first image's tag, or given to an overview).
+pub(super) fn image_parts(
+    dec: &mut Dec,
+    path: &Path,
+    limits: &Limits,
+    file_len: u64,
+    nodata: &mut dyn FnMut(&mut Dec) -> Result<Option<f64>>,
+) -> Result<(RasterInfo, Chunks)> {
+    let te = |what: &'static str| move |e| tiff_error(path, what, e);
     let (width, height) = dec.dimensions().map_err(te("image size"))?;
     if width == 0 || height == 0 {
         return Err(Error::corrupt(path, format!("image is {width}x{height}")));
@@ -104,33 +161,9 @@ pub(super) fn open_source(mut reader: BlockReader, limits: &Limits) -> Result<Op
         u64::from(width) * u64::from(height),
         limits.max_scene_pixels,
     )?;
-
-    let fmt = pixel_format(&mut dec, path)?;
-    let mut warnings = Vec::new();
-    let nodata = nodata(&mut dec, path, &mut warnings)?;
-    let Chunks {
-        grid,
-        codec,
-        chunk_bytes,
-        kind,
-    } = chunks(
-        &mut dec,
-        path,
-        limits,
-        file_len,
-        (width, height),
-        &fmt,
-        nodata,
-    )?;
-
-    let georef = match read_georef(&mut dec, path)? {
-        Some(g) => Some(g),
-        // A remote scene is georeferenced by its tags only.
-        None if crate::raster::remote::as_url(path).is_some() => None,
-        // A plain TIFF georeferenced by a world file (.tfw, .tifw, .wld) beside it.
-        None => crate::raster::sidecar::world_georef(path)?,
-    };
-    let acquired = date_time(&mut dec, path, &mut warnings)?;
+    let fmt = pixel_format(dec, path)?;
+    let nodata = nodata(dec)?;
+    let chunks = chunks(dec, path, limits, file_len, (width, height), &fmt, nodata)?;
     let info = RasterInfo {
         width,
         height,
@@ -142,7 +175,8 @@ pub(super) fn open_source(mut reader: BlockReader, limits: &Limits) -> Result<Op
             nodata,
         },
         storage: format!(
-            "GeoTIFF, {kind}, {}, {}",
+            "GeoTIFF, {}, {}, {}",
+            chunks.kind,
             fmt.comp_name,
             if fmt.layout == BandLayout::Planar {
                 "planar"
@@ -151,22 +185,33 @@ pub(super) fn open_source(mut reader: BlockReader, limits: &Limits) -> Result<Op
             }
         ),
     };
-    let source = TiffSource {
-        path: path.to_path_buf(),
+    Ok((info, chunks))
+}
+
+/// The source reading `dec`'s current image from `src`; the header blocks `dec` read
+/// serve the chunks that lie in them.
+pub(super) fn tiff_source(
+    src: Arc<dyn ByteSource>,
+    mut dec: Dec,
+    info: RasterInfo,
+    chunks: Chunks,
+    limits: &Limits,
+) -> TiffSource {
+    TiffSource {
+        path: src.name().to_path_buf(),
         info,
-        grid,
-        chunk_bytes,
-        codec,
+        grid: chunks.grid,
+        chunk_bytes: chunks.chunk_bytes,
+        codec: chunks.codec,
         batch_bytes: BATCH_BYTES.min(limits.max_window_bytes),
         state: Mutex::new(TiffState {
             header: dec.inner().take_blocks(),
             src,
             // Growing to one window's strips stops at max_window_bytes (see read_window).
             cache: ChunkCache::new(limits.chunk_cache_bytes, limits.max_window_bytes),
-            decoded: 0,
         }),
-    };
-    Ok((georef, warnings, source, acquired))
+        decoded: Arc::new(AtomicU64::new(0)),
+    }
 }
 
 /// The `DateTime` tag as an ISO 8601 date-time; a value that is not a date is a warning.
@@ -212,7 +257,7 @@ fn nodata(dec: &mut Dec, path: &Path, warnings: &mut Vec<String>) -> Result<Opti
 
 /// How the pixels are stored: the chunk grid and index (checked against the file) and a
 /// chunk's decoded size (checked against the limits).
-struct Chunks {
+pub(super) struct Chunks {
     grid: ChunkGrid,
     codec: ChunkCodec,
     /// Bytes of one decoded strip/tile (of one plane when planar).
@@ -295,8 +340,13 @@ fn chunks(
         .find_tag_unsigned(Tag::Predictor)
         .map_err(te("Predictor"))?
         .unwrap_or(1);
-    // libtiff ignores the predictor of JPEG chunks (JPEG codes pixels, not differences).
-    let predictor = if compression == 7 { 1 } else { predictor };
+    // libtiff ignores the predictor of JPEG and WebP chunks (they code pixels, not
+    // differences).
+    let predictor = if compression == 7 || compression == 50001 {
+        1
+    } else {
+        predictor
+    };
     if predictor != 1 && predictor != 2 {
         return Err(Error::unsupported(
             path,
@@ -418,6 +468,11 @@ fn check_chunk_index(
         }
         claimed = claimed.saturating_add(decoded);
     }
+    if codec.compression == 50001 {
+        // WebP's ratio is unbounded (codec::max_decoded_bytes): the file-wide claim below
+        // bounds nothing, so chunks sharing their bytes are refused outright.
+        return check_disjoint(path, codec);
+    }
     let most = codec::max_decoded_bytes(codec.compression, file_len);
     if claimed > most {
         return Err(Error::corrupt(
@@ -426,6 +481,30 @@ fn check_chunk_index(
                 "the chunks claim {claimed} decoded bytes but a {file_len}-byte {name} file holds at most {most} (chunks sharing their data?)"
             ),
         ));
+    }
+    Ok(())
+}
+
+/// Refuses chunks whose bytes overlap (one small stream referenced by many chunks: a
+/// decompression bomb no ratio bound catches). Sparse chunks (0 bytes) are skipped.
+fn check_disjoint(path: &Path, codec: &ChunkCodec) -> Result<()> {
+    // Indices, not (offset, end) pairs: 4 bytes a chunk beside the index already held.
+    let mut order: Vec<u32> = (0..codec.offsets.len())
+        .filter(|&i| codec.byte_counts[i] > 0)
+        .filter_map(|i| u32::try_from(i).ok())
+        .collect();
+    order.sort_unstable_by_key(|&i| codec.offsets[i as usize]);
+    for pair in order.windows(2) {
+        let (a, b) = (pair[0] as usize, pair[1] as usize);
+        if codec.offsets[a].saturating_add(codec.byte_counts[a]) > codec.offsets[b] {
+            return Err(Error::corrupt(
+                path,
+                format!(
+                    "chunks {a} and {b} share their bytes (offsets {} and {}); satdet refuses shared WebP chunks (a decompression bomb has no size bound)",
+                    codec.offsets[a], codec.offsets[b]
+                ),
+            ));
+        }
     }
     Ok(())
 }

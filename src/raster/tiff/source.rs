@@ -6,7 +6,7 @@
 
 use super::cache::{Chunk, ChunkCache, CHUNK_OVERHEAD_BYTES};
 use super::codec::{self, ChunkCodec, ChunkGrid};
-use super::jpeg;
+use super::{jpeg, webp};
 use crate::error::{Error, Result};
 use crate::raster::bytes::{ByteSource, HeaderBlocks};
 use crate::raster::{
@@ -15,6 +15,7 @@ use crate::raster::{
 use bytes::Bytes;
 use std::ops::Range;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Compressed bytes of one batch of chunk reads at most (unless one chunk alone is
@@ -34,6 +35,9 @@ pub(super) struct TiffSource {
     pub(super) batch_bytes: u64,
     /// The decoded chunks: one window is assembled at a time.
     pub(super) state: Mutex<TiffState>,
+    /// Chunks decoded so far (cache misses), shared with the scene
+    /// ([`crate::Scene::chunks_decoded`]).
+    pub(super) decoded: Arc<AtomicU64>,
 }
 
 pub(super) struct TiffState {
@@ -42,8 +46,6 @@ pub(super) struct TiffState {
     /// The blocks read while opening, which may hold the first chunks.
     pub(super) header: HeaderBlocks,
     pub(super) cache: ChunkCache,
-    /// Chunks decoded so far (cache misses).
-    pub(super) decoded: u64,
 }
 
 /// What reading chunk `idx` takes: nothing (sparse), or these bytes of the file.
@@ -80,8 +82,9 @@ impl TiffSource {
         // A valid stream needs at most ~1.5 × the decoded size (LZW's 12-bit codes for
         // single bytes; Deflate and PackBits expand less): bytes past that cannot be
         // needed to fill the chunk, so they are not read (nor allocated).
-        // JPEG at the highest qualities can exceed that; it stays under the 4x above.
-        let cap = if codec.jpeg.is_some() {
+        // JPEG and WebP at the highest qualities can exceed that; they stay under the 4x
+        // above.
+        let cap = if codec.is_image_codec() {
             out_len.saturating_mul(4).max(4096)
         } else {
             out_len.saturating_mul(3) / 2 + 4096
@@ -120,6 +123,13 @@ impl TiffSource {
                 j.tables.as_deref(),
                 compressed,
                 j.color,
+                (stored_w, stored_h),
+                (stored_w.max(grid.chunk_w), stored_h.max(grid.chunk_h)),
+                &mut raw,
+            ),
+            None if codec.compression == 50001 => webp::decode(
+                compressed,
+                grid.spp,
                 (stored_w, stored_h),
                 (stored_w.max(grid.chunk_w), stored_h.max(grid.chunk_h)),
                 &mut raw,
@@ -188,7 +198,7 @@ impl TiffSource {
             }
             for ((idx, _), b) in ranges.iter().zip(got) {
                 let chunk = self.decode_chunk(*idx, b.as_deref())?;
-                state.decoded += 1;
+                self.decoded.fetch_add(1, Ordering::Relaxed);
                 put(*idx, &chunk)?;
                 state.cache.insert(*idx, chunk);
             }
@@ -341,7 +351,9 @@ mod tests {
             ..Limits::default()
         };
         let bytes = std::sync::Arc::new(FileBytes::open(&path).unwrap());
-        let (_, _, src, _) = open_source(BlockReader::new(bytes), &limits).unwrap();
+        let src = open_source(BlockReader::new(bytes), &limits)
+            .unwrap()
+            .source;
         let info = src.info.clone();
         assert_eq!(info.storage, "GeoTIFF, strips of 8 rows, none, interleaved");
         let strips = u64::from(h / 8);
@@ -358,7 +370,7 @@ mod tests {
             }
         }
         assert_eq!(
-            src.state.lock().unwrap().decoded,
+            src.decoded.load(std::sync::atomic::Ordering::Relaxed),
             strips,
             "each strip decoded once, not once per window"
         );
@@ -377,7 +389,9 @@ mod tests {
             ..Limits::default()
         };
         let bytes = std::sync::Arc::new(FileBytes::open(&path).unwrap());
-        let (_, _, src, _) = open_source(BlockReader::new(bytes), &limits).unwrap();
+        let src = open_source(BlockReader::new(bytes), &limits)
+            .unwrap()
+            .source;
         let info = src.info.clone();
         let win = Window::new(0, 0, 256, h);
         let mut buf = TileBuf::new();
@@ -390,6 +404,9 @@ mod tests {
         // The second read decodes again only the strips the cache lost: the last two of
         // the first read are still there (three strips' bytes hold two strips with
         // their bookkeeping), and are copied before the others are decoded.
-        assert_eq!(state.decoded, 2 * strips - 2);
+        assert_eq!(
+            src.decoded.load(std::sync::atomic::Ordering::Relaxed),
+            2 * strips - 2
+        );
     }
 }
