@@ -15,6 +15,8 @@ const LAYERS: &[&[&str]] = &[
     &["preprocess", "inference", "postprocess"],
     &["detection"],
     &["pipeline", "analysis", "output"],
+    // Jobs of many scenes: runs the pipeline per scene, merges with the analysis plane.
+    &["job"],
 ];
 
 fn layer(module: &str) -> Option<usize> {

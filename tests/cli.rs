@@ -147,11 +147,14 @@ fn a_failed_run_leaves_the_previous_output_byte_identical() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("non-finite"), "{}", stderr(&o));
     assert_eq!(std::fs::read(&out).expect("read"), b"{\"previous\": true}");
+    // No temporary file is left; the run's journal is kept for `--resume`.
     let names: Vec<_> = std::fs::read_dir(d.path())
         .expect("dir")
         .map(|e| e.expect("entry").file_name())
+        .filter(|n| n.to_string_lossy() != "out.geojson.journal")
         .collect();
     assert_eq!(names.len(), 2, "no temporary file left: {names:?}");
+    assert!(stderr(&o).contains("out.geojson.journal"), "{}", stderr(&o));
     // A good run replaces it whole, quick-look included.
     let q = d.path().join("q.png");
     let o = run(&[

@@ -249,6 +249,7 @@ fn run_header(args: &Args, scenes: &[(PathBuf, OpenResult)]) -> Result<JobHeader
             path: m.clone(),
             source: e,
         })?,
+        None if args.int8 => satdet::pipeline::BUNDLED_MODEL_INT8.to_vec(),
         None => satdet::pipeline::BUNDLED_MODEL.to_vec(),
     });
     if let Some(a) = &args.aoi {
@@ -530,7 +531,14 @@ fn run_job(args: Args, mode: Mode) -> Result<()> {
         .collect();
     let dets: Vec<Detections> = ok.iter().map(|(_, d)| d.clone()).collect();
     if dets.is_empty() {
-        return Err(failed(&failures, scenes.len(), "no scene could be run"));
+        return Err(failed(
+            &failures,
+            scenes.len(),
+            &format!(
+                "no scene could be run; the journal {} is kept for --resume",
+                journal.display()
+            ),
+        ));
     }
     let (iou, ios) = detector.merge_thresholds();
     let merged = job::merge_scenes(&dets, f64::from(iou), f64::from(ios))?;

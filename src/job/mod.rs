@@ -144,7 +144,10 @@ pub fn expand_inputs(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
 /// # Ok(())
 /// # }
 /// ```
-pub fn detect_scenes(detector: &crate::Detector, scenes: &[crate::Scene]) -> Result<JobDetections> {
+pub fn detect_scenes(
+    detector: &crate::pipeline::Detector,
+    scenes: &[crate::raster::Scene],
+) -> Result<JobDetections> {
     let mut found = Vec::with_capacity(scenes.len());
     for s in scenes {
         found.push(detector.detect(s)?);

@@ -28,7 +28,9 @@ mod plan;
 mod stages;
 mod stream;
 
-pub use builder::{DetectorBuilder, BUNDLED_MODEL, BUNDLED_MODEL_NAME};
+pub use builder::{
+    DetectorBuilder, BUNDLED_MODEL, BUNDLED_MODEL_INT8, BUNDLED_MODEL_INT8_NAME, BUNDLED_MODEL_NAME,
+};
 pub use plan::{AoiPlan, Plan, MAX_TILE_PX, MIN_TILE_PX};
 
 use crate::detection::{Detection, Detections, Progress, Report, StageTimes};
@@ -415,6 +417,7 @@ impl Detector {
                 // `None` after the last message: the tiles done before the run (`run.done`)
                 // may complete rows that no message of this run completes.
                 for msg in batch_rx.iter().map(Some).chain(std::iter::once(None)) {
+                    let last = msg.is_none();
                     match msg {
                         None => {}
                         Some(StageMsg::Skipped(indices)) => {
@@ -494,12 +497,16 @@ impl Detector {
                             let _ = done_tx.send(input);
                         }
                     }
-                    let flow = on_event(Event::Progress(Progress {
-                        tiles_done: (done.processed + done.skipped).saturating_sub(resumed),
-                        tiles_skipped: done.skipped,
-                        tiles_total: total,
-                        candidates: streamer.pending() + items.len(),
-                    }));
+                    let flow = if last {
+                        ControlFlow::Continue(())
+                    } else {
+                        on_event(Event::Progress(Progress {
+                            tiles_done: (done.processed + done.skipped).saturating_sub(resumed),
+                            tiles_skipped: done.skipped,
+                            tiles_total: total,
+                            candidates: streamer.pending() + items.len(),
+                        }))
+                    };
                     if flow.is_break() {
                         return Err(Error::Cancelled);
                     }
