@@ -293,6 +293,28 @@ fn shards_merged_are_byte_identical_to_one_run() {
             std::fs::read(&merged).unwrap() == reference,
             "{n} shards differ from one run"
         );
+        if n == 2 {
+            // A GeoPackage records when it was written: with SOURCE_DATE_EPOCH it is the
+            // same bytes too.
+            let gpkg = |out: &Path, args: Vec<String>| {
+                let run = Command::new(satdet_bin())
+                    .args(args)
+                    .arg("-o")
+                    .arg(out)
+                    .env("SOURCE_DATE_EPOCH", "1764460800")
+                    .output()
+                    .unwrap();
+                ok(&run);
+                std::fs::read(out).unwrap()
+            };
+            let one = gpkg(&sub.join("one.gpkg"), base.clone());
+            let mut m = vec!["merge".to_string()];
+            m.extend(files.iter().cloned());
+            assert!(
+                gpkg(&sub.join("merged.gpkg"), m) == one,
+                "GeoPackages differ"
+            );
+        }
         if n == 3 {
             // A missing shard, a shard twice, or a shard of another job is refused.
             let out = satdet(&["merge", &files[0], &files[1], "-o", &s(&merged)]);

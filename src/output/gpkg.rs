@@ -176,9 +176,9 @@ fn build(db: &Connection, layer: &Layer) -> rusqlite::Result<()> {
         });
     let [x0, y0, x1, y1] = bbox.map_or([None; 4], |b| b.map(Some));
     db.execute(
-        "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, min_x, min_y, max_x, max_y, srs_id)
-         VALUES (?1, 'features', ?1, ?2, ?3, ?4, ?5, ?6, 4326)",
-        rusqlite::params![layer.name, format!("satdet {}", layer.name), x0, y0, x1, y1],
+        "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, min_x, min_y, max_x, max_y, srs_id, last_change)
+         VALUES (?1, 'features', ?1, ?2, ?3, ?4, ?5, ?6, 4326, COALESCE(strftime('%Y-%m-%dT%H:%M:%fZ', ?7, 'unixepoch'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))",
+        rusqlite::params![layer.name, format!("satdet {}", layer.name), x0, y0, x1, y1, source_date_epoch()],
     )?;
     db.execute(
         "INSERT INTO gpkg_geometry_columns VALUES (?1, 'geom', ?2, 4326, 0, 0)",
@@ -228,11 +228,19 @@ fn build(db: &Connection, layer: &Layer) -> rusqlite::Result<()> {
         [GDAL_URI, &gdal_metadata_xml(&layer.metadata)],
     )?;
     db.execute(
-        "INSERT INTO gpkg_metadata_reference (reference_scope, table_name, md_file_id)
-         VALUES ('table', ?1, 1)",
-        [&layer.name],
+        "INSERT INTO gpkg_metadata_reference (reference_scope, table_name, md_file_id, timestamp)
+         VALUES ('table', ?1, 1, COALESCE(strftime('%Y-%m-%dT%H:%M:%fZ', ?2, 'unixepoch'), strftime('%Y-%m-%dT%H:%M:%fZ', 'now')))",
+        rusqlite::params![layer.name, source_date_epoch()],
     )?;
     Ok(())
+}
+
+/// The time the GeoPackage says it was written (`last_change`, the metadata's
+/// `timestamp`): `SOURCE_DATE_EPOCH` (seconds since 1970, the reproducible-builds
+/// convention) when set, so that the same detections give the same bytes (a resumed run,
+/// merged shards); otherwise now.
+fn source_date_epoch() -> Option<i64> {
+    std::env::var("SOURCE_DATE_EPOCH").ok()?.trim().parse().ok()
 }
 
 /// `layer` as a GeoPackage into `w`.
