@@ -179,11 +179,16 @@ struct Opened {
 
 type OpenResult = std::result::Result<Opened, Error>;
 
-fn open_one(args: &Args, detector: &satdet::Detector, path: &Path) -> OpenResult {
-    let mut scene = Scene::open_with_limits(path, &args.limits())?;
-    if let Some(d) = &args.date {
-        scene = scene.with_acquired(d)?;
+fn open_scene(args: &Args, path: &Path) -> Result<Scene> {
+    let scene = Scene::open_with_limits(path, &args.limits())?;
+    match &args.date {
+        Some(d) => scene.with_acquired(d),
+        None => Ok(scene),
     }
+}
+
+fn open_one(args: &Args, detector: &satdet::Detector, path: &Path) -> OpenResult {
+    let scene = open_scene(args, path)?;
     let plan = detector.plan(&scene)?;
     let tiles = match &plan.aoi {
         Some(a) => a.tiles.clone(),
@@ -447,12 +452,29 @@ fn run_job(args: Args, mode: Mode) -> Result<()> {
         }
         let n_here = tiles.len() as u64;
         let mut since_sync = 0usize;
+        // Each scene of a job of several runs on a scene opened for its run alone, so its
+        // decoded-chunk cache goes when the run ends: memory does not grow with the
+        // number of scenes (the scenes opened above read their headers only).
+        let fresh = if scenes.len() > 1 {
+            match open_scene(&args, &o.path) {
+                Ok(s) => Some(s),
+                Err(e) if args.fail_fast => return Err(e),
+                Err(e) => {
+                    failures.push((path.clone(), e.to_string()));
+                    results.push(None);
+                    continue;
+                }
+            }
+        } else {
+            None
+        };
+        let scene = fresh.as_ref().unwrap_or(&o.scene);
         let run = TileRun {
             tiles: Some(tiles),
             done: std::mem::take(&mut done[k]),
         };
         let outcome = detector.detect_tiles(
-            &o.scene,
+            scene,
             run,
             |t| {
                 if let Some(w) = writer.borrow_mut().as_mut() {
