@@ -84,11 +84,16 @@ impl Limits {
     /// assert_eq!(l.max_detection_bytes, 64 << 20);
     /// ```
     pub fn for_memory(bytes: u64) -> Self {
-        let d = Limits::default();
+        Limits::default().within_memory(bytes)
+    }
+
+    /// These limits with the chunk cache and the detections each held to an eighth of
+    /// `bytes` (the shares of [`Limits::for_memory`]).
+    pub(crate) fn within_memory(self, bytes: u64) -> Self {
         Limits {
-            chunk_cache_bytes: d.chunk_cache_bytes.min(bytes / 8),
-            max_detection_bytes: d.max_detection_bytes.min(bytes / 8),
-            ..d
+            chunk_cache_bytes: self.chunk_cache_bytes.min(bytes / 8),
+            max_detection_bytes: self.max_detection_bytes.min(bytes / 8),
+            ..self
         }
     }
 

@@ -41,7 +41,13 @@ enum Mode {
     /// A run (or one shard) that reads tiles, with its journal.
     Detect { shard: Option<Shard> },
     /// The outcomes of every shard, per scene: nothing is read.
-    Merge { outcomes: Vec<Vec<TileOutcome>> },
+    Merge {
+        outcomes: Vec<Vec<TileOutcome>>,
+        /// The shards' header, and the first shard file (for errors): the job opened
+        /// now must be the one they ran.
+        expected: JobHeader,
+        first: PathBuf,
+    },
 }
 
 /// The shard file of shard `s` for `--output NAME.tiles`: `NAME.I-of-N.tiles`.
@@ -155,26 +161,23 @@ pub fn merge(m: MergeArgs) -> Result<()> {
     let mut inputs: Vec<&Path> = m.shards.iter().map(PathBuf::as_path).collect();
     inputs.extend(args.inputs.iter().map(PathBuf::as_path));
     satdet::output::check_outputs(&inputs, &[&m.output])?;
-    // The job must be the one the shards ran: same scenes, model and settings.
-    let probe = run_header(
-        &args,
-        &open_scenes(&args, &mut Warnings::default(), true)?.1,
-    )?;
-    if let Some(why) = probe.mismatch(&first.header) {
-        return Err(Error::Journal {
-            path: first_path.to_path_buf(),
-            detail: format!("the scenes or model changed since the shards ran: {why}"),
-        });
-    }
-    run_job(args, Mode::Merge { outcomes })
+    let (expected, first) = (first.header.clone(), first_path.to_path_buf());
+    run_job(
+        args,
+        Mode::Merge {
+            outcomes,
+            expected,
+            first,
+        },
+    )
 }
 
 struct Opened {
     path: PathBuf,
     scene: Scene,
+    plan: satdet::Plan,
     /// The tiles the plan reads (the area of interest's, or every tile).
     tiles: Vec<usize>,
-    grid_len: usize,
 }
 
 type OpenResult = std::result::Result<Opened, Error>;
@@ -196,8 +199,8 @@ fn open_one(args: &Args, detector: &satdet::Detector, path: &Path) -> OpenResult
     };
     Ok(Opened {
         path: path.to_path_buf(),
-        grid_len: plan.grid.len(),
         scene,
+        plan,
         tiles,
     })
 }
@@ -233,7 +236,7 @@ fn run_header(args: &Args, scenes: &[(PathBuf, OpenResult)]) -> Result<JobHeader
     let mut entries = Vec::new();
     for (p, r) in scenes {
         let path = p.to_string_lossy().into_owned();
-        let tiles = r.as_ref().map_or(0, |o| o.grid_len);
+        let tiles = r.as_ref().map_or(0, |o| o.plan.grid.len());
         let size = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
         let dims = r
             .as_ref()
@@ -333,7 +336,7 @@ fn run_job(args: Args, mode: Mode) -> Result<()> {
     );
     for (p, r) in &scenes {
         if let Ok(o) = r {
-            describe(&detector, o, &args, &mut warned)?;
+            describe(&detector, o, &args, &mut warned);
         } else {
             eprintln!("scene: {} (cannot be opened)", p.display());
         }
@@ -368,7 +371,20 @@ fn run_job(args: Args, mode: Mode) -> Result<()> {
     let mut done: Vec<Vec<TileOutcome>> = vec![Vec::new(); scenes.len()];
     let writer: RefCell<Option<TileFileWriter>> = RefCell::new(None);
     match mode {
-        Mode::Merge { outcomes } => done = outcomes,
+        Mode::Merge {
+            outcomes,
+            expected,
+            first,
+        } => {
+            // The job must be the one the shards ran: same scenes, model and settings.
+            if let Some(why) = header.mismatch(&expected) {
+                return Err(Error::Journal {
+                    path: first,
+                    detail: format!("the scenes or model changed since the shards ran: {why}"),
+                });
+            }
+            done = outcomes;
+        }
         Mode::Detect { .. } => {
             if args.resume && journal.exists() {
                 let (w, found) = TileFileWriter::resume(&journal, &header)?;
@@ -619,15 +635,10 @@ fn failed(failures: &[(PathBuf, String)], n: usize, then: &str) -> Error {
     ))
 }
 
-fn describe(
-    detector: &satdet::Detector,
-    o: &Opened,
-    args: &Args,
-    warned: &mut Warnings,
-) -> Result<()> {
+fn describe(detector: &satdet::Detector, o: &Opened, args: &Args, warned: &mut Warnings) {
     let scene = &o.scene;
     let info = detector.model_info();
-    let plan = detector.plan(scene)?;
+    let plan = &o.plan;
     warned.print(&plan.warnings);
     let g = plan.gsd;
     eprintln!(
@@ -656,7 +667,6 @@ fn describe(
             ""
         }
     );
-    Ok(())
 }
 
 fn summary(

@@ -275,11 +275,7 @@ impl DetectorBuilder {
     /// their own chunk cache: open them with the same limits.
     pub fn max_memory(mut self, bytes: u64) -> Self {
         self.max_memory = Some(bytes);
-        self.limits = Limits {
-            chunk_cache_bytes: self.limits.chunk_cache_bytes.min(bytes / 8),
-            max_detection_bytes: self.limits.max_detection_bytes.min(bytes / 8),
-            ..self.limits
-        };
+        self.limits = self.limits.within_memory(bytes);
         self
     }
 

@@ -331,7 +331,9 @@ fn fit_memory(
         .saturating_add(l.max_detection_bytes);
     let fits = (budget.saturating_sub(fixed) / per_tile.max(1)) as usize;
     let mib = |b: u64| b.div_ceil(1 << 20);
-    if fits == 0 || (info.fixed_batch.is_some() && fits < batch) {
+    // The fewest tiles a batch can hold: the model's fixed batch, or one.
+    let least = info.fixed_batch.unwrap_or(1);
+    if fits < least {
         return Err(Error::Limits {
             context: format!(
                 "{}: the program and onnxruntime ({} MiB), the chunk cache ({} MiB), the detections ({} MiB) and {} tile(s) of {} MiB (windows, tensors and onnxruntime's working memory); at least {} MiB is needed",
@@ -339,9 +341,9 @@ fn fit_memory(
                 mib(Limits::BASE_BYTES),
                 mib(l.chunk_cache_bytes),
                 mib(l.max_detection_bytes),
-                batch.max(1).min(info.fixed_batch.unwrap_or(1)),
+                least,
                 mib(per_tile),
-                mib(fixed + per_tile * info.fixed_batch.unwrap_or(1) as u64)
+                mib(fixed + per_tile * least as u64)
             ),
             what: "the memory budget (--max-memory, DetectorBuilder::max_memory)",
             found: fixed.saturating_add(per_tile),
