@@ -190,19 +190,8 @@ def session(path, threads):
 
 
 def time_threads(path, threads, runs=30):
-    """export.time_single_core with a thread count (same input, warm-up and statistics)."""
-    if threads == 1:
-        return export.time_single_core(path, runs)
-    sess = session(path, threads)
-    x = np.random.default_rng(0).random((1, 3, 640, 640), dtype=np.float32)
-    for _ in range(3):
-        sess.run(None, {"images": x})
-    ts = []
-    for _ in range(runs):
-        t = time.perf_counter()
-        sess.run(None, {"images": x})
-        ts.append((time.perf_counter() - t) * 1000)
-    return {"median_ms": float(np.median(ts)), "min_ms": float(np.min(ts)), "runs": runs}
+    """export.time_single_core with a thread count."""
+    return export.time_single_core(path, runs, threads=threads)
 
 
 def evaluate_model(path, val_recs, threads):
