@@ -9,6 +9,13 @@ use satdet::{Detector, Error, Limits, Scene};
 #[test]
 fn the_budget_lowers_the_batch_and_sizes_the_caches() {
     let scene = Scene::open(fixture("utm_rgb_tiled_lzw.tif")).unwrap();
+    // The default on the CPU is one tile per batch (satdet::pipeline::default_batch).
+    let default = Detector::builder().build().unwrap();
+    assert_eq!(default.plan(&scene).unwrap().batch, 1);
+    assert_eq!(
+        satdet::pipeline::default_batch(satdet::Device::Cuda { device_id: 0 }),
+        8
+    );
     let plain = Detector::builder().batch_size(8).build().unwrap();
     assert_eq!(plain.plan(&scene).unwrap().batch, 8);
     // The bundled model: 640 px input (4.9 MB), 3-band 8-bit windows (1.2 MB): about
@@ -77,6 +84,8 @@ fn the_cli_takes_max_memory() {
         out.to_str().unwrap(),
         "--max-memory",
         "256",
+        "--batch",
+        "8",
     ]);
     let err = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{err}");

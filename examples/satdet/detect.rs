@@ -84,9 +84,10 @@ pub struct Args {
     /// NMS IoU threshold (default: the model's suggestion).
     #[arg(long, allow_negative_numbers = true)]
     pub(crate) iou: Option<f32>,
-    /// Tiles per inference batch, 1 to 1024 (lowered to fit memory limits, with a warning).
-    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u64).range(1..=1024))]
-    pub(crate) batch: u64,
+    /// Tiles per inference batch, 1 to 1024 (lowered to fit memory limits, with a warning)
+    /// [default: 1 on the CPU, 8 on CUDA]
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub(crate) batch: Option<u64>,
     /// Preprocessing backend.
     #[arg(long, value_enum, default_value_t = PreprocessArg::Cpu)]
     pub(crate) preprocess: PreprocessArg,
@@ -115,7 +116,6 @@ impl Args {
     pub(crate) fn detector(&self) -> satdet::Result<Detector> {
         let mut b = Detector::builder()
             .overlap(self.overlap)
-            .batch_size(usize::try_from(self.batch).unwrap_or(1024))
             .preprocess(match self.preprocess {
                 PreprocessArg::Cpu => Preprocess::Cpu,
                 PreprocessArg::Gpu => Preprocess::Gpu,
@@ -125,6 +125,9 @@ impl Args {
                 DeviceArg::Cpu => Device::Cpu,
                 DeviceArg::Cuda => Device::Cuda { device_id: 0 },
             });
+        if let Some(n) = self.batch {
+            b = b.batch_size(usize::try_from(n).unwrap_or(1024));
+        }
         if let Some(m) = &self.model {
             b = b.model(m);
         }

@@ -6,7 +6,9 @@ mod model;
 mod session;
 
 pub use decode::{decode_batch, detect_layout, Layout, RawBox};
-pub use model::{Device, GsdRange, Metadata, Model, ModelInfo, MAX_BATCH, MAX_INPUT_SIDE};
+pub use model::{
+    default_threads, Device, GsdRange, Metadata, Model, ModelInfo, MAX_BATCH, MAX_INPUT_SIDE,
+};
 pub use session::{find_onnxruntime, INSTALL_HINT};
 
 // Internal helpers: the pipeline's, not part of the public surface.

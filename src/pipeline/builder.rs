@@ -10,6 +10,18 @@ use crate::preprocess::Preprocess;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+/// Tiles per inference batch when none is asked for ([`DetectorBuilder::batch_size`]):
+/// 1 on the CPU, where a larger batch was no faster and held two and a half times the
+/// memory (README, "Performance": 8192 x 8192 px, 256 tiles: batch 1 5.6-5.8 s and
+/// 311 MB, batch 8 6.4-6.6 s and 789 MB); 8 on CUDA, where batches keep the device busy
+/// (not measured yet: `scripts/gpu_bench.sh` measures it).
+pub fn default_batch(device: Device) -> usize {
+    match device {
+        Device::Cpu => 1,
+        Device::Cuda { .. } => 8,
+    }
+}
+
 /// The bundled model's ONNX bytes, embedded in the crate so that a program built with
 /// satdet finds it wherever it runs (`models/satdet-vehicles.onnx`, its card beside it).
 pub const BUNDLED_MODEL: &[u8] = include_bytes!("../../models/satdet-vehicles.onnx");
@@ -45,7 +57,7 @@ pub struct DetectorBuilder {
     confidence: Option<f32>,
     iou: Option<f32>,
     merge_ios: f32,
-    batch: usize,
+    batch: Option<usize>,
     threads: Option<usize>,
     stretch_pct: (f64, f64),
     limits: Limits,
@@ -89,7 +101,7 @@ impl Default for DetectorBuilder {
             confidence: None,
             iou: None,
             merge_ios: 0.7,
-            batch: 8,
+            batch: None,
             threads: None,
             stretch_pct: (2.0, 98.0),
             limits: Limits::default(),
@@ -195,14 +207,15 @@ impl DetectorBuilder {
         self.merge_ios = ios;
         self
     }
-    /// Tiles per inference batch (default 8, at most 1024; a model with a fixed batch axis
-    /// sets it). Lowered, with a warning in the report, when a batch would not fit
-    /// [`Limits::max_batch_bytes`].
+    /// Tiles per inference batch (default [`default_batch`] for the device: 1 on the CPU,
+    /// 8 on CUDA; at most 1024; a model with a fixed batch axis sets it). Lowered, with a
+    /// warning in the report, when a batch would not fit [`Limits::max_batch_bytes`].
     pub fn batch_size(mut self, n: usize) -> Self {
-        self.batch = n;
+        self.batch = Some(n);
         self
     }
-    /// onnxruntime intra-op threads (default: onnxruntime's choice, all cores).
+    /// onnxruntime intra-op threads (default [`crate::inference::default_threads`]: the
+    /// cores this process may use).
     pub fn threads(mut self, n: usize) -> Self {
         self.threads = Some(n);
         self
@@ -295,11 +308,9 @@ impl DetectorBuilder {
                 }
             }
         }
-        if self.batch == 0 || self.batch > MAX_BATCH {
-            return cfg(format!(
-                "batch size {} must be in 1..={MAX_BATCH}",
-                self.batch
-            ));
+        let batch = self.batch.unwrap_or_else(|| default_batch(self.device));
+        if batch == 0 || batch > MAX_BATCH {
+            return cfg(format!("batch size {batch} must be in 1..={MAX_BATCH}",));
         }
         let (lo, hi) = self.stretch_pct;
         if !((0.0..100.0).contains(&lo) && lo < hi && hi <= 100.0) {
@@ -376,7 +387,9 @@ impl DetectorBuilder {
             tile_px,
             tile_explicit: self.tile_px.is_some(),
             overlap: self.overlap,
-            batch: info.fixed_batch.unwrap_or(self.batch),
+            batch: info
+                .fixed_batch
+                .unwrap_or_else(|| self.batch.unwrap_or_else(|| default_batch(self.device))),
             stretch_pct: self.stretch_pct,
             limits: self.limits,
             scene_gsd_m: self.scene_gsd_m,

@@ -29,7 +29,8 @@ mod stages;
 mod stream;
 
 pub use builder::{
-    DetectorBuilder, BUNDLED_MODEL, BUNDLED_MODEL_INT8, BUNDLED_MODEL_INT8_NAME, BUNDLED_MODEL_NAME,
+    default_batch, DetectorBuilder, BUNDLED_MODEL, BUNDLED_MODEL_INT8, BUNDLED_MODEL_INT8_NAME,
+    BUNDLED_MODEL_NAME,
 };
 pub use plan::{AoiPlan, Plan, MAX_TILE_PX, MIN_TILE_PX};
 
