@@ -103,7 +103,7 @@ pub struct Args {
     pub(crate) no_gsd_match: bool,
     /// Keep the run's peak memory near this many MiB (at least 256): sizes the chunk cache
     /// and the detections (an eighth each) and lowers the batch to fit (default: no
-    /// budget; the defaults stay under 1 GiB, see the README).
+    /// budget; the defaults stay under 512 MiB, see the README).
     #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(256..=1_048_576))]
     pub(crate) max_memory: Option<u64>,
     /// Also write a quick-look (`.png`, `.jpg` or `.jpeg`) with the boxes drawn.
