@@ -32,7 +32,7 @@ pub use builder::{
     default_batch, DetectorBuilder, BUNDLED_MODEL, BUNDLED_MODEL_INT8, BUNDLED_MODEL_INT8_NAME,
     BUNDLED_MODEL_NAME,
 };
-pub use plan::{AoiPlan, Plan, MAX_TILE_PX, MIN_TILE_PX};
+pub use plan::{AoiPlan, Plan, GSD_TOLERANCE, MAX_TILE_PX, MIN_TILE_PX};
 
 use crate::detection::{Detection, Detections, Progress, Report, StageTimes};
 use crate::error::{Error, Result};

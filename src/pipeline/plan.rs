@@ -19,6 +19,9 @@ pub const MAX_TILE_PX: u32 = 16_384;
 pub(crate) const MAX_RESAMPLING: f64 = 4.0;
 /// A grid of more tiles than this is warned about (usually a tile size far too small).
 const MANY_TILES: usize = 100_000;
+/// The relative difference between the scene's GSD and the model's range below which
+/// tiles are not resampled (1 %).
+pub const GSD_TOLERANCE: f64 = 0.01;
 
 /// The warning for a tile resampled more than [`MAX_RESAMPLING`] times either way.
 pub(crate) fn resampling_warning(tile_px: u32, model_side: u32, advice: &str) -> Option<String> {
@@ -277,7 +280,13 @@ fn tile_for(
         }
         return (cfg.tile_px, unmatched(cfg.tile_px));
     };
-    let want = f64::from(model_side) * range.nearest(s) / s;
+    let mut want = f64::from(model_side) * range.nearest(s) / s;
+    // A scene just outside the model's range (e.g. 0.2998 m against 0.3-0.5 m, a
+    // projection's scale factor) is fed as it is: resampling by a fraction of a percent
+    // changes nothing the model can see and costs the bilinear path.
+    if (want / f64::from(model_side) - 1.0).abs() <= GSD_TOLERANCE {
+        want = f64::from(model_side);
+    }
     // The largest tile whose raw window fits Limits::max_window_bytes.
     let px_bytes = (u64::from(scene.info().bands) * scene.info().sample.bytes() as u64).max(1);
     let fits = ((cfg.limits.max_window_bytes / px_bytes) as f64)
