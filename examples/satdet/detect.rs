@@ -84,6 +84,12 @@ pub struct Args {
     /// NMS IoU threshold (default: the model's suggestion).
     #[arg(long, allow_negative_numbers = true)]
     pub(crate) iou: Option<f32>,
+    /// Model input side in pixels, for a model exported with symbolic height and width
+    /// (default: its `imgsz`, e.g. 640): larger windows, less overlap through the model;
+    /// pair with a smaller --overlap to keep the overlap in pixels (1280 with 0.1 = 640
+    /// with 0.2)
+    #[arg(long, value_name = "PX", value_parser = clap::value_parser!(u32).range(1..=16384))]
+    pub(crate) input_size: Option<u32>,
     /// Tiles per inference batch, 1 to 1024 (lowered to fit memory limits, with a warning)
     /// [default: 1 on the CPU, 8 on CUDA]
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
@@ -125,6 +131,9 @@ impl Args {
                 DeviceArg::Cpu => Device::Cpu,
                 DeviceArg::Cuda => Device::Cuda { device_id: 0 },
             });
+        if let Some(px) = self.input_size {
+            b = b.input_size(px);
+        }
         if let Some(n) = self.batch {
             b = b.batch_size(usize::try_from(n).unwrap_or(1024));
         }
@@ -186,6 +195,7 @@ impl Args {
         opt("--aoi-buffer", self.aoi_buffer.map(|x| format!("{x:?}")));
         opt("--date", self.date.clone());
         opt("--tile", self.tile.map(|x| x.to_string()));
+        opt("--input-size", self.input_size.map(|x| x.to_string()));
         opt("--overlap", Some(format!("{:?}", self.overlap)));
         opt("--confidence", self.confidence.map(|x| format!("{x:?}")));
         opt("--iou", self.iou.map(|x| format!("{x:?}")));

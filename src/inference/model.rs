@@ -304,13 +304,16 @@ impl Model {
     /// when `None`). Checks the input (one NCHW f32 image tensor with 3 channels)
     /// and its metadata ([`Metadata::parse`]), refuses a model whose smallest batch needs
     /// more than `max_batch_bytes` of input tensor ([`crate::Limits::max_batch_bytes`]),
-    /// and runs one blank batch to learn and check the output layout.
+    /// and runs one blank batch to learn and check the output layout. `input_size`: the
+    /// side of a square input for a model whose height and width are symbolic (default:
+    /// its `imgsz` metadata); a fixed-size model accepts only its own size.
     pub fn load(
         path: &Path,
         device: Device,
         runtime: Option<&Path>,
         threads: Option<usize>,
         max_batch_bytes: u64,
+        input_size: Option<u32>,
     ) -> Result<Model> {
         if !path.is_file() {
             return Err(Error::io(
@@ -325,6 +328,7 @@ impl Model {
             runtime,
             threads,
             max_batch_bytes,
+            input_size,
         )
     }
 
@@ -337,6 +341,7 @@ impl Model {
         runtime: Option<&Path>,
         threads: Option<usize>,
         max_batch_bytes: u64,
+        input_size: Option<u32>,
     ) -> Result<Model> {
         Self::load_from(
             name,
@@ -345,6 +350,7 @@ impl Model {
             runtime,
             threads,
             max_batch_bytes,
+            input_size,
         )
     }
 
@@ -357,6 +363,7 @@ impl Model {
         runtime: Option<&Path>,
         threads: Option<usize>,
         max_batch_bytes: u64,
+        input_size: Option<u32>,
     ) -> Result<Model> {
         let (runtime, env) = environment(runtime)?;
         let mut builder = Session::builder(&env).map_err(|e| ort_err("creating a session", e))?;
@@ -420,6 +427,17 @@ impl Model {
                     input.name()
                 )))
             }
+        };
+        let symbolic = shape[2] <= 0 && shape[3] <= 0;
+        let (height, width) = match input_size {
+            Some(side) if symbolic || (side, side) == (height, width) => (side, side),
+            Some(side) => {
+                return Err(Error::Config(format!(
+                    "{}: the model's input is fixed at {width}x{height}, so it cannot take {side} px windows (input size {side}); a model exported with symbolic height and width can",
+                    path.display()
+                )))
+            }
+            None => (height, width),
         };
         let fixed_batch = (shape[0] > 0).then_some(shape[0] as usize);
         // Model-sized buffers are allocated from these numbers: refuse implausible ones

@@ -4,7 +4,7 @@ use super::plan::{resampling_warning, MAX_TILE_PX, MIN_TILE_PX};
 use super::Detector;
 use crate::error::{Error, Result};
 use crate::geo::Aoi;
-use crate::inference::{Device, Model, MAX_BATCH};
+use crate::inference::{Device, Model, MAX_BATCH, MAX_INPUT_SIDE};
 use crate::limits::Limits;
 use crate::preprocess::Preprocess;
 use std::path::{Path, PathBuf};
@@ -58,6 +58,7 @@ pub struct DetectorBuilder {
     iou: Option<f32>,
     merge_ios: f32,
     batch: Option<usize>,
+    input_size: Option<u32>,
     threads: Option<usize>,
     stretch_pct: (f64, f64),
     limits: Limits,
@@ -84,6 +85,7 @@ impl std::fmt::Debug for DetectorBuilder {
             .field("confidence", &self.confidence)
             .field("iou", &self.iou)
             .field("batch", &self.batch)
+            .field("input_size", &self.input_size)
             .field("aoi", &self.aoi.as_ref().map(|a| a.name()))
             .finish_non_exhaustive()
     }
@@ -102,6 +104,7 @@ impl Default for DetectorBuilder {
             iou: None,
             merge_ios: 0.7,
             batch: None,
+            input_size: None,
             threads: None,
             stretch_pct: (2.0, 98.0),
             limits: Limits::default(),
@@ -214,6 +217,19 @@ impl DetectorBuilder {
         self.batch = Some(n);
         self
     }
+    /// The side of the square model input, for a model exported with symbolic height and
+    /// width (fully convolutional; default: its `imgsz` metadata, e.g. 640). A larger input
+    /// takes larger windows, so less of the scene goes through the model twice: with the
+    /// same overlap in pixels (e.g. `input_size(1280)` with `overlap(0.1)`: 128 px, as 640
+    /// px with 0.2) an 8192 px scene takes 49 windows of 1280 px instead of 256 of 640,
+    /// 0.77 of the pixels. Tiles are still matched to the model's GSD (tile side = input
+    /// side × model GSD / scene GSD). A model whose input size is fixed accepts only its
+    /// own size ([`crate::Error::Config`] otherwise); a size the network cannot take fails
+    /// at load, when the blank batch runs.
+    pub fn input_size(mut self, px: u32) -> Self {
+        self.input_size = Some(px);
+        self
+    }
     /// onnxruntime intra-op threads (default [`crate::inference::default_threads`]: the
     /// cores this process may use).
     pub fn threads(mut self, n: usize) -> Self {
@@ -312,6 +328,13 @@ impl DetectorBuilder {
         if batch == 0 || batch > MAX_BATCH {
             return cfg(format!("batch size {batch} must be in 1..={MAX_BATCH}",));
         }
+        if let Some(px) = self.input_size {
+            if px == 0 || px > MAX_INPUT_SIDE {
+                return cfg(format!(
+                    "input size {px} px must be in 1..={MAX_INPUT_SIDE}"
+                ));
+            }
+        }
         let (lo, hi) = self.stretch_pct;
         if !((0.0..100.0).contains(&lo) && lo < hi && hi <= 100.0) {
             return cfg(format!(
@@ -343,7 +366,14 @@ impl DetectorBuilder {
         self.check()?;
         let (runtime, max_bytes) = (self.runtime.as_deref(), self.limits.max_batch_bytes);
         let model = match &self.model {
-            ModelChoice::Path(p) => Model::load(p, self.device, runtime, self.threads, max_bytes)?,
+            ModelChoice::Path(p) => Model::load(
+                p,
+                self.device,
+                runtime,
+                self.threads,
+                max_bytes,
+                self.input_size,
+            )?,
             ModelChoice::Bundled => Model::load_bytes(
                 Path::new(BUNDLED_MODEL_NAME),
                 BUNDLED_MODEL,
@@ -351,6 +381,7 @@ impl DetectorBuilder {
                 runtime,
                 self.threads,
                 max_bytes,
+                self.input_size,
             )?,
             ModelChoice::BundledInt8 => Model::load_bytes(
                 Path::new(BUNDLED_MODEL_INT8_NAME),
@@ -359,6 +390,7 @@ impl DetectorBuilder {
                 runtime,
                 self.threads,
                 max_bytes,
+                self.input_size,
             )?,
             ModelChoice::Bytes(b) => Model::load_bytes(
                 Path::new("model in memory"),
@@ -367,6 +399,7 @@ impl DetectorBuilder {
                 runtime,
                 self.threads,
                 max_bytes,
+                self.input_size,
             )?,
         };
         let info = model.info().clone();
