@@ -58,7 +58,7 @@ fn register_tensorrt(builder: SessionBuilder, device_id: i32) -> Result<SessionB
         provider: "TensorRT",
         detail,
     };
-    const NEEDS: &str = "needs onnxruntime-gpu built with TensorRT (the PyPI onnxruntime-gpu wheels are) and the TensorRT libraries (libnvinfer: e.g. `pip install tensorrt-cu12`) on the library path";
+    const NEEDS: &str = "needs onnxruntime-gpu built with TensorRT (the PyPI onnxruntime-gpu wheels are) and the TensorRT libraries (libnvinfer, e.g. from the tensorrt-cu13-libs or tensorrt-cu12-libs wheel, for the CUDA that onnxruntime-gpu was built for) on LD_LIBRARY_PATH";
     for (name, available) in [
         ("TensorRT", ort::ep::TensorRT::is_available()),
         ("CUDA", ort::ep::CUDA::is_available()),
