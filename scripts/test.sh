@@ -5,8 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 .venv/bin/python tests/fixtures/make_fixtures.py
-# The `cuda` feature must at least build (there is no CUDA device in CI).
-cargo check --lib --features cuda --locked
+# The `cuda` and `tensorrt` features must at least build (there is no GPU in CI).
+cargo check --lib --features cuda,tensorrt --locked
 # The CLI tests (tests/cli.rs) run the example program as users do: build it first (the
 # same dev profile as the tests, so only the example itself is compiled and linked).
 cargo build --example satdet --features serde --locked

@@ -232,3 +232,31 @@ fn every_warning_is_shown_once() {
     }
     assert!(warnings.iter().any(|w| w.contains("`conf`")), "{err}");
 }
+
+/// `--device tensorrt` in a build without the feature: exit code 1 and a message naming
+/// the feature, before any output is written (never a CPU run instead). With the feature,
+/// onnxruntime here has no TensorRT: still exit code 1.
+#[test]
+fn an_unavailable_tensorrt_device_is_an_error_naming_the_feature() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let scene = scene_copy(d.path());
+    let out = d.path().join("o.geojson");
+    let o = run(&[
+        os(&scene),
+        os("--output"),
+        os(&out),
+        os("--model"),
+        os(&common::fixture("square_detector.onnx")),
+        os("--device"),
+        os("tensorrt"),
+        os("--device-id"),
+        os("0"),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("TensorRT"), "{err}");
+    if cfg!(not(feature = "tensorrt")) {
+        assert!(err.contains("--features tensorrt"), "{err}");
+    }
+    assert!(!out.exists(), "nothing written");
+}

@@ -296,6 +296,27 @@ fn cuda_request_is_an_error_not_a_fallback() {
     );
 }
 
+/// Without the `tensorrt` feature, asking for TensorRT says which feature to build with;
+/// with it (and no TensorRT in the loaded onnxruntime, as here), it is still an error.
+#[test]
+fn tensorrt_request_is_an_error_not_a_fallback() {
+    let e = Detector::builder()
+        .model(common::fixture("square_detector.onnx"))
+        .device(satdet::Device::TensorRt { device_id: 0 })
+        .build()
+        .unwrap_err();
+    let Error::ExecutionProvider {
+        provider: "TensorRT",
+        detail,
+    } = &e
+    else {
+        panic!("{e:?}");
+    };
+    if cfg!(not(feature = "tensorrt")) {
+        assert!(detail.contains("cargo build --features tensorrt"), "{e}");
+    }
+}
+
 #[test]
 fn resampled_tiles_find_the_same_squares() {
     // 320-px tiles resampled to the 256-px input: squares shrink to ~8.8 px, so the

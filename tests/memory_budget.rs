@@ -16,6 +16,10 @@ fn the_budget_lowers_the_batch_and_sizes_the_caches() {
         satdet::pipeline::default_batch(satdet::Device::Cuda { device_id: 0 }),
         8
     );
+    assert_eq!(
+        satdet::pipeline::default_batch(satdet::Device::TensorRt { device_id: 0 }),
+        8
+    );
     let plain = Detector::builder().batch_size(8).build().unwrap();
     assert_eq!(plain.plan(&scene).unwrap().batch, 8);
     // The bundled model: 640 px input (4.9 MB), 3-band 8-bit windows (1.2 MB): about

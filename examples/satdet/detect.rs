@@ -15,6 +15,8 @@ pub(crate) enum PreprocessArg {
 pub(crate) enum DeviceArg {
     Cpu,
     Cuda,
+    /// TensorRT, with CUDA for the nodes TensorRT does not take (feature `tensorrt`).
+    Tensorrt,
 }
 
 /// Options of `satdet detect`.
@@ -91,15 +93,21 @@ pub struct Args {
     #[arg(long, value_name = "PX", value_parser = clap::value_parser!(u32).range(1..=16384))]
     pub(crate) input_size: Option<u32>,
     /// Tiles per inference batch, 1 to 1024 (lowered to fit memory limits, with a warning)
-    /// [default: 1 on the CPU, 8 on CUDA]
+    /// [default: 1 on the CPU, 8 on CUDA and TensorRT]
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub(crate) batch: Option<u64>,
     /// Preprocessing backend.
     #[arg(long, value_enum, default_value_t = PreprocessArg::Cpu)]
     pub(crate) preprocess: PreprocessArg,
-    /// Inference device.
+    /// Inference device. `cuda` and `tensorrt` need satdet built with that feature and
+    /// onnxruntime-gpu (TensorRT also its libraries); either unavailable is an error, never
+    /// a CPU fallback. TensorRT caches its engines (SATDET_TENSORRT_CACHE, else
+    /// ~/.cache/satdet/tensorrt): the first run with a model and batch size builds them.
     #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
     pub(crate) device: DeviceArg,
+    /// The CUDA device index for `--device cuda|tensorrt`.
+    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(i32).range(0..))]
+    pub(crate) device_id: i32,
     /// The scene's ground sample distance in metres per pixel, overriding the one computed
     /// from its georeferencing.
     #[arg(long, value_name = "M", allow_negative_numbers = true)]
@@ -129,7 +137,12 @@ impl Args {
             })
             .device(match self.device {
                 DeviceArg::Cpu => Device::Cpu,
-                DeviceArg::Cuda => Device::Cuda { device_id: 0 },
+                DeviceArg::Cuda => Device::Cuda {
+                    device_id: self.device_id,
+                },
+                DeviceArg::Tensorrt => Device::TensorRt {
+                    device_id: self.device_id,
+                },
             });
         if let Some(px) = self.input_size {
             b = b.input_size(px);
@@ -200,8 +213,10 @@ impl Args {
         opt("--confidence", self.confidence.map(|x| format!("{x:?}")));
         opt("--iou", self.iou.map(|x| format!("{x:?}")));
         opt("--gsd", self.gsd.map(|x| format!("{x:?}")));
-        if self.device == DeviceArg::Cuda {
-            opt("--device", Some("cuda".into()));
+        match self.device {
+            DeviceArg::Cpu => {}
+            DeviceArg::Cuda => opt("--device", Some("cuda".into())),
+            DeviceArg::Tensorrt => opt("--device", Some("tensorrt".into())),
         }
         if self.no_gsd_match {
             v.push("--no-gsd-match".into());

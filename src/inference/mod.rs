@@ -3,12 +3,14 @@
 
 mod decode;
 mod model;
+mod provider;
 mod session;
 
 pub use decode::{decode_batch, detect_layout, Layout, RawBox};
 pub use model::{
     default_threads, Device, GsdRange, Metadata, Model, ModelInfo, MAX_BATCH, MAX_INPUT_SIDE,
 };
+pub use provider::tensorrt_cache_dir;
 pub use session::{find_onnxruntime, INSTALL_HINT};
 
 // Internal helpers: the pipeline's, not part of the public surface.

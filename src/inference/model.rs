@@ -20,6 +20,16 @@ pub enum Device {
         /// CUDA device index.
         device_id: i32,
     },
+    /// The TensorRT execution provider, with CUDA for the nodes TensorRT does not take
+    /// (needs the `tensorrt` feature, onnxruntime-gpu built with TensorRT and the TensorRT
+    /// libraries); an error, never a fallback, when either cannot be registered. The
+    /// first run with a model and batch shape builds TensorRT engines (seconds to
+    /// minutes) and caches them in [`crate::inference::tensorrt_cache_dir`] (the
+    /// `SATDET_TENSORRT_CACHE` folder when set).
+    TensorRt {
+        /// CUDA device index.
+        device_id: i32,
+    },
 }
 
 /// What a model was found to be at load.
@@ -29,7 +39,7 @@ pub struct ModelInfo {
     pub path: PathBuf,
     /// The onnxruntime library in use.
     pub runtime: PathBuf,
-    /// The execution provider in use (`CPU` or `CUDA`).
+    /// The execution provider in use (`CPU`, `CUDA` or `TensorRT`).
     pub provider: &'static str,
     /// Input tensor name.
     pub input_name: String,
@@ -374,13 +384,7 @@ impl Model {
         builder = builder
             .with_intra_threads(threads)
             .map_err(|e| ort_err("setting threads", e))?;
-        let provider = match device {
-            Device::Cpu => "CPU",
-            Device::Cuda { device_id } => {
-                builder = register_cuda(builder, device_id)?;
-                "CUDA"
-            }
-        };
+        let (mut builder, provider) = super::provider::register(builder, device)?;
         let session = commit(&mut builder)
             .map_err(|e| Error::model(path, format!("onnxruntime cannot load it: {e}")))?;
 
@@ -603,42 +607,6 @@ impl Model {
         out.extend_from_slice(data);
         Ok([shape[0] as usize, shape[1] as usize, shape[2] as usize])
     }
-}
-
-#[cfg(feature = "cuda")]
-fn register_cuda(
-    builder: ort::session::builder::SessionBuilder,
-    device_id: i32,
-) -> Result<ort::session::builder::SessionBuilder> {
-    use ort::ep::ExecutionProvider;
-    let cuda = ort::ep::CUDA::default().with_device_id(device_id);
-    match ort::ep::CUDA::is_available() {
-        Ok(true) => {}
-        Ok(false) => {
-            return Err(Error::ExecutionProvider {
-                provider: "CUDA",
-                detail: "the loaded onnxruntime library has no CUDA provider; install onnxruntime-gpu and point ORT_DYLIB_PATH at its libonnxruntime".into(),
-            })
-        }
-        Err(e) => return Err(Error::ExecutionProvider { provider: "CUDA", detail: e.to_string() }),
-    }
-    builder
-        .with_execution_providers([cuda.build().error_on_failure()])
-        .map_err(|e| Error::ExecutionProvider {
-            provider: "CUDA",
-            detail: e.to_string(),
-        })
-}
-
-#[cfg(not(feature = "cuda"))]
-fn register_cuda(
-    _: ort::session::builder::SessionBuilder,
-    _: i32,
-) -> Result<ort::session::builder::SessionBuilder> {
-    Err(Error::ExecutionProvider {
-        provider: "CUDA",
-        detail: "satdet was built without its `cuda` feature (cargo build --features cuda)".into(),
-    })
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 pub fn default_batch(device: Device) -> usize {
     match device {
         Device::Cpu => 1,
-        Device::Cuda { .. } => 8,
+        Device::Cuda { .. } | Device::TensorRt { .. } => 8,
     }
 }
 
