@@ -9,9 +9,9 @@ use satdet::{Detector, Error, Limits, Scene};
 #[test]
 fn the_budget_lowers_the_batch_and_sizes_the_caches() {
     let scene = Scene::open(fixture("utm_rgb_tiled_lzw.tif")).unwrap();
-    // The default on the CPU is one tile per batch (satdet::pipeline::default_batch).
+    // The default on the CPU is two tiles per batch (satdet::pipeline::default_batch).
     let default = Detector::builder().build().unwrap();
-    assert_eq!(default.plan(&scene).unwrap().batch, 1);
+    assert_eq!(default.plan(&scene).unwrap().batch, 2);
     assert_eq!(
         satdet::pipeline::default_batch(satdet::Device::Cuda { device_id: 0 }),
         8

@@ -93,7 +93,7 @@ pub struct Args {
     #[arg(long, value_name = "PX", value_parser = clap::value_parser!(u32).range(1..=16384))]
     pub(crate) input_size: Option<u32>,
     /// Tiles per inference batch, 1 to 1024 (lowered to fit memory limits, with a warning)
-    /// [default: 1 on the CPU, 8 on CUDA and TensorRT]
+    /// [default: 2 on the CPU, 8 on CUDA and TensorRT]
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
     pub(crate) batch: Option<u64>,
     /// Preprocessing backend.

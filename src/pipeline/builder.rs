@@ -11,13 +11,15 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 /// Tiles per inference batch when none is asked for ([`DetectorBuilder::batch_size`]):
-/// 1 on the CPU, where a larger batch was no faster and held two and a half times the
-/// memory (README, "Performance": 8192 x 8192 px, 256 tiles: batch 1 5.6-5.8 s and
-/// 311 MB, batch 8 6.4-6.6 s and 789 MB); 8 on CUDA, where batches keep the device busy
-/// (not measured yet: `scripts/gpu_bench.sh` measures it).
+/// 2 on the CPU, 8 on CUDA and TensorRT. On the CPU, measured on an 8192 x 8192 scene
+/// (256 tiles of 640 px, bundled model, 2-core VM; README "Performance"): batch 2 was
+/// within 5 % of the fastest batch whether the machine favoured small batches (batch 1
+/// 5.6-5.8 s, batch 8 6.4-6.6 s) or large ones (1: 8.4 s, 2: 7.1-7.3 s, 8: 6.9-7.0 s),
+/// at 375 MB peak against 789 MB for batch 8. On a GPU batches keep the device busy (not
+/// measured yet: `scripts/gpu_bench.sh` measures it).
 pub fn default_batch(device: Device) -> usize {
     match device {
-        Device::Cpu => 1,
+        Device::Cpu => 2,
         Device::Cuda { .. } | Device::TensorRt { .. } => 8,
     }
 }
@@ -210,8 +212,8 @@ impl DetectorBuilder {
         self.merge_ios = ios;
         self
     }
-    /// Tiles per inference batch (default [`default_batch`] for the device: 1 on the CPU,
-    /// 8 on CUDA; at most 1024; a model with a fixed batch axis sets it). Lowered, with a
+    /// Tiles per inference batch (default [`default_batch`] for the device: 2 on the CPU,
+    /// 8 on CUDA and TensorRT; at most 1024; a model with a fixed batch axis sets it). Lowered, with a
     /// warning in the report, when a batch would not fit [`Limits::max_batch_bytes`].
     pub fn batch_size(mut self, n: usize) -> Self {
         self.batch = Some(n);
