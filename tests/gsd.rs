@@ -160,12 +160,12 @@ fn a_matched_tile_too_big_for_the_window_limit_is_clamped_with_a_warning() {
 
 #[test]
 fn a_scene_within_one_percent_of_the_model_gsd_is_not_resampled() {
-    // 0.2985 m is 0.5 % finer than the model's 0.3 m: fed as it is.
+    // 0.2985 m is 0.5 % finer than the model's 0.3 m (GSD_TOLERANCE is 1 %): fed as it is.
+    const { assert!(satdet::pipeline::GSD_TOLERANCE > 0.3 / 0.2985 - 1.0) };
     let near = detect("gsd_03.tif", |b| b.scene_gsd(0.2985));
     assert_eq!(near.report.tile_px, 256);
     assert!(near.report.gsd.matched);
     assert_eq!(near.report.gsd.scale, 1.0);
-    assert!(0.3 / 0.2985 - 1.0 < satdet::pipeline::GSD_TOLERANCE);
     // 0.29 m is 3.4 % finer: resampled to 256 x 0.3 / 0.29 = 265 px tiles.
     let off = detect("gsd_03.tif", |b| b.scene_gsd(0.29));
     assert_eq!(off.report.tile_px, 265);
