@@ -19,6 +19,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
 IFS=';' read -r -a variants <<<"${SATDET_RUNS:-defaults;--batch 8}"
+[ -x /usr/bin/time ] || { echo "bench_vs_sahi.sh: /usr/bin/time (GNU time, for peak memory) is missing: apt-get install time" >&2; exit 1; }
 bash scripts/setup.sh >/dev/null
 dir=target/bench-sahi
 mkdir -p "$dir"

@@ -108,7 +108,7 @@ else
     "$py" -m pip install -q --disable-pip-version-check "$trt_pkg" ||
       say "pip could not install $trt_pkg"
     trt_lib=$(find "$site" -path '*tensorrt_libs*' -name 'libnvinfer.so*' -printf '%h\n' | head -1) || true
-    [ -z "$trt_lib" ] || export LD_LIBRARY_PATH="$trt_lib:$LD_LIBRARY_PATH"
+    [ -z "$trt_lib" ] || export LD_LIBRARY_PATH="$trt_lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   fi
   missing=$({ ldd "$capi/libonnxruntime_providers_tensorrt.so" || true; } | awk '/not found/ {print $1}' | paste -sd' ' -)
   if [ -n "$missing" ]; then
@@ -137,7 +137,7 @@ say "scene: $scene"
 
 # Rows: NAME|KIND|ARGS|REQUIRED. KIND satdet runs `satdet detect SCENE ARGS`; bare runs
 # bare_ort.py with ARGS as "BATCH PROVIDER".
-rows=("cpu, default batch (1)|satdet|--device cpu|1")
+rows=("cpu, default batch (2)|satdet|--device cpu|1")
 rows+=("bare onnxruntime cpu, batch 1|bare|1 cpu|1")
 if [ "$cpu_only" != 1 ]; then
   rows+=("cuda, batch 1|satdet|--device cuda --batch 1|1")
@@ -234,7 +234,7 @@ names = list(dict.fromkeys(r[0] for r in rows))
 km2 = 8192 * 8192 * 0.3 * 0.3 / 1e6
 by = {n: [r for r in rows if r[0] == n] for n in names}
 med = {n: statistics.median(float(r[1]) for r in by[n]) for n in names}
-base = med.get("cpu, default batch (1)")
+base = med.get("cpu, default batch (2)")
 print("| run | wall (s), min-max | median (s) | km²/s | peak RSS (MiB) | speed-up vs CPU default | satdet `time:` (median run) |")
 print("|---|---|---|---|---|---|---|")
 for n in names:

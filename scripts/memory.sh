@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Peak memory (maximum resident set size, from GNU time) of `satdet detect` on a 0.1 and a
-# 1 gigapixel scene, at the defaults (batch 1 on the CPU), with --batch 8 and with --max-memory 512. The scenes
+# 1 gigapixel scene, at the defaults (batch 2 on the CPU), with --batch 8 and with --max-memory 512. The scenes
 # are the demo scene (1300 x 1300 px, 16-bit pan) repeated side by side, put in UTM 11N
 # at 0.3 m, written as tiled Deflate GeoTIFFs under target/memory/ (about 0.2 and 1.6 GB).
 #   bash scripts/memory.sh [SIDES...]      (default: 10000 31623, i.e. 0.1 and 1.0 Gpx)

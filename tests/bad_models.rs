@@ -89,7 +89,12 @@ fn tensor_products_are_bounded_at_load_not_only_each_factor() {
 
 #[test]
 fn batch_is_lowered_to_fit_the_batch_budget_with_the_same_result() {
-    let reference = build("square_detector.onnx", Limits::default())
+    // The reference at one tile per batch: the lowered batch below is 2, the CPU default.
+    let reference = Detector::builder()
+        .model(common::fixture("square_detector.onnx"))
+        .threads(1)
+        .batch_size(1)
+        .build()
         .expect("detector")
         .detect(&scene())
         .expect("detect");

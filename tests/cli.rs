@@ -260,3 +260,23 @@ fn an_unavailable_tensorrt_device_is_an_error_naming_the_feature() {
     }
     assert!(!out.exists(), "nothing written");
 }
+
+/// `--device-id` with `--device cpu` means nothing: an error, not silently ignored.
+#[test]
+fn a_device_id_on_the_cpu_is_an_error() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let scene = scene_copy(d.path());
+    let out = d.path().join("o.geojson");
+    let o = run(&[
+        os(&scene),
+        os("--output"),
+        os(&out),
+        os("--model"),
+        os(&common::fixture("square_detector.onnx")),
+        os("--device-id"),
+        os("1"),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--device-id"), "{}", stderr(&o));
+    assert!(!out.exists(), "nothing written");
+}

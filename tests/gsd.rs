@@ -170,4 +170,9 @@ fn a_scene_within_one_percent_of_the_model_gsd_is_not_resampled() {
     let off = detect("gsd_03.tif", |b| b.scene_gsd(0.29));
     assert_eq!(off.report.tile_px, 265);
     assert!((off.report.gsd.scale - 256.0 / 265.0).abs() < 1e-9);
+    // And on the coarser side: 0.3015 m (0.5 % coarser) as it is, 0.31 m resampled.
+    let near = detect("gsd_03.tif", |b| b.scene_gsd(0.3015));
+    assert_eq!(near.report.tile_px, 256);
+    let off = detect("gsd_03.tif", |b| b.scene_gsd(0.31));
+    assert_eq!(off.report.tile_px, 248, "256 x 0.3 / 0.31 = 247.7");
 }

@@ -152,3 +152,25 @@ fn the_cli_takes_input_size() {
     assert!(text.contains("(512 px, 51 px overlap)"), "{text}");
     assert!(text.contains("16 detections"), "{text}");
 }
+
+#[test]
+fn a_size_the_network_cannot_take_says_so() {
+    // The bundled model takes multiples of 16: 1000 px fails in its first Add.
+    let e = Detector::builder()
+        .input_size(1000)
+        .threads(1)
+        .build()
+        .expect_err("1000 is no multiple of 16");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("input size 1000 px") && msg.contains("multiples of its largest stride"),
+        "{msg}"
+    );
+    // 1008 is one.
+    let det = Detector::builder()
+        .input_size(1008)
+        .threads(1)
+        .build()
+        .expect("1008 px");
+    assert_eq!(det.model_info().width, 1008);
+}

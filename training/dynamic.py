@@ -2,8 +2,9 @@
 metadata), and check that it gives the same output as the original at 640 x 640.
 
 The bundled model's input is fixed at 640 x 640; the network is fully convolutional, so
-this file lets it take larger windows (any multiple of 16). Used to measure what feeding
-larger windows would gain (scripts/bench/window_sizes.py); the crate does not use it yet.
+this file lets it take larger windows (any multiple of 16). The bundled
+models/satdet-vehicles.onnx is this script's output from the fixed-size file it replaced
+(training/init/satdet-vehicles-v3.onnx); satdet feeds larger windows with --input-size.
 
     python training/dynamic.py training/init/satdet-vehicles-v3.onnx models/satdet-vehicles.onnx
 """
@@ -39,15 +40,18 @@ def main(src, dst):
     m.graph.output[0].type.tensor_type.shape.dim[1].dim_value = \
         original.graph.output[0].type.tensor_type.shape.dim[1].dim_value
     onnx.checker.check_model(m)
-    onnx.save(m, dst)
+    tmp = dst + ".tmp"
+    onnx.save(m, tmp)
     a = ort.InferenceSession(src, providers=["CPUExecutionProvider"])
-    b = ort.InferenceSession(dst, providers=["CPUExecutionProvider"])
+    b = ort.InferenceSession(tmp, providers=["CPUExecutionProvider"])
     x = np.random.default_rng(0).random((2, 3, 640, 640), dtype=np.float32)
     diff = float(np.abs(a.run(None, {"images": x})[0] - b.run(None, {"images": x})[0]).max())
     big = b.run(None, {"images": np.zeros((1, 3, 1280, 1280), np.float32)})[0].shape
     print(f"{dst}: max |difference| at 640 x 640 {diff:g}; 1280 x 1280 gives {list(big)}")
     if diff > 1e-5:
-        sys.exit("the re-export does not compute the same function")
+        os.remove(tmp)
+        sys.exit(f"the re-export does not compute the same function; {dst} left as it was")
+    os.replace(tmp, dst)
 
 
 if __name__ == "__main__":

@@ -105,9 +105,10 @@ pub struct Args {
     /// ~/.cache/satdet/tensorrt): the first run with a model and batch size builds them.
     #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
     pub(crate) device: DeviceArg,
-    /// The CUDA device index for `--device cuda|tensorrt`.
-    #[arg(long, value_name = "N", default_value_t = 0, value_parser = clap::value_parser!(i32).range(0..))]
-    pub(crate) device_id: i32,
+    /// The CUDA device index for `--device cuda|tensorrt` [default: 0]; an error with
+    /// `--device cpu`.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(0..))]
+    pub(crate) device_id: Option<i32>,
     /// The scene's ground sample distance in metres per pixel, overriding the one computed
     /// from its georeferencing.
     #[arg(long, value_name = "M", allow_negative_numbers = true)]
@@ -117,7 +118,7 @@ pub struct Args {
     pub(crate) no_gsd_match: bool,
     /// Keep the run's peak memory near this many MiB (at least 256): sizes the chunk cache
     /// and the detections (an eighth each) and lowers the batch to fit (default: no
-    /// budget; the defaults stay under 512 MiB, see the README).
+    /// budget; on the CPU the defaults stay under 512 MiB, see the README).
     #[arg(long, value_name = "MIB", value_parser = clap::value_parser!(u64).range(256..=1_048_576))]
     pub(crate) max_memory: Option<u64>,
     /// Also write a quick-look (`.png`, `.jpg` or `.jpeg`) with the boxes drawn.
@@ -128,6 +129,12 @@ pub struct Args {
 impl Args {
     /// The detector these options describe.
     pub(crate) fn detector(&self) -> satdet::Result<Detector> {
+        if self.device == DeviceArg::Cpu && self.device_id.is_some() {
+            return Err(satdet::Error::Config(
+                "--device-id picks a GPU for --device cuda or tensorrt; it means nothing with --device cpu".into(),
+            ));
+        }
+        let device_id = self.device_id.unwrap_or(0);
         let mut b = Detector::builder()
             .overlap(self.overlap)
             .preprocess(match self.preprocess {
@@ -137,12 +144,8 @@ impl Args {
             })
             .device(match self.device {
                 DeviceArg::Cpu => Device::Cpu,
-                DeviceArg::Cuda => Device::Cuda {
-                    device_id: self.device_id,
-                },
-                DeviceArg::Tensorrt => Device::TensorRt {
-                    device_id: self.device_id,
-                },
+                DeviceArg::Cuda => Device::Cuda { device_id },
+                DeviceArg::Tensorrt => Device::TensorRt { device_id },
             });
         if let Some(px) = self.input_size {
             b = b.input_size(px);

@@ -228,8 +228,9 @@ fn open_scenes(
     Ok((detector, out))
 }
 
-/// What a file of this job records: its identity (settings, each scene's grid, size and
-/// bytes on disk, the model's and the area of interest's bytes).
+/// What a file of this job records: its identity (settings, each scene's grid (tile count,
+/// tile and overlap size), size and bytes on disk, the model's and the area of interest's
+/// bytes).
 fn run_header(args: &Args, scenes: &[(PathBuf, OpenResult)]) -> Result<JobHeader> {
     let settings = serde_json::to_string(&args.settings()).unwrap_or_default();
     let mut parts: Vec<Vec<u8>> = vec![settings.into_bytes()];
@@ -237,6 +238,12 @@ fn run_header(args: &Args, scenes: &[(PathBuf, OpenResult)]) -> Result<JobHeader
     for (p, r) in scenes {
         let path = p.to_string_lossy().into_owned();
         let tiles = r.as_ref().map_or(0, |o| o.plan.grid.len());
+        // The grid itself, not only its count: the same count can come from another tile
+        // size (e.g. a version that matches the GSD differently).
+        let grid = r.as_ref().map_or_else(
+            |_| String::new(),
+            |o| format!("{}+{}", o.plan.grid.tile_px(), o.plan.grid.overlap_px()),
+        );
         let size = std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
         let dims = r
             .as_ref()
@@ -249,7 +256,7 @@ fn run_header(args: &Args, scenes: &[(PathBuf, OpenResult)]) -> Result<JobHeader
                 )
             })
             .unwrap_or_default();
-        parts.push(format!("{path}\n{tiles}\n{size}\n{dims}").into_bytes());
+        parts.push(format!("{path}\n{tiles}\n{grid}\n{size}\n{dims}").into_bytes());
         entries.push(SceneEntry { path, tiles });
     }
     parts.push(match &args.model {

@@ -1,7 +1,9 @@
 """Bare onnxruntime: the model on N random 640x640 inputs, for scripts/bench_vs_sahi.sh and
 scripts/gpu_bench.sh.
 
-Default session options (as satdet and SAHI use them) on one execution provider: `cpu`
+onnxruntime's default session options (as SAHI uses them; satdet sets the thread count
+to the cores available, which also stops onnxruntime pinning its threads) on one
+execution provider: `cpu`
 (the default), `cuda` or `tensorrt` (TensorRT with CUDA for what it does not take). A GPU
 provider that onnxruntime did not take is an error (onnxruntime's Python API would fall
 back to the CPU with a warning). Inputs and outputs live in host memory, as satdet's do.

@@ -1,9 +1,9 @@
 """Bare onnxruntime time to cover an 8192 x 8192 scene with windows of 640, 1024 and 1280
 px at the same 128 px overlap (256, 81 and 49 windows), interleaved over rounds: what
-feeding larger windows to a fully convolutional model would gain. Needs the dynamic
-re-export of the model (training/dynamic.py).
+feeding larger windows to a fully convolutional model would gain (the bundled model's
+height and width are symbolic: training/dynamic.py).
 
-    python scripts/bench/window_sizes.py target/satdet-vehicles-dynamic.onnx [ROUNDS]
+    python scripts/bench/window_sizes.py models/satdet-vehicles.onnx [ROUNDS]
 """
 import math
 import sys

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 /// Where inference runs. Never chosen for the user: CPU unless asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum Device {
     /// onnxruntime's CPU execution provider.
     #[default]
@@ -298,6 +299,15 @@ pub fn parse_class_names(s: &str) -> Option<Vec<String>> {
     Some(pairs.into_iter().map(|p| p.1).collect())
 }
 
+/// Where a model's ONNX bytes come from.
+#[derive(Clone, Copy)]
+enum Source<'a> {
+    /// The file at the path given.
+    File,
+    /// Bytes in memory (the path names them in messages).
+    Bytes(&'a [u8]),
+}
+
 /// onnxruntime's intra-op threads when not given: the cores this process may use
 /// ([`std::thread::available_parallelism`], which honours CPU affinity and cgroup quotas).
 pub fn default_threads() -> usize {
@@ -333,7 +343,7 @@ impl Model {
         }
         Self::load_from(
             path,
-            |b| b.commit_from_file(path),
+            Source::File,
             device,
             runtime,
             threads,
@@ -355,7 +365,7 @@ impl Model {
     ) -> Result<Model> {
         Self::load_from(
             name,
-            |b| b.commit_from_memory(bytes),
+            Source::Bytes(bytes),
             device,
             runtime,
             threads,
@@ -366,9 +376,7 @@ impl Model {
 
     fn load_from(
         path: &Path,
-        commit: impl FnOnce(
-            &mut ort::session::builder::SessionBuilder,
-        ) -> std::result::Result<Session, ort::Error>,
+        source: Source<'_>,
         device: Device,
         runtime: Option<&Path>,
         threads: Option<usize>,
@@ -384,9 +392,21 @@ impl Model {
         builder = builder
             .with_intra_threads(threads)
             .map_err(|e| ort_err("setting threads", e))?;
-        let (mut builder, provider) = super::provider::register(builder, device)?;
-        let session = commit(&mut builder)
-            .map_err(|e| Error::model(path, format!("onnxruntime cannot load it: {e}")))?;
+        // What names the model's compiled engines (TensorRT): its bytes, not its name.
+        let model_key = || -> Result<String> {
+            Ok(match source {
+                Source::File => super::provider::model_key(
+                    &std::fs::read(path).map_err(|e| Error::io(path, e))?,
+                ),
+                Source::Bytes(b) => super::provider::model_key(b),
+            })
+        };
+        let (mut builder, provider) = super::provider::register(builder, device, model_key)?;
+        let session = match source {
+            Source::File => builder.commit_from_file(path),
+            Source::Bytes(b) => builder.commit_from_memory(b),
+        }
+        .map_err(|e| Error::model(path, format!("onnxruntime cannot load it: {e}")))?;
 
         let bad = |d: String| Error::model(path, d);
         let inputs = session.inputs();
@@ -419,11 +439,14 @@ impl Model {
             .map_err(|e| ort_err("reading metadata", e))?;
         let md = Metadata::parse(|k| meta.custom(k)).map_err(bad)?;
         drop(meta);
+        let symbolic = shape[2] <= 0 && shape[3] <= 0;
         let (height, width) = match (shape[2], shape[3], md.imgsz) {
             (h, w, _) if h > 0 && w > 0 => (
                 u32::try_from(h).unwrap_or(u32::MAX),
                 u32::try_from(w).unwrap_or(u32::MAX),
             ),
+            // An input size asked for stands in for missing `imgsz` metadata.
+            _ if symbolic && input_size.is_some() => (0, 0),
             (_, _, Some(hw)) => hw,
             _ => {
                 return Err(bad(format!(
@@ -432,13 +455,20 @@ impl Model {
                 )))
             }
         };
-        let symbolic = shape[2] <= 0 && shape[3] <= 0;
         let (height, width) = match input_size {
             Some(side) if symbolic || (side, side) == (height, width) => (side, side),
-            Some(side) => {
+            Some(side) if shape[2] > 0 && shape[3] > 0 => {
                 return Err(Error::Config(format!(
                     "{}: the model's input is fixed at {width}x{height}, so it cannot take {side} px windows (input size {side}); a model exported with symbolic height and width can",
                     path.display()
+                )))
+            }
+            Some(side) => {
+                return Err(Error::Config(format!(
+                    "{}: the model's input has one symbolic and one fixed side ({:?} x {:?}), so it cannot take square {side} px windows (input size {side})",
+                    path.display(),
+                    shape[2],
+                    shape[3]
                 )))
             }
             None => (height, width),
@@ -545,7 +575,16 @@ impl Model {
         let mut out = Vec::new();
         let shape = model
             .run_raw(&blank, n, &mut out)
-            .map_err(|e| bad(format!("a blank {n}x3x{height}x{width} batch fails: {e}")))?;
+            .map_err(|e| {
+                let hint = if input_size.is_some() {
+                    format!(" (input size {width} px was asked for: a fully convolutional network takes only some sizes, usually multiples of its largest stride, 16 for the bundled model)")
+                } else {
+                    String::new()
+                };
+                bad(format!(
+                    "a blank {n}x3x{height}x{width} batch fails: {e}{hint}"
+                ))
+            })?;
         let shape_i: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
         let layout = detect_layout(path, &shape_i, parsed.as_ref().map(Vec::len), end2end)?;
         let classes = match layout {

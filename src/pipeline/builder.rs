@@ -232,7 +232,7 @@ impl DetectorBuilder {
         self.input_size = Some(px);
         self
     }
-    /// onnxruntime intra-op threads (default [`crate::inference::default_threads`]: the
+    /// onnxruntime intra-op threads, at least 1 (default [`crate::inference::default_threads`]: the
     /// cores this process may use).
     pub fn threads(mut self, n: usize) -> Self {
         self.threads = Some(n);
@@ -325,6 +325,12 @@ impl DetectorBuilder {
                     return cfg(format!("{name} {v} must be in (0, 1]"));
                 }
             }
+        }
+        if self.threads == Some(0) {
+            return cfg(
+                "threads 0: give at least one onnxruntime thread (leave it unset for the cores available)"
+                    .into(),
+            );
         }
         let batch = self.batch.unwrap_or_else(|| default_batch(self.device));
         if batch == 0 || batch > MAX_BATCH {

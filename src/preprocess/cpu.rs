@@ -7,6 +7,9 @@ use crate::error::{Error, Result};
 use crate::raster::{BandLayout, Samples, TileBuf};
 use rayon::prelude::*;
 
+/// Bands a [`crate::preprocess::Scaling`] holds a range for.
+const SCALED_BANDS: usize = 4;
+
 /// Preprocessing on the CPU: a batch is computed when it is submitted.
 #[derive(Debug, Default, Clone)]
 pub struct CpuPreprocessor {
@@ -301,6 +304,22 @@ pub(crate) fn check_tiles(spec: &InputSpec, tiles: &[&TileBuf], scale: f32) -> R
             "preprocess: scale {scale} must be finite and positive"
         )));
     }
+    if spec.width == 0 || spec.height == 0 {
+        return Err(Error::Config(format!(
+            "preprocess: an input of {}x{} pixels holds nothing",
+            spec.width, spec.height
+        )));
+    }
+    if let Some(&b) = spec
+        .channels
+        .iter()
+        .find(|&&b| usize::from(b) >= SCALED_BANDS)
+    {
+        return Err(Error::Config(format!(
+            "preprocess: channel map uses band {b}; the scaling covers bands 0-{}",
+            SCALED_BANDS - 1
+        )));
+    }
     for t in tiles {
         if let Some(&b) = spec.channels.iter().find(|&&b| b >= t.bands()) {
             return Err(Error::Config(format!(
@@ -503,6 +522,50 @@ mod tests {
             one_tile_generic(&sp, &t, scale, &mut general);
             let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
             proptest::prop_assert_eq!(bits(&fast), bits(&general));
+        }
+    }
+
+    #[test]
+    fn an_empty_input_or_a_fifth_band_is_an_error_not_a_panic() {
+        let t = TileBuf::from_samples(
+            Window::new(0, 0, 1, 1),
+            5,
+            BandLayout::Interleaved,
+            Samples::U8(vec![1, 2, 3, 4, 5]),
+        )
+        .expect("t");
+        let mut sp = spec(0, 4);
+        assert!(CpuPreprocessor::new()
+            .run(&sp, &[&t], 1.0, &mut [])
+            .is_err());
+        sp = spec(2, 2);
+        sp.channels = [4, 0, 0];
+        let mut out = vec![0.0; sp.input_len()];
+        let e = CpuPreprocessor::new()
+            .run(&sp, &[&t], 1.0, &mut out)
+            .expect_err("band 4");
+        assert!(e.to_string().contains("band 4"), "{e}");
+    }
+
+    #[test]
+    fn a_tile_larger_than_the_input_is_cropped_to_it() {
+        // A 3x2 tile into a 2x2 input at scale 1: the placement crops to 2x2, which goes
+        // through the bilinear path with whole-pixel weights, so the top-left 2x2 pixels
+        // come out unchanged.
+        let s = Samples::U8(vec![10, 20, 30, 40, 50, 60]);
+        let t = TileBuf::from_samples(Window::new(0, 0, 3, 2), 1, BandLayout::Interleaved, s)
+            .expect("t");
+        let mut sp = spec(2, 2);
+        sp.channels = [0, 0, 0];
+        let mut out = vec![0.0; sp.input_len()];
+        CpuPreprocessor::new()
+            .run(&sp, &[&t], 1.0, &mut out)
+            .expect("run");
+        let want = [10.0, 20.0, 40.0, 50.0].map(|v: f32| v / 255.0);
+        for c in 0..3 {
+            for (got, want) in out[c * 4..c * 4 + 4].iter().zip(want) {
+                assert!((got - want).abs() < 1e-7, "channel {c}: {got} vs {want}");
+            }
         }
     }
 
