@@ -242,3 +242,18 @@ mod fuzz {
         }
     }
 }
+
+/// A model whose Ultralytics `task` is not detection is refused at load, naming the task:
+/// an oriented-box (OBB) model's angle row would otherwise be read as a class score.
+#[test]
+fn an_oriented_box_or_pose_model_is_refused_naming_its_task() {
+    for (file, needle) in [
+        ("task_obb.onnx", "oriented-box model"),
+        ("task_pose.onnx", "\"pose\""),
+    ] {
+        let e = build(file, Limits::default()).expect_err(file);
+        let msg = e.to_string();
+        assert!(matches!(e, satdet::Error::Model { .. }), "{file}: {e:?}");
+        assert!(msg.contains(file) && msg.contains(needle), "{msg}");
+    }
+}

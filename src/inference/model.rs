@@ -203,6 +203,25 @@ impl Metadata {
             );
         }
         md.end2end = get("end2end").map(|s| s.trim().eq_ignore_ascii_case("true"));
+        // Ultralytics writes `task`: only axis-aligned detection is decoded; another task's
+        // output would be misread (an oriented-box model's angle row as a class score).
+        if let Some(task) = get("task") {
+            let task = task.trim().to_ascii_lowercase();
+            match task.as_str() {
+                "detect" => {}
+                "obb" => {
+                    return Err(
+                        "the `task` metadata says `obb`: an oriented-box model (YOLO-OBB, output [B, 4 + C + 1, N] with an angle row); satdet decodes axis-aligned detectors only and does not read oriented boxes yet".into(),
+                    )
+                }
+                other => {
+                    return Err(format!(
+                        "the `task` metadata says {}: satdet runs detection models (`task: detect`, or no `task`) only",
+                        snip(other)
+                    ))
+                }
+            }
+        }
         for (key, slot) in [("conf", &mut md.default_conf), ("iou", &mut md.default_iou)] {
             if let Some(raw) = get(key) {
                 match raw.trim().parse::<f32>() {
