@@ -526,3 +526,31 @@ fn folders_and_list_files_name_the_scenes() {
     assert_eq!(names(&from_list), ["strip_a.tif", "strip_b.tif"]);
     let _ = b;
 }
+
+/// A resumed job with another `--input-size` is another job: refused, not mixed in
+/// (deterministic with a shard file, which stays after its run).
+#[test]
+fn resuming_with_another_input_size_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let scene = s(&fixture("gsd_03.tif"));
+    let model = s(&fixture("square_detector_03m_dynamic.onnx"));
+    let out = s(&dir.path().join("job.tiles"));
+    let base = [
+        "detect", &scene, "--model", &model, "-o", &out, "--shard", "1/2",
+    ];
+    let first = satdet(&base);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let mut again: Vec<&str> = base.to_vec();
+    again.extend(["--resume", "--input-size", "512"]);
+    let run = satdet(&again);
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("belongs to another job") && err.contains("job.1-of-2.tiles"),
+        "{err}"
+    );
+}
