@@ -280,3 +280,31 @@ fn a_device_id_on_the_cpu_is_an_error() {
     assert!(stderr(&o).contains("--device-id"), "{}", stderr(&o));
     assert!(!out.exists(), "nothing written");
 }
+
+/// A model whose layout is ambiguous: exit 1 naming `--layout`; with `--layout` it runs.
+#[test]
+fn an_ambiguous_layout_is_named_with_layout() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let scene = scene_copy(d.path());
+    let out = d.path().join("o.geojson");
+    let model = common::fixture("square_e2e_unnamed.onnx");
+    let base = [
+        os(&scene),
+        os("--output"),
+        os(&out),
+        os("--model"),
+        os(&model),
+    ];
+    let o = run(&base);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("--layout end2end|rtdetr"),
+        "{}",
+        stderr(&o)
+    );
+    let mut named = base.to_vec();
+    named.extend([os("--layout"), os("end2end")]);
+    let o = run(&named);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(out.exists());
+}

@@ -386,6 +386,7 @@ fn fixed_batch_v5_and_end_to_end_layouts_give_the_same_answer() {
         ("square_fixed4.onnx", "V8"),
         ("square_v5.onnx", "V5"),
         ("square_e2e.onnx", "EndToEnd"),
+        ("square_rtdetr.onnx", "RtDetr"),
     ] {
         let det = Detector::builder()
             .model(common::fixture(model))
@@ -409,6 +410,49 @@ fn fixed_batch_v5_and_end_to_end_layouts_give_the_same_answer() {
         let got = det.detect(&scene).expect(model);
         assert_eq!(got.items, reference.items, "{model}");
     }
+}
+
+#[test]
+fn an_ambiguous_layout_is_an_error_until_named() {
+    // [B, 100, 6] without class names: end-to-end, or RT-DETR with two classes.
+    let model = common::fixture("square_e2e_unnamed.onnx");
+    let e = Detector::builder()
+        .model(&model)
+        .threads(1)
+        .build()
+        .expect_err("ambiguous");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("square_e2e_unnamed.onnx")
+            && msg.contains("ambiguous")
+            && msg.contains("--layout end2end|rtdetr"),
+        "{msg}"
+    );
+    // Named, it runs, and gives the squares the v8 model gives.
+    let scene = Scene::open(common::fixture("utm_rgb_tiled_lzw.tif")).expect("open");
+    let reference = detector(3).detect(&scene).expect("v8");
+    let got = Detector::builder()
+        .model(&model)
+        .layout(satdet::inference::LayoutKind::EndToEnd)
+        .batch_size(3)
+        .threads(1)
+        .build()
+        .expect("named layout")
+        .detect(&scene)
+        .expect("detect");
+    let boxes = |d: &satdet::Detections| {
+        d.iter()
+            .map(|d| (d.pixel_box, d.score.to_bits()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(boxes(&got), boxes(&reference));
+    // A layout the output does not fit is refused at build.
+    let e = Detector::builder()
+        .model(&model)
+        .layout(satdet::inference::LayoutKind::V8)
+        .build()
+        .expect_err("not v8");
+    assert!(e.to_string().contains("`v8` asked for"), "{e}");
 }
 
 #[test]

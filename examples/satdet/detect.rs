@@ -19,6 +19,31 @@ pub(crate) enum DeviceArg {
     Tensorrt,
 }
 
+/// A model output layout named on the command line (`satdet::inference::LayoutKind`).
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq)]
+pub(crate) enum LayoutArg {
+    /// [B, 4+C, N]: YOLOv8/v11.
+    V8,
+    /// [B, N, 5+C]: YOLOv5/v7.
+    V5,
+    /// [B, K, 6]: x0, y0, x1, y1, score, class (YOLOv10, NMS inside).
+    End2end,
+    /// [B, K, 4+C]: normalised cx, cy, w, h and class scores (RT-DETR).
+    Rtdetr,
+}
+
+impl LayoutArg {
+    fn kind(self) -> satdet::inference::LayoutKind {
+        use satdet::inference::LayoutKind;
+        match self {
+            LayoutArg::V8 => LayoutKind::V8,
+            LayoutArg::V5 => LayoutKind::V5,
+            LayoutArg::End2end => LayoutKind::EndToEnd,
+            LayoutArg::Rtdetr => LayoutKind::RtDetr,
+        }
+    }
+}
+
 /// Options of `satdet detect`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
@@ -92,6 +117,10 @@ pub struct Args {
     /// with 0.2)
     #[arg(long, value_name = "PX", value_parser = clap::value_parser!(u32).range(1..=16384))]
     pub(crate) input_size: Option<u32>,
+    /// The model's output layout, for a model whose output shape fits more than one (the
+    /// error says which); default: worked out from the shape and metadata
+    #[arg(long, value_enum)]
+    pub(crate) layout: Option<LayoutArg>,
     /// Tiles per inference batch, 1 to 1024 (lowered to fit memory limits, with a warning)
     /// [default: 2 on the CPU, 8 on CUDA and TensorRT]
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..=1024))]
@@ -149,6 +178,9 @@ impl Args {
             });
         if let Some(px) = self.input_size {
             b = b.input_size(px);
+        }
+        if let Some(l) = self.layout {
+            b = b.layout(l.kind());
         }
         if let Some(n) = self.batch {
             b = b.batch_size(usize::try_from(n).unwrap_or(1024));
@@ -212,6 +244,7 @@ impl Args {
         opt("--date", self.date.clone());
         opt("--tile", self.tile.map(|x| x.to_string()));
         opt("--input-size", self.input_size.map(|x| x.to_string()));
+        opt("--layout", self.layout.map(|l| l.kind().name().to_string()));
         opt("--overlap", Some(format!("{:?}", self.overlap)));
         opt("--confidence", self.confidence.map(|x| format!("{x:?}")));
         opt("--iou", self.iou.map(|x| format!("{x:?}")));

@@ -7,7 +7,12 @@
 //! - [`Layout::V5`] `[B, N, 5 + C]` (YOLOv5/v7): `cx, cy, w, h, objectness`, then class
 //!   probabilities; score = objectness × class probability;
 //! - [`Layout::EndToEnd`] `[B, K, 6]` (YOLOv10, or exports with NMS inside):
-//!   `x0, y0, x1, y1, score, class`.
+//!   `x0, y0, x1, y1, score, class`;
+//! - [`Layout::RtDetr`] `[B, K, 4 + C]` (RT-DETR, Ultralytics export; K = 300 queries):
+//!   `cx, cy, w, h` normalised to the input size (0..1), then one score per class.
+//!
+//! A shape that two layouts fit is an error naming both and [`LayoutKind`], the way to
+//! say which it is (`DetectorBuilder::layout`, the CLI's `--layout`).
 
 use crate::error::{Error, Result};
 use std::path::Path;
@@ -27,6 +32,15 @@ pub enum Layout {
     },
     /// `[B, K, 6]`, NMS done by the model.
     EndToEnd,
+    /// `[B, K, 4 + C]`, boxes normalised to the input's `width` x `height`.
+    RtDetr {
+        /// Classes.
+        classes: usize,
+        /// Input width in pixels (the boxes' x scale).
+        width: u32,
+        /// Input height in pixels (the boxes' y scale).
+        height: u32,
+    },
 }
 
 impl Layout {
@@ -34,7 +48,34 @@ impl Layout {
     pub fn boxes_per_image(&self, shape: [usize; 3]) -> usize {
         match self {
             Layout::V8 { .. } => shape[2],
-            Layout::V5 { .. } | Layout::EndToEnd => shape[1],
+            Layout::V5 { .. } | Layout::EndToEnd | Layout::RtDetr { .. } => shape[1],
+        }
+    }
+}
+
+/// A layout named by the user when the output's shape and metadata fit more than one
+/// ([`detect_layout`]): `DetectorBuilder::layout`, the CLI's `--layout`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayoutKind {
+    /// `[B, 4 + C, N]` (YOLOv8/v11; `--layout v8`).
+    V8,
+    /// `[B, N, 5 + C]` (YOLOv5/v7; `--layout v5`).
+    V5,
+    /// `[B, K, 6]` with `x0, y0, x1, y1, score, class` (YOLOv10; `--layout end2end`).
+    EndToEnd,
+    /// `[B, K, 4 + C]`, normalised `cx, cy, w, h` and class scores (RT-DETR;
+    /// `--layout rtdetr`).
+    RtDetr,
+}
+
+impl LayoutKind {
+    /// The name the CLI takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            LayoutKind::V8 => "v8",
+            LayoutKind::V5 => "v5",
+            LayoutKind::EndToEnd => "end2end",
+            LayoutKind::RtDetr => "rtdetr",
         }
     }
 }
@@ -57,57 +98,105 @@ pub struct RawBox {
 }
 
 /// Works out the layout of an output of `shape`. `classes` is the number of class names
-/// in the metadata (if any); `end2end` the metadata's `end2end` flag (if any).
+/// in the metadata (if any); `end2end` the metadata's `end2end` flag (if any); `choice` the
+/// layout the user named (if any), which the shape must fit; `input` the model input's
+/// width and height (RT-DETR's boxes are normalised to it). Every layout the shape fits
+/// is considered: none is an error, two or more are an error naming them and `--layout`.
 pub fn detect_layout(
     model: &Path,
     shape: &[i64],
     classes: Option<usize>,
     end2end: Option<bool>,
+    choice: Option<LayoutKind>,
+    input: (u32, u32),
 ) -> Result<Layout> {
     let bad = |why: String| {
-        Error::model(model, format!("output shape {shape:?} matches no known detector layout ([B, 4+C, N] v8/v11, [B, N, 5+C] v5/v7, [B, K, 6] end-to-end): {why}"))
+        Error::model(model, format!("output shape {shape:?} matches no known detector layout ([B, 4+C, N] v8/v11, [B, N, 5+C] v5/v7, [B, K, 6] end-to-end, [B, K, 4+C] RT-DETR): {why}"))
     };
     if shape.len() != 3 || shape.iter().any(|&d| d <= 0) {
         return Err(bad("expected a rank-3 output with known sizes".into()));
     }
     let (d1, d2) = (shape[1] as usize, shape[2] as usize);
-    if end2end == Some(true) {
-        return if d2 == 6 {
-            Ok(Layout::EndToEnd)
-        } else {
-            Err(bad(
-                "metadata says end2end but the last axis is not 6".into()
-            ))
-        };
-    }
-    match classes {
-        Some(c) => {
-            // [B, K, 6] with K <= 1000 is end-to-end (K is the kept-box budget, 300 for
-            // YOLOv10); a one-class v5/v7 export has the same last axis but thousands of
-            // anchors (25 200 at 640 px), so a small K decides for end-to-end.
-            let e2e = d2 == 6 && end2end.is_none() && d1 <= 1000;
-            let v8 = d1 == 4 + c && d2 > d1;
-            let v5 = d2 == 5 + c && d1 > d2 && !e2e;
-            match (v8, v5, e2e) {
-                (true, false, false) => Ok(Layout::V8 { classes: c }),
-                (false, true, false) => Ok(Layout::V5 { classes: c }),
-                (false, false, true) => Ok(Layout::EndToEnd),
-                (false, false, false) => Err(bad(format!("the metadata names {c} classes"))),
-                _ => Err(bad(format!(
-                    "ambiguous with {c} classes (add `end2end` metadata to the model to decide)"
-                ))),
+    let (width, height) = input;
+    // Each layout's class count if the shape fits it, given the names' count (if any).
+    // End-to-end and RT-DETR keep at most a few hundred boxes (K <= 1000: 300 for YOLOv10
+    // and RT-DETR), anchor-based v5/v7 outputs have thousands (25 200 at 640 px).
+    let fits = |kind: LayoutKind| -> Option<Layout> {
+        let class_ok = |c: usize| c >= 1 && classes.is_none_or(|n| n == c);
+        match kind {
+            LayoutKind::V8 => {
+                (d1 > 4 && d2 > d1 && class_ok(d1 - 4)).then(|| Layout::V8 { classes: d1 - 4 })
             }
+            LayoutKind::V5 => {
+                (d2 > 5 && d1 > d2 && class_ok(d2 - 5)).then(|| Layout::V5 { classes: d2 - 5 })
+            }
+            LayoutKind::EndToEnd => (d2 == 6 && end2end != Some(false)).then_some(Layout::EndToEnd),
+            LayoutKind::RtDetr => (d2 > 4 && d1 > d2 && end2end != Some(true) && class_ok(d2 - 4))
+                .then(|| Layout::RtDetr {
+                    classes: d2 - 4,
+                    width,
+                    height,
+                }),
         }
-        None => {
-            if d2 == 6 && d1 <= 1000 && end2end != Some(false) {
-                Ok(Layout::EndToEnd)
-            } else if d1 < d2 && d1 >= 5 {
-                Ok(Layout::V8 { classes: d1 - 4 })
-            } else if d2 < d1 && d2 >= 6 {
-                Ok(Layout::V5 { classes: d2 - 5 })
-            } else {
-                Err(bad("no class count fits".into()))
-            }
+    };
+    if let Some(kind) = choice {
+        return fits(kind).ok_or_else(|| {
+            bad(format!(
+                "it does not fit the layout `{}` asked for{}",
+                kind.name(),
+                classes.map_or(String::new(), |c| format!(
+                    " with the {c} classes the metadata names"
+                ))
+            ))
+        });
+    }
+    if end2end == Some(true) {
+        return fits(LayoutKind::EndToEnd)
+            .ok_or_else(|| bad("metadata says end2end but the last axis is not 6".into()));
+    }
+    let small_k = d1 <= 1000;
+    let candidates: Vec<(LayoutKind, Layout)> = [
+        LayoutKind::V8,
+        LayoutKind::V5,
+        LayoutKind::EndToEnd,
+        LayoutKind::RtDetr,
+    ]
+    .into_iter()
+    .filter_map(|k| fits(k).map(|l| (k, l)))
+    // A few hundred rows are end-to-end or RT-DETR queries, thousands are v5 anchors.
+    .filter(|(k, _)| match k {
+        // (a v5 export's `end2end: false` metadata keeps a few hundred rows v5)
+        LayoutKind::V5 => !small_k || end2end == Some(false),
+        LayoutKind::EndToEnd | LayoutKind::RtDetr => small_k,
+        LayoutKind::V8 => true,
+    })
+    .collect();
+    match candidates.as_slice() {
+        [(_, layout)] => Ok(*layout),
+        [] => Err(bad(match classes {
+            Some(c) => format!("the metadata names {c} classes"),
+            None => "no class count fits".into(),
+        })),
+        many => {
+            let names: Vec<String> = many
+                .iter()
+                .map(|(k, l)| match l {
+                    Layout::V8 { classes }
+                    | Layout::V5 { classes }
+                    | Layout::RtDetr { classes, .. } => {
+                        format!("`{}` ({classes} classes)", k.name())
+                    }
+                    Layout::EndToEnd => format!("`{}`", k.name()),
+                })
+                .collect();
+            Err(Error::model(
+                model,
+                format!(
+                    "output shape {shape:?} is ambiguous: it fits {}; say which with --layout {} (DetectorBuilder::layout), or add `names` (and `end2end` for an end-to-end export) to the model's metadata",
+                    names.join(" and "),
+                    many.iter().map(|(k, _)| k.name()).collect::<Vec<_>>().join("|")
+                ),
+            ))
         }
     }
 }
@@ -221,6 +310,34 @@ pub fn decode_batch(
                 }
             }
         }
+        Layout::RtDetr {
+            classes,
+            width,
+            height,
+        } => {
+            let k = shape[2];
+            if k != 4 + classes {
+                return Err(Error::model(
+                    "",
+                    format!(
+                        "RT-DETR layout with {classes} classes, but the output has {k} columns"
+                    ),
+                ));
+            }
+            let (sx, sy) = (width as f32, height as f32);
+            for r in img.chunks_exact(k) {
+                let (c, p) = r[4..]
+                    .iter()
+                    .enumerate()
+                    .fold(
+                        (0usize, f32::MIN),
+                        |acc, (i, &p)| if p > acc.1 { (i, p) } else { acc },
+                    );
+                if p >= conf {
+                    push(out, r[0] * sx, r[1] * sy, r[2] * sx, r[3] * sy, p, c as u32);
+                }
+            }
+        }
         Layout::EndToEnd => {
             for r in img.chunks_exact(6) {
                 let s = r[4];
@@ -283,53 +400,136 @@ mod tests {
     #[test]
     fn layouts_from_shapes() {
         assert_eq!(
-            detect_layout(p(), &[1, 7, 8400], Some(3), None).expect("v8"),
+            detect_layout(p(), &[1, 7, 8400], Some(3), None, None, (640, 640)).expect("v8"),
             Layout::V8 { classes: 3 }
         );
         assert_eq!(
-            detect_layout(p(), &[1, 7, 8400], None, None).expect("v8"),
+            detect_layout(p(), &[1, 7, 8400], None, None, None, (640, 640)).expect("v8"),
             Layout::V8 { classes: 3 }
         );
         assert_eq!(
-            detect_layout(p(), &[1, 25200, 85], Some(80), None).expect("v5"),
+            detect_layout(p(), &[1, 25200, 85], Some(80), None, None, (640, 640)).expect("v5"),
             Layout::V5 { classes: 80 }
         );
         assert_eq!(
-            detect_layout(p(), &[1, 25200, 85], None, None).expect("v5"),
+            detect_layout(p(), &[1, 25200, 85], None, None, None, (640, 640)).expect("v5"),
             Layout::V5 { classes: 80 }
         );
         assert_eq!(
-            detect_layout(p(), &[1, 300, 6], Some(80), None).expect("e2e"),
+            detect_layout(p(), &[1, 300, 6], Some(80), None, None, (640, 640)).expect("e2e"),
             Layout::EndToEnd
         );
         assert_eq!(
-            detect_layout(p(), &[1, 300, 6], None, Some(true)).expect("e2e"),
+            detect_layout(p(), &[1, 300, 6], None, Some(true), None, (640, 640)).expect("e2e"),
             Layout::EndToEnd
         );
         // One class: [B, N, 6] is v5 with thousands of anchors, end-to-end with a few
         // hundred kept boxes.
         assert_eq!(
-            detect_layout(p(), &[1, 25200, 6], Some(1), None).expect("v5"),
+            detect_layout(p(), &[1, 25200, 6], Some(1), None, None, (640, 640)).expect("v5"),
             Layout::V5 { classes: 1 }
         );
         assert_eq!(
-            detect_layout(p(), &[1, 300, 6], Some(1), None).expect("one-class e2e"),
+            detect_layout(p(), &[1, 300, 6], Some(1), None, None, (640, 640))
+                .expect("one-class e2e"),
             Layout::EndToEnd
         );
         assert_eq!(
-            detect_layout(p(), &[1, 300, 6], Some(1), Some(false)).expect("v5 by metadata"),
+            detect_layout(p(), &[1, 300, 6], Some(1), Some(false), None, (640, 640))
+                .expect("v5 by metadata"),
             Layout::V5 { classes: 1 }
         );
     }
 
     #[test]
+    fn rt_detr_and_ambiguous_shapes() {
+        let rt = Layout::RtDetr {
+            classes: 80,
+            width: 640,
+            height: 640,
+        };
+        // [B, 300, 4 + 80]: RT-DETR with or without names (a v5 export has thousands of
+        // rows, and 85 columns for 80 classes).
+        assert_eq!(
+            detect_layout(p(), &[1, 300, 84], Some(80), None, None, (640, 640)).expect("rtdetr"),
+            rt
+        );
+        assert_eq!(
+            detect_layout(p(), &[1, 300, 84], None, None, None, (640, 640)).expect("rtdetr"),
+            rt
+        );
+        // [B, 300, 6] without names: end-to-end, or RT-DETR with two classes.
+        let e = detect_layout(p(), &[1, 300, 6], None, None, None, (640, 640)).unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("ambiguous")
+                && msg.contains("`end2end`")
+                && msg.contains("`rtdetr` (2 classes)")
+                && msg.contains("--layout end2end|rtdetr")
+                && msg.contains("m.onnx"),
+            "{msg}"
+        );
+        // Named, it is decided; two names decide nothing, the layout does.
+        for (kind, want) in [
+            (LayoutKind::EndToEnd, Layout::EndToEnd),
+            (
+                LayoutKind::RtDetr,
+                Layout::RtDetr {
+                    classes: 2,
+                    width: 320,
+                    height: 256,
+                },
+            ),
+        ] {
+            assert_eq!(
+                detect_layout(p(), &[1, 300, 6], Some(2), None, Some(kind), (320, 256))
+                    .expect("named"),
+                want
+            );
+        }
+        // A named layout the shape does not fit is an error.
+        let e = detect_layout(
+            p(),
+            &[1, 7, 8400],
+            None,
+            None,
+            Some(LayoutKind::V5),
+            (640, 640),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("`v5` asked for"), "{e}");
+    }
+
+    #[test]
+    fn decode_rt_detr_scales_normalised_boxes() {
+        // [1, 2, 4 + 2]: query 1 is class 1 at (0.5, 0.25) of a 640 x 320 input, 0.1 x 0.2.
+        let d = vec![
+            0.1, 0.1, 0.1, 0.1, 0.05, 0.02, //
+            0.5, 0.25, 0.1, 0.2, 0.3, 0.8,
+        ];
+        let layout = Layout::RtDetr {
+            classes: 2,
+            width: 640,
+            height: 320,
+        };
+        let mut out = Vec::new();
+        decode_batch(layout, &d, [1, 2, 6], 0, 0.5, &mut out).expect("decode");
+        assert_eq!(out.len(), 1);
+        let b = out[0];
+        assert_eq!((b.class_id, b.score), (1, 0.8));
+        let close = |a: f32, w: f32| (a - w).abs() < 1e-4;
+        assert!(close(b.x0, 288.0) && close(b.x1, 352.0), "{b:?}");
+        assert!(close(b.y0, 48.0) && close(b.y1, 112.0), "{b:?}");
+    }
+
+    #[test]
     fn non_detector_shapes_are_errors() {
         for s in [&[1, 1000][..], &[1, 3, 224, 224], &[1, 4, 4], &[1, 0, 5]] {
-            let e = detect_layout(p(), s, None, None).unwrap_err();
+            let e = detect_layout(p(), s, None, None, None, (640, 640)).unwrap_err();
             assert!(e.to_string().contains("m.onnx"), "{e}");
         }
         assert!(
-            detect_layout(p(), &[1, 7, 8400], Some(80), None).is_err(),
+            detect_layout(p(), &[1, 7, 8400], Some(80), None, None, (640, 640)).is_err(),
             "class count mismatch"
         );
     }

@@ -6,9 +6,10 @@ mod model;
 mod provider;
 mod session;
 
-pub use decode::{decode_batch, detect_layout, Layout, RawBox};
+pub use decode::{decode_batch, detect_layout, Layout, LayoutKind, RawBox};
 pub use model::{
-    default_threads, Device, GsdRange, Metadata, Model, ModelInfo, MAX_BATCH, MAX_INPUT_SIDE,
+    default_threads, Device, GsdRange, LoadOptions, Metadata, Model, ModelInfo, MAX_BATCH,
+    MAX_INPUT_SIDE,
 };
 pub use provider::tensorrt_cache_dir;
 pub use session::{find_onnxruntime, INSTALL_HINT};

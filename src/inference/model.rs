@@ -1,6 +1,6 @@
 //! Loading a detector and checking its contract at load, not halfway through a scene.
 
-use super::decode::{detect_layout, Layout};
+use super::decode::{detect_layout, Layout, LayoutKind};
 use super::session::environment;
 use crate::error::{Error, Result};
 use ort::session::Session;
@@ -337,71 +337,64 @@ fn ort_err<R>(context: impl Into<String>, e: ort::Error<R>) -> Error {
     Error::inference(context, std::io::Error::other(e.to_string()))
 }
 
+/// How to load a model ([`Model::load`]): everything but the model itself.
+#[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
+pub struct LoadOptions {
+    /// Where inference runs.
+    pub device: Device,
+    /// The onnxruntime library (file or folder), tried before the search order of
+    /// [`crate::inference::find_onnxruntime`].
+    pub runtime: Option<PathBuf>,
+    /// Intra-op threads ([`default_threads`] when `None`).
+    pub threads: Option<usize>,
+    /// The most bytes the smallest batch's input tensor may take
+    /// ([`crate::Limits::max_batch_bytes`]; 0 means the default limit).
+    pub max_batch_bytes: u64,
+    /// The side of a square input for a model whose height and width are symbolic
+    /// (default: its `imgsz` metadata); a fixed-size model accepts only its own size.
+    pub input_size: Option<u32>,
+    /// The output layout, when the shape and metadata leave it ambiguous (default: worked
+    /// out, [`detect_layout`]); a layout the output does not fit is an error.
+    pub layout: Option<LayoutKind>,
+}
+
 impl Model {
-    /// Loads `path` on `device`, with onnxruntime from `runtime` (or the search order of
-    /// [`crate::inference::find_onnxruntime`]), `threads` intra-op threads ([`default_threads`]
-    /// when `None`). Checks the input (one NCHW f32 image tensor with 3 channels)
-    /// and its metadata ([`Metadata::parse`]), refuses a model whose smallest batch needs
-    /// more than `max_batch_bytes` of input tensor ([`crate::Limits::max_batch_bytes`]),
-    /// and runs one blank batch to learn and check the output layout. `input_size`: the
-    /// side of a square input for a model whose height and width are symbolic (default:
-    /// its `imgsz` metadata); a fixed-size model accepts only its own size.
-    pub fn load(
-        path: &Path,
-        device: Device,
-        runtime: Option<&Path>,
-        threads: Option<usize>,
-        max_batch_bytes: u64,
-        input_size: Option<u32>,
-    ) -> Result<Model> {
+    /// Loads `path` with `options`. Checks the input (one NCHW f32 image tensor with 3
+    /// channels) and its metadata ([`Metadata::parse`]), refuses a model whose smallest
+    /// batch needs more than `options.max_batch_bytes` of input tensor, and runs one blank
+    /// batch to learn and check the output layout.
+    pub fn load(path: &Path, options: &LoadOptions) -> Result<Model> {
         if !path.is_file() {
             return Err(Error::io(
                 path,
                 std::io::Error::new(std::io::ErrorKind::NotFound, "model file not found"),
             ));
         }
-        Self::load_from(
-            path,
-            Source::File,
-            device,
-            runtime,
-            threads,
-            max_batch_bytes,
-            input_size,
-        )
+        Self::load_from(path, Source::File, options)
     }
 
     /// [`Model::load`] from the bytes of an ONNX file held in memory (the bundled model,
     /// or one a program fetched itself); `name` stands for the file in messages.
-    pub fn load_bytes(
-        name: &Path,
-        bytes: &[u8],
-        device: Device,
-        runtime: Option<&Path>,
-        threads: Option<usize>,
-        max_batch_bytes: u64,
-        input_size: Option<u32>,
-    ) -> Result<Model> {
-        Self::load_from(
-            name,
-            Source::Bytes(bytes),
+    pub fn load_bytes(name: &Path, bytes: &[u8], options: &LoadOptions) -> Result<Model> {
+        Self::load_from(name, Source::Bytes(bytes), options)
+    }
+
+    fn load_from(path: &Path, source: Source<'_>, options: &LoadOptions) -> Result<Model> {
+        let LoadOptions {
             device,
             runtime,
             threads,
             max_batch_bytes,
             input_size,
-        )
-    }
-
-    fn load_from(
-        path: &Path,
-        source: Source<'_>,
-        device: Device,
-        runtime: Option<&Path>,
-        threads: Option<usize>,
-        max_batch_bytes: u64,
-        input_size: Option<u32>,
-    ) -> Result<Model> {
+            layout: layout_choice,
+        } = options.clone();
+        let max_batch_bytes = if max_batch_bytes == 0 {
+            crate::limits::Limits::default().max_batch_bytes
+        } else {
+            max_batch_bytes
+        };
+        let runtime = runtime.as_deref();
         let (runtime, env) = environment(runtime)?;
         let mut builder = Session::builder(&env).map_err(|e| ort_err("creating a session", e))?;
         // Always an explicit count: left to choose, onnxruntime pins its threads to cores,
@@ -605,9 +598,18 @@ impl Model {
                 ))
             })?;
         let shape_i: Vec<i64> = shape.iter().map(|&d| d as i64).collect();
-        let layout = detect_layout(path, &shape_i, parsed.as_ref().map(Vec::len), end2end)?;
+        let layout = detect_layout(
+            path,
+            &shape_i,
+            parsed.as_ref().map(Vec::len),
+            end2end,
+            layout_choice,
+            (width, height),
+        )?;
         let classes = match layout {
-            Layout::V8 { classes } | Layout::V5 { classes } => classes,
+            Layout::V8 { classes } | Layout::V5 { classes } | Layout::RtDetr { classes, .. } => {
+                classes
+            }
             Layout::EndToEnd => parsed.as_ref().map_or(0, Vec::len),
         };
         model.info.layout = layout;

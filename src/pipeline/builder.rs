@@ -4,7 +4,7 @@ use super::plan::{resampling_warning, MAX_TILE_PX, MIN_TILE_PX};
 use super::Detector;
 use crate::error::{Error, Result};
 use crate::geo::Aoi;
-use crate::inference::{Device, Model, MAX_BATCH, MAX_INPUT_SIDE};
+use crate::inference::{Device, LayoutKind, LoadOptions, Model, MAX_BATCH, MAX_INPUT_SIDE};
 use crate::limits::Limits;
 use crate::preprocess::Preprocess;
 use std::path::{Path, PathBuf};
@@ -61,6 +61,7 @@ pub struct DetectorBuilder {
     merge_ios: f32,
     batch: Option<usize>,
     input_size: Option<u32>,
+    layout: Option<LayoutKind>,
     threads: Option<usize>,
     stretch_pct: (f64, f64),
     limits: Limits,
@@ -88,6 +89,7 @@ impl std::fmt::Debug for DetectorBuilder {
             .field("iou", &self.iou)
             .field("batch", &self.batch)
             .field("input_size", &self.input_size)
+            .field("layout", &self.layout)
             .field("aoi", &self.aoi.as_ref().map(|a| a.name()))
             .finish_non_exhaustive()
     }
@@ -107,6 +109,7 @@ impl Default for DetectorBuilder {
             merge_ios: 0.7,
             batch: None,
             input_size: None,
+            layout: None,
             threads: None,
             stretch_pct: (2.0, 98.0),
             limits: Limits::default(),
@@ -230,6 +233,13 @@ impl DetectorBuilder {
     /// at load, when the blank batch runs.
     pub fn input_size(mut self, px: u32) -> Self {
         self.input_size = Some(px);
+        self
+    }
+    /// The model's output layout, when its shape and metadata fit more than one (default:
+    /// worked out from them; an ambiguous model is an error naming the layouts it fits).
+    /// A layout the output does not fit is an error at build.
+    pub fn layout(mut self, kind: LayoutKind) -> Self {
+        self.layout = Some(kind);
         self
     }
     /// onnxruntime intra-op threads, at least 1 (default [`crate::inference::default_threads`]: the
@@ -372,43 +382,25 @@ impl DetectorBuilder {
     /// Loads the model and the preprocessing backend, checking every option.
     pub fn build(self) -> Result<Detector> {
         self.check()?;
-        let (runtime, max_bytes) = (self.runtime.as_deref(), self.limits.max_batch_bytes);
+        let options = LoadOptions {
+            device: self.device,
+            runtime: self.runtime.clone(),
+            threads: self.threads,
+            max_batch_bytes: self.limits.max_batch_bytes,
+            input_size: self.input_size,
+            layout: self.layout,
+        };
         let model = match &self.model {
-            ModelChoice::Path(p) => Model::load(
-                p,
-                self.device,
-                runtime,
-                self.threads,
-                max_bytes,
-                self.input_size,
-            )?,
-            ModelChoice::Bundled => Model::load_bytes(
-                Path::new(BUNDLED_MODEL_NAME),
-                BUNDLED_MODEL,
-                self.device,
-                runtime,
-                self.threads,
-                max_bytes,
-                self.input_size,
-            )?,
+            ModelChoice::Path(p) => Model::load(p, &options)?,
+            ModelChoice::Bundled => {
+                Model::load_bytes(Path::new(BUNDLED_MODEL_NAME), BUNDLED_MODEL, &options)?
+            }
             ModelChoice::BundledInt8 => Model::load_bytes(
                 Path::new(BUNDLED_MODEL_INT8_NAME),
                 BUNDLED_MODEL_INT8,
-                self.device,
-                runtime,
-                self.threads,
-                max_bytes,
-                self.input_size,
+                &options,
             )?,
-            ModelChoice::Bytes(b) => Model::load_bytes(
-                Path::new("model in memory"),
-                b,
-                self.device,
-                runtime,
-                self.threads,
-                max_bytes,
-                self.input_size,
-            )?,
+            ModelChoice::Bytes(b) => Model::load_bytes(Path::new("model in memory"), b, &options)?,
         };
         let info = model.info().clone();
         let model_side = info.width.min(info.height);
