@@ -2,7 +2,7 @@
 scripts/gpu_bench.sh.
 
 onnxruntime's default session options (as SAHI uses them; satdet sets the thread count
-to the cores available, which also stops onnxruntime pinning its threads) on one
+to the physical cores available, which also stops onnxruntime pinning its threads) on one
 execution provider: `cpu`
 (the default), `cuda` or `tensorrt` (TensorRT with CUDA for what it does not take). A GPU
 provider that onnxruntime did not take is an error (onnxruntime's Python API would fall

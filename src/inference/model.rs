@@ -327,10 +327,43 @@ enum Source<'a> {
     Bytes(&'a [u8]),
 }
 
-/// onnxruntime's intra-op threads when not given: the cores this process may use
-/// ([`std::thread::available_parallelism`], which honours CPU affinity and cgroup quotas).
+/// onnxruntime's intra-op threads when not given: the physical cores this process may
+/// use. [`std::thread::available_parallelism`] (which honours CPU affinity and cgroup
+/// quotas) counts logical CPUs; on a machine with simultaneous multithreading (two
+/// logical CPUs per core, Linux sysfs topology) that is divided by the CPUs per core, as
+/// onnxruntime's own default counts physical cores: two threads on one core's two
+/// halves compete for the same arithmetic units.
 pub fn default_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    let logical = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    match cpus_per_core(Path::new("/sys/devices/system/cpu")) {
+        Some(per_core) if per_core > 1 => (logical / per_core).max(1),
+        _ => logical,
+    }
+}
+
+/// Logical CPUs per physical core from a sysfs CPU folder (`cpuN/topology/
+/// physical_package_id` and `core_id`), rounded to the nearest whole number; `None` when
+/// the topology cannot be read (not Linux, a sandbox without sysfs).
+fn cpus_per_core(root: &Path) -> Option<usize> {
+    let mut cores = std::collections::HashSet::new();
+    let mut cpus = 0usize;
+    for entry in std::fs::read_dir(root).ok()?.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let Some(n) = name.strip_prefix("cpu") else {
+            continue;
+        };
+        if n.is_empty() || !n.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let topo = entry.path().join("topology");
+        let read = |f: &str| std::fs::read_to_string(topo.join(f)).ok();
+        if let (Some(package), Some(core)) = (read("physical_package_id"), read("core_id")) {
+            cores.insert((package.trim().to_owned(), core.trim().to_owned()));
+            cpus += 1;
+        }
+    }
+    (!cores.is_empty()).then(|| (cpus + cores.len() / 2) / cores.len())
 }
 
 fn ort_err<R>(context: impl Into<String>, e: ort::Error<R>) -> Error {
@@ -672,6 +705,32 @@ impl Model {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpus_per_core_reads_the_sysfs_topology() {
+        let fake = |cores: &[(u32, u32)]| {
+            let dir = tempfile::tempdir().expect("tmp");
+            for (i, (package, core)) in cores.iter().enumerate() {
+                let t = dir.path().join(format!("cpu{i}/topology"));
+                std::fs::create_dir_all(&t).expect("mkdir");
+                std::fs::write(t.join("physical_package_id"), format!("{package}\n")).expect("w");
+                std::fs::write(t.join("core_id"), format!("{core}\n")).expect("w");
+            }
+            // Not CPUs: skipped.
+            std::fs::create_dir_all(dir.path().join("cpufreq")).expect("mkdir");
+            std::fs::create_dir_all(dir.path().join("cpuidle")).expect("mkdir");
+            dir
+        };
+        // Two threads per core (cpu0/cpu1 share core 0, cpu2/cpu3 core 1).
+        let smt = fake(&[(0, 0), (0, 0), (0, 1), (0, 1)]);
+        assert_eq!(cpus_per_core(smt.path()), Some(2));
+        // One per core, two packages with the same core ids.
+        let plain = fake(&[(0, 0), (0, 1), (1, 0), (1, 1)]);
+        assert_eq!(cpus_per_core(plain.path()), Some(1));
+        let empty = tempfile::tempdir().expect("tmp");
+        assert_eq!(cpus_per_core(empty.path()), None);
+        assert!(default_threads() >= 1);
+    }
 
     #[test]
     fn ultralytics_names() {

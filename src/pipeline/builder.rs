@@ -243,7 +243,7 @@ impl DetectorBuilder {
         self
     }
     /// onnxruntime intra-op threads, at least 1 (default [`crate::inference::default_threads`]: the
-    /// cores this process may use).
+    /// physical cores this process may use).
     pub fn threads(mut self, n: usize) -> Self {
         self.threads = Some(n);
         self
@@ -338,7 +338,7 @@ impl DetectorBuilder {
         }
         if self.threads == Some(0) {
             return cfg(
-                "threads 0: give at least one onnxruntime thread (leave it unset for the cores available)"
+                "threads 0: give at least one onnxruntime thread (leave it unset for the physical cores available)"
                     .into(),
             );
         }
