@@ -174,3 +174,16 @@ fn a_size_the_network_cannot_take_says_so() {
         .expect("1008 px");
     assert_eq!(det.model_info().width, 1008);
 }
+
+#[test]
+fn an_input_size_stands_in_for_missing_imgsz_metadata() {
+    let model = "square_detector_03m_dynamic_no_imgsz.onnx";
+    let e = Detector::builder()
+        .model(common::fixture(model))
+        .build()
+        .expect_err("no size known");
+    assert!(e.to_string().contains("no `imgsz` metadata"), "{e}");
+    let d = detect(model, |b| b.input_size(256));
+    assert_eq!(d.report.tile_px, 256);
+    assert_every_square_once(&d, "256 px from input_size");
+}
