@@ -94,37 +94,80 @@ fn row_start(t: &TileBuf, band: usize) -> (usize, impl Fn(usize) -> usize) {
 /// sample through the same expressions as [`one_tile_generic`] (scaled, interpolated,
 /// normalised in the same order), so the two agree bit for bit (tested).
 fn bilinear_rows(spec: &InputSpec, t: &TileBuf, scale: f32, out: &mut [f32]) {
-    let (w, h) = (spec.width as usize, spec.height as usize);
     let win = t.window();
     let (ow, oh) = spec.placement(win.width, win.height, f64::from(scale));
-    let (ow, oh) = (ow as usize, oh as usize);
     let inv_scale = 1.0 / scale;
-    let cols: Vec<(usize, usize, f32)> = (0..ow as u32)
-        .map(|x| {
-            let (x0, x1, wx) = axis_sample(x, inv_scale, win.width);
-            (x0 as usize, x1 as usize, wx)
-        })
-        .collect();
+    let weights = |n: u32, side: u32| -> Vec<(usize, usize, f32)> {
+        (0..n)
+            .map(|i| {
+                let (i0, i1, w) = axis_sample(i, inv_scale, side);
+                (i0 as usize, i1 as usize, w)
+            })
+            .collect()
+    };
+    let grid = Bilinear {
+        width: spec.width as usize,
+        cols: weights(ow, win.width),
+        rows: weights(oh, win.height),
+    };
+    let (w, h) = (spec.width as usize, spec.height as usize);
     for (c, plane) in out.chunks_exact_mut(w * h).enumerate() {
         let band = usize::from(spec.channels[c]);
-        let (mean, inv_std) = (spec.mean[c], spec.inv_std[c]);
-        let padded = (spec.pad - mean) * inv_std;
+        let norm = (spec.mean[c], spec.inv_std[c]);
         let (step, start) = row_start(t, band);
-        let lut: [f32; 256] = std::array::from_fn(|v| spec.scaling.apply(band, v as u16));
-        let value = |i: usize| match t.samples() {
-            Samples::U8(s) => lut[usize::from(s[i])],
-            Samples::U16(s) => spec.scaling.apply(band, s[i]),
-        };
-        for (y, row) in plane.chunks_exact_mut(w).enumerate() {
-            if y >= oh {
+        // Matched on the sample type once per plane, not per sample.
+        match t.samples() {
+            Samples::U8(s) => {
+                let lut: [f32; 256] = std::array::from_fn(|v| spec.scaling.apply(band, v as u16));
+                grid.plane(
+                    plane,
+                    (step, &start),
+                    |i| lut[usize::from(s[i])],
+                    norm,
+                    spec.pad,
+                );
+            }
+            Samples::U16(s) => grid.plane(
+                plane,
+                (step, &start),
+                |i| spec.scaling.apply(band, s[i]),
+                norm,
+                spec.pad,
+            ),
+        }
+    }
+}
+
+/// The sampling grid of one resampled tile: source rows and columns with their weights
+/// for each output row and column ([`axis_sample`]), the output row length.
+struct Bilinear {
+    width: usize,
+    cols: Vec<(usize, usize, f32)>,
+    rows: Vec<(usize, usize, f32)>,
+}
+
+impl Bilinear {
+    /// Fills one output plane from `value(i)`, the scaled sample at flat index `i`, where
+    /// source row `y` starts at `start(y)` and pixels are `step` apart ([`row_start`]);
+    /// `(mean, inv_std)` normalise, the rest is `pad` normalised.
+    fn plane(
+        &self,
+        plane: &mut [f32],
+        (step, start): (usize, &dyn Fn(usize) -> usize),
+        value: impl Fn(usize) -> f32,
+        (mean, inv_std): (f32, f32),
+        pad: f32,
+    ) {
+        let padded = (pad - mean) * inv_std;
+        for (y, row) in plane.chunks_exact_mut(self.width).enumerate() {
+            let Some(&(y0, y1, wy)) = self.rows.get(y) else {
                 row.fill(padded);
                 continue;
-            }
-            let (y0, y1, wy) = axis_sample(y as u32, inv_scale, win.height);
-            let (r0, r1) = (start(y0 as usize), start(y1 as usize));
-            let (head, tail) = row.split_at_mut(ow);
+            };
+            let (r0, r1) = (start(y0), start(y1));
+            let (head, tail) = row.split_at_mut(self.cols.len());
             tail.fill(padded);
-            for (o, &(x0, x1, wx)) in head.iter_mut().zip(&cols) {
+            for (o, &(x0, x1, wx)) in head.iter_mut().zip(&self.cols) {
                 let a = value(r0 + x0 * step);
                 let b = value(r0 + x1 * step);
                 let cc = value(r1 + x0 * step);
@@ -448,6 +491,64 @@ mod tests {
         assert!((out[1] - 200.0 / 255.0).abs() < 1e-7);
     }
 
+    /// A tile of pseudo-random samples (xorshift from `seed`): 8-bit, or 12-bit in u16.
+    fn random_tile(win: Window, bands: u16, planar: bool, wide: bool, seed: u64) -> TileBuf {
+        let n = win.pixels() as usize * usize::from(bands);
+        let mut x = seed | 1;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let samples = if wide {
+            Samples::U16((0..n).map(|_| (next() % 4096) as u16).collect())
+        } else {
+            Samples::U8((0..n).map(|_| next() as u8).collect())
+        };
+        let layout = if planar {
+            BandLayout::Planar
+        } else {
+            BandLayout::Interleaved
+        };
+        TileBuf::from_samples(win, bands, layout, samples).expect("tile")
+    }
+
+    /// A `w` x `h` input reading channels `ch` (modulo `bands`); with `stretch`, a 16-bit
+    /// range and an ImageNet mean/std normalisation.
+    fn random_spec(
+        w: u32,
+        h: u32,
+        ch: [u16; 3],
+        bands: u16,
+        stretch: Option<(f32, f32)>,
+    ) -> InputSpec {
+        let mut sp = spec(w, h);
+        sp.channels = ch.map(|b| b % bands);
+        if let Some((lo, hi)) = stretch {
+            sp.scaling = Scaling::from_range([lo; 4], [hi; 4]);
+            sp.mean = [0.485, 0.456, 0.406];
+            sp.inv_std = [1.0 / 0.229, 1.0 / 0.224, 1.0 / 0.225];
+        }
+        sp
+    }
+
+    /// The bits of the outputs of a fast path and the general path on the same input.
+    fn both(
+        sp: &InputSpec,
+        fast: impl FnOnce(&mut [f32]),
+        general: impl FnOnce(&mut [f32]),
+    ) -> (Vec<u32>, Vec<u32>) {
+        let (mut a, mut b) = (
+            vec![f32::NAN; sp.input_len()],
+            vec![f32::NAN; sp.input_len()],
+        );
+        fast(&mut a);
+        general(&mut b);
+        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect();
+        (bits(&a), bits(&b))
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
         /// The row-copy fast path gives exactly the general path's values: any sample
@@ -460,30 +561,10 @@ mod tests {
             ch in proptest::array::uniform3(0u16..4),
             lo in 0.0f32..2000.0, span in 1.0f32..3000.0,
         ) {
-            let n = (tw * th) as usize * usize::from(bands);
-            let mut x = seed | 1;
-            let mut next = move || { x ^= x << 13; x ^= x >> 7; x ^= x << 17; x };
-            let samples = if wide {
-                Samples::U16((0..n).map(|_| (next() % 4096) as u16).collect())
-            } else {
-                Samples::U8((0..n).map(|_| next() as u8).collect())
-            };
-            let layout = if planar { BandLayout::Planar } else { BandLayout::Interleaved };
-            let t = TileBuf::from_samples(Window::new(3, 5, tw, th), bands, layout, samples)
-                .expect("tile");
-            let mut sp = spec(tw + extra_w, th + extra_h);
-            sp.channels = ch.map(|b| b % bands);
-            if wide {
-                sp.scaling = Scaling::from_range([lo; 4], [lo + span; 4]);
-                sp.mean = [0.485, 0.456, 0.406];
-                sp.inv_std = [1.0 / 0.229, 1.0 / 0.224, 1.0 / 0.225];
-            }
-            let mut fast = vec![f32::NAN; sp.input_len()];
-            let mut general = vec![f32::NAN; sp.input_len()];
-            copy_rows(&sp, &t, &mut fast);
-            one_tile_generic(&sp, &t, 1.0, &mut general);
-            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
-            proptest::prop_assert_eq!(bits(&fast), bits(&general));
+            let t = random_tile(Window::new(3, 5, tw, th), bands, planar, wide, seed);
+            let sp = random_spec(tw + extra_w, th + extra_h, ch, bands, wide.then_some((lo, lo + span)));
+            let (fast, general) = both(&sp, |o| copy_rows(&sp, &t, o), |o| one_tile_generic(&sp, &t, 1.0, o));
+            proptest::prop_assert_eq!(fast, general);
         }
 
         /// The same for resampled tiles: the bilinear fast path equals the general path
@@ -495,33 +576,13 @@ mod tests {
             ch in proptest::array::uniform3(0u16..4),
             scale in 0.2f32..4.0,
         ) {
-            let n = (tw * th) as usize * usize::from(bands);
-            let mut x = seed | 1;
-            let mut next = move || { x ^= x << 13; x ^= x >> 7; x ^= x << 17; x };
-            let samples = if wide {
-                Samples::U16((0..n).map(|_| (next() % 4096) as u16).collect())
-            } else {
-                Samples::U8((0..n).map(|_| next() as u8).collect())
-            };
-            let layout = if planar { BandLayout::Planar } else { BandLayout::Interleaved };
-            let t = TileBuf::from_samples(Window::new(0, 0, tw, th), bands, layout, samples)
-                .expect("tile");
-            let mut sp = spec(side, side);
-            sp.channels = ch.map(|b| b % bands);
-            if wide {
-                sp.scaling = Scaling::from_range([100.0; 4], [3000.0; 4]);
-                sp.mean = [0.485, 0.456, 0.406];
-                sp.inv_std = [1.0 / 0.229, 1.0 / 0.224, 1.0 / 0.225];
-            }
+            let t = random_tile(Window::new(0, 0, tw, th), bands, planar, wide, seed);
+            let sp = random_spec(side, side, ch, bands, wide.then_some((100.0, 3000.0)));
             // An identity placement is copied, not interpolated, by both paths.
             let (ow, oh) = sp.placement(tw, th, f64::from(scale));
             proptest::prop_assume!((ow, oh) != (tw, th));
-            let mut fast = vec![f32::NAN; sp.input_len()];
-            let mut general = vec![f32::NAN; sp.input_len()];
-            bilinear_rows(&sp, &t, scale, &mut fast);
-            one_tile_generic(&sp, &t, scale, &mut general);
-            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
-            proptest::prop_assert_eq!(bits(&fast), bits(&general));
+            let (fast, general) = both(&sp, |o| bilinear_rows(&sp, &t, scale, o), |o| one_tile_generic(&sp, &t, scale, o));
+            proptest::prop_assert_eq!(fast, general);
         }
     }
 
