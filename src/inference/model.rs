@@ -371,7 +371,7 @@ fn ort_err<R>(context: impl Into<String>, e: ort::Error<R>) -> Error {
 }
 
 /// How to load a model ([`Model::load`]): everything but the model itself.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 #[non_exhaustive]
 pub struct LoadOptions {
     /// Where inference runs.
@@ -382,7 +382,7 @@ pub struct LoadOptions {
     /// Intra-op threads ([`default_threads`] when `None`).
     pub threads: Option<usize>,
     /// The most bytes the smallest batch's input tensor may take
-    /// ([`crate::Limits::max_batch_bytes`]; 0 means the default limit).
+    /// ([`crate::Limits::max_batch_bytes`]).
     pub max_batch_bytes: u64,
     /// The side of a square input for a model whose height and width are symbolic
     /// (default: its `imgsz` metadata); a fixed-size model accepts only its own size.
@@ -390,6 +390,20 @@ pub struct LoadOptions {
     /// The output layout, when the shape and metadata leave it ambiguous (default: worked
     /// out, [`detect_layout`]); a layout the output does not fit is an error.
     pub layout: Option<LayoutKind>,
+}
+
+impl Default for LoadOptions {
+    /// The CPU, the default thread count and limits, sizes and layout from the model.
+    fn default() -> Self {
+        LoadOptions {
+            device: Device::Cpu,
+            runtime: None,
+            threads: None,
+            max_batch_bytes: crate::limits::Limits::default().max_batch_bytes,
+            input_size: None,
+            layout: None,
+        }
+    }
 }
 
 impl Model {
@@ -422,11 +436,6 @@ impl Model {
             input_size,
             layout: layout_choice,
         } = options.clone();
-        let max_batch_bytes = if max_batch_bytes == 0 {
-            crate::limits::Limits::default().max_batch_bytes
-        } else {
-            max_batch_bytes
-        };
         let runtime = runtime.as_deref();
         let (runtime, env) = environment(runtime)?;
         let mut builder = Session::builder(&env).map_err(|e| ort_err("creating a session", e))?;
@@ -484,39 +493,34 @@ impl Model {
             .map_err(|e| ort_err("reading metadata", e))?;
         let md = Metadata::parse(|k| meta.custom(k)).map_err(bad)?;
         drop(meta);
-        let symbolic = shape[2] <= 0 && shape[3] <= 0;
-        let (height, width) = match (shape[2], shape[3], md.imgsz) {
-            (h, w, _) if h > 0 && w > 0 => (
-                u32::try_from(h).unwrap_or(u32::MAX),
-                u32::try_from(w).unwrap_or(u32::MAX),
-            ),
-            // An input size asked for stands in for missing `imgsz` metadata.
-            _ if symbolic && input_size.is_some() => (0, 0),
-            (_, _, Some(hw)) => hw,
-            _ => {
-                return Err(bad(format!(
-                    "input `{}` has dynamic height/width and no `imgsz` metadata",
-                    input.name()
+        // The input side: one asked for (`input_size`) on a model with symbolic height and
+        // width, else the model's fixed size, else its `imgsz` metadata.
+        let side = |d: i64| u32::try_from(d).unwrap_or(u32::MAX);
+        let (h, w) = (shape[2], shape[3]);
+        let (height, width) = match input_size {
+            Some(s) if h <= 0 && w <= 0 => (s, s),
+            Some(s) if h > 0 && w > 0 && (side(h), side(w)) == (s, s) => (s, s),
+            Some(s) if h > 0 && w > 0 => {
+                return Err(Error::Config(format!(
+                    "{}: the model's input is fixed at {}x{}, so it cannot take {s} px windows (input size {s}); a model exported with symbolic height and width can",
+                    path.display(),
+                    side(w),
+                    side(h)
                 )))
             }
-        };
-        let (height, width) = match input_size {
-            Some(side) if symbolic || (side, side) == (height, width) => (side, side),
-            Some(side) if shape[2] > 0 && shape[3] > 0 => {
+            Some(s) => {
                 return Err(Error::Config(format!(
-                    "{}: the model's input is fixed at {width}x{height}, so it cannot take {side} px windows (input size {side}); a model exported with symbolic height and width can",
+                    "{}: the model's input has one symbolic and one fixed side ({h:?} x {w:?}), so it cannot take square {s} px windows (input size {s})",
                     path.display()
                 )))
             }
-            Some(side) => {
-                return Err(Error::Config(format!(
-                    "{}: the model's input has one symbolic and one fixed side ({:?} x {:?}), so it cannot take square {side} px windows (input size {side})",
-                    path.display(),
-                    shape[2],
-                    shape[3]
-                )))
-            }
-            None => (height, width),
+            None if h > 0 && w > 0 => (side(h), side(w)),
+            None => md.imgsz.ok_or_else(|| {
+                bad(format!(
+                    "input `{}` has dynamic height/width and no `imgsz` metadata",
+                    input.name()
+                ))
+            })?,
         };
         let fixed_batch = (shape[0] > 0).then_some(shape[0] as usize);
         // Model-sized buffers are allocated from these numbers: refuse implausible ones

@@ -342,7 +342,7 @@ impl DetectorBuilder {
                     .into(),
             );
         }
-        let batch = self.batch.unwrap_or_else(|| default_batch(self.device));
+        let batch = self.requested_batch();
         if batch == 0 || batch > MAX_BATCH {
             return cfg(format!("batch size {batch} must be in 1..={MAX_BATCH}",));
         }
@@ -377,6 +377,11 @@ impl DetectorBuilder {
             }
         }
         Ok(())
+    }
+
+    /// The batch asked for, or the device's default.
+    fn requested_batch(&self) -> usize {
+        self.batch.unwrap_or_else(|| default_batch(self.device))
     }
 
     /// Loads the model and the preprocessing backend, checking every option.
@@ -420,9 +425,7 @@ impl DetectorBuilder {
             tile_px,
             tile_explicit: self.tile_px.is_some(),
             overlap: self.overlap,
-            batch: info
-                .fixed_batch
-                .unwrap_or_else(|| self.batch.unwrap_or_else(|| default_batch(self.device))),
+            batch: info.fixed_batch.unwrap_or_else(|| self.requested_batch()),
             stretch_pct: self.stretch_pct,
             limits: self.limits,
             scene_gsd_m: self.scene_gsd_m,
