@@ -201,6 +201,14 @@ pub fn detect_layout(
     }
 }
 
+/// The first class with the highest score in one box's class scores, and that score.
+fn best_class(scores: &[f32]) -> (usize, f32) {
+    scores.iter().enumerate().fold(
+        (0, f32::MIN),
+        |acc, (i, &p)| if p > acc.1 { (i, p) } else { acc },
+    )
+}
+
 /// Decodes image `b` of a batch output (`data` row-major with `shape`), appending the boxes
 /// scoring at least `conf` to `out`. Boxes with zero or negative size are dropped; a
 /// non-finite value anywhere in the image's output, or a class index out of range in an
@@ -297,13 +305,7 @@ pub fn decode_batch(
                 if obj < conf {
                     continue;
                 }
-                let (c, p) = r[5..]
-                    .iter()
-                    .enumerate()
-                    .fold(
-                        (0usize, f32::MIN),
-                        |acc, (i, &p)| if p > acc.1 { (i, p) } else { acc },
-                    );
+                let (c, p) = best_class(&r[5..]);
                 let s = obj * p;
                 if s >= conf {
                     push(out, r[0], r[1], r[2], r[3], s, c as u32);
@@ -326,13 +328,7 @@ pub fn decode_batch(
             }
             let (sx, sy) = (width as f32, height as f32);
             for r in img.chunks_exact(k) {
-                let (c, p) = r[4..]
-                    .iter()
-                    .enumerate()
-                    .fold(
-                        (0usize, f32::MIN),
-                        |acc, (i, &p)| if p > acc.1 { (i, p) } else { acc },
-                    );
+                let (c, p) = best_class(&r[4..]);
                 if p >= conf {
                     push(out, r[0] * sx, r[1] * sy, r[2] * sx, r[3] * sy, p, c as u32);
                 }
