@@ -18,20 +18,7 @@ printf '| scene | run | peak RSS (MiB) | tiles | wall (s) |\n|---|---|---|---|--
 for side in "${sides[@]}"; do
   scene="$dir/scene_$side.tif"
   if [ ! -f "$scene" ]; then
-    python3 - "$side" "$dir/scene_$side.vrt" <<'PY'
-import sys
-side, out = int(sys.argv[1]), sys.argv[2]
-src, n = "../../demo/road_mask_input.tif", 1300
-rows = []
-for y in range(0, side, n):
-    for x in range(0, side, n):
-        w, h = min(n, side - x), min(n, side - y)
-        rows.append(f'<SimpleSource><SourceFilename relativeToVRT="1">{src}</SourceFilename><SourceBand>1</SourceBand>'
-                    f'<SrcRect xOff="0" yOff="0" xSize="{w}" ySize="{h}"/><DstRect xOff="{x}" yOff="{y}" xSize="{w}" ySize="{h}"/></SimpleSource>')
-open(out, "w").write(f'''<VRTDataset rasterXSize="{side}" rasterYSize="{side}">
-<SRS>EPSG:32611</SRS><GeoTransform>660000, 0.3, 0, 4000000, 0, -0.3</GeoTransform>
-<VRTRasterBand dataType="UInt16" band="1">{"".join(rows)}</VRTRasterBand></VRTDataset>''')
-PY
+    python3 scripts/bench/mosaic_vrt.py "$side" EPSG:32611 660000 4000000 "$dir/scene_$side.vrt"
     gdal_translate -q -co TILED=YES -co COMPRESS=DEFLATE -co BIGTIFF=YES "$dir/scene_$side.vrt" "$scene"
   fi
   for run in "defaults" "--batch 8" "--max-memory 512"; do

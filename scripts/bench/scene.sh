@@ -16,19 +16,7 @@ import json, sys
 b = json.load(sys.stdin)["bands"][0]
 print(round(max(b["minimum"], b["mean"] - 2 * b["stdDev"])), round(min(b["maximum"], b["mean"] + 3 * b["stdDev"])))')
   rm -f demo/road_mask_input.tif.aux.xml
-  python3 - "$dir/scene_8192.vrt" <<'PY'
-import sys
-side, n, src, out = 8192, 1300, "../../demo/road_mask_input.tif", sys.argv[1]
-rows = []
-for y in range(0, side, n):
-    for x in range(0, side, n):
-        w, h = min(n, side - x), min(n, side - y)
-        rows.append(f'<SimpleSource><SourceFilename relativeToVRT="1">{src}</SourceFilename><SourceBand>1</SourceBand>'
-                    f'<SrcRect xOff="0" yOff="0" xSize="{w}" ySize="{h}"/><DstRect xOff="{x}" yOff="{y}" xSize="{w}" ySize="{h}"/></SimpleSource>')
-open(out, "w").write(f'''<VRTDataset rasterXSize="{side}" rasterYSize="{side}">
-<SRS>EPSG:32633</SRS><GeoTransform>500000, 0.3, 0, 5000000, 0, -0.3</GeoTransform>
-<VRTRasterBand dataType="UInt16" band="1">{"".join(rows)}</VRTRasterBand></VRTDataset>''')
-PY
+  python3 scripts/bench/mosaic_vrt.py 8192 EPSG:32633 500000 5000000 "$dir/scene_8192.vrt"
   gdal_translate -q -ot Byte -scale "$lo" "$hi" 0 255 -b 1 -b 1 -b 1 -co PHOTOMETRIC=RGB \
     -co TILED=YES -co COMPRESS=DEFLATE "$dir/scene_8192.vrt" "$scene.tmp.tif"
   mv "$scene.tmp.tif" "$scene"
