@@ -8,50 +8,27 @@
 //! batch 8. Criterion reports the time per scene and pixels/s; the km²/s figure is printed
 //! (area from the scene's georeferencing / mean time).
 
+mod common;
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use satdet::{Detector, Preprocess, Scene};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use tiff::encoder::{colortype, TiffEncoder};
-use tiff::tags::Tag;
 
 const SIZE: u32 = 8192;
 const GSD: f64 = 0.3;
 
 fn scene_path() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
-    std::fs::create_dir_all(&dir).expect("target/bench-data");
-    let path = dir.join("pipeline_8192_utm33n_0.3m_v2.tif");
-    if !path.is_file() {
-        write_scene(&path);
-    }
-    path
+    common::scene("pipeline_8192_utm33n_0.3m_v2.tif", write_scene)
 }
 
 fn write_scene(path: &Path) {
-    let tmp = path.with_extension("tmp");
-    let file = std::io::BufWriter::new(std::fs::File::create(&tmp).expect("create"));
+    let file = std::io::BufWriter::new(std::fs::File::create(path).expect("create"));
     let mut enc = TiffEncoder::new(file).expect("encoder");
     let mut img = enc.new_image::<colortype::RGB8>(SIZE, SIZE).expect("image");
     img.rows_per_strip(256).expect("rows per strip");
-    {
-        let d = img.encoder();
-        d.write_tag(Tag::ModelPixelScaleTag, &[GSD, GSD, 0.0][..])
-            .expect("scale");
-        d.write_tag(
-            Tag::ModelTiepointTag,
-            &[0.0, 0.0, 0.0, 500_000.0, 5_000_000.0, 0.0][..],
-        )
-        .expect("tiepoint");
-        // GTModelType projected, RasterType PixelIsArea, ProjectedCSType EPSG:32633.
-        d.write_tag(
-            Tag::GeoKeyDirectoryTag,
-            &[
-                1u16, 1, 0, 3, 1024, 0, 1, 1, 1025, 0, 1, 1, 3072, 0, 1, 32633,
-            ][..],
-        )
-        .expect("geokeys");
-    }
+    common::utm33n_tags(img.encoder(), GSD);
     let w = SIZE as usize;
     let mut strip = vec![0u8; w * 256 * 3];
     for s in 0..(SIZE / 256) as usize {
@@ -69,7 +46,6 @@ fn write_scene(path: &Path) {
         img.write_strip(&strip).expect("strip");
     }
     img.finish().expect("finish");
-    std::fs::rename(&tmp, path).expect("rename");
 }
 
 fn bench(c: &mut Criterion) {

@@ -6,52 +6,30 @@
 //! the window copies. The scene is written once to `target/bench-data/` with the `tiff`
 //! crate (a textured background, so the strips do not compress to nothing).
 
+mod common;
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use satdet::raster::{TileBuf, Window};
 use satdet::Scene;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use tiff::encoder::{colortype, Compression, DeflateLevel, TiffEncoder};
-use tiff::tags::Tag;
 
 const SIZE: u32 = 8192;
 const ROWS: u32 = 64;
 
 fn scene_path() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data");
-    std::fs::create_dir_all(&dir).expect("target/bench-data");
-    let path = dir.join("read_8192_rgb_deflate.tif");
-    if !path.is_file() {
-        write_scene(&path);
-    }
-    path
+    common::scene("read_8192_rgb_deflate.tif", write_scene)
 }
 
 fn write_scene(path: &Path) {
-    let tmp = path.with_extension("tmp");
-    let file = std::io::BufWriter::new(std::fs::File::create(&tmp).expect("create"));
+    let file = std::io::BufWriter::new(std::fs::File::create(path).expect("create"));
     let mut enc = TiffEncoder::new(file)
         .expect("encoder")
         .with_compression(Compression::Deflate(DeflateLevel::Fast));
     let mut img = enc.new_image::<colortype::RGB8>(SIZE, SIZE).expect("image");
     img.rows_per_strip(ROWS).expect("rows per strip");
-    {
-        let d = img.encoder();
-        d.write_tag(Tag::ModelPixelScaleTag, &[0.3, 0.3, 0.0][..])
-            .expect("scale");
-        d.write_tag(
-            Tag::ModelTiepointTag,
-            &[0.0, 0.0, 0.0, 500_000.0, 5_000_000.0, 0.0][..],
-        )
-        .expect("tiepoint");
-        d.write_tag(
-            Tag::GeoKeyDirectoryTag,
-            &[
-                1u16, 1, 0, 3, 1024, 0, 1, 1, 1025, 0, 1, 1, 3072, 0, 1, 32633,
-            ][..],
-        )
-        .expect("geokeys");
-    }
+    common::utm33n_tags(img.encoder(), 0.3);
     // The whole image at once: tiff 0.11's `write_strip` tags strips Deflate but writes
     // them raw; `write_data` compresses them.
     let w = SIZE as usize;
@@ -63,8 +41,6 @@ fn write_scene(path: &Path) {
         }
     }
     img.write_data(&data).expect("data");
-    drop(enc); // flushes the file before it is renamed
-    std::fs::rename(&tmp, path).expect("rename");
 }
 
 fn bench(c: &mut Criterion) {
