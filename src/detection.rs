@@ -1,6 +1,6 @@
 //! Plain result types.
 
-use crate::geo::{Crs, LonLat, PixelBox};
+use crate::geo::{Crs, LonLat, OrientedBox, PixelBox, PixelPoint};
 use crate::raster::Scaling;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -16,16 +16,39 @@ pub struct Detection {
     pub class_name: Arc<str>,
     /// Confidence in [0, 1].
     pub score: f32,
-    /// Box in scene pixels (continuous; (0, 0) is the top-left corner of the scene).
+    /// Box in scene pixels (continuous; (0, 0) is the top-left corner of the scene). For
+    /// an oriented detection, the axis-aligned envelope of its footprint within the tile
+    /// that found it.
     pub pixel_box: PixelBox,
-    /// The box's corners in the scene CRS (TL, TR, BR, BL); a rotated raster gives a
-    /// rotated polygon. `None` without georeferencing.
+    /// The rotated footprint in scene pixels, from an oriented-box model (YOLO-OBB);
+    /// `None` for an axis-aligned detection. [`Detection::pixel_polygon`] gives the
+    /// footprint either way.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub oriented: Option<OrientedBox>,
+    /// The footprint's corners in the scene CRS ([`Detection::pixel_polygon`]'s corners,
+    /// in that order); a rotated raster rotates them further. `None` without
+    /// georeferencing.
     pub map_polygon: Option<[[f64; 2]; 4]>,
     /// The corners in WGS84 `[lon, lat]` degrees. `None` without a usable CRS.
     pub lonlat_polygon: Option<[[f64; 2]; 4]>,
 }
 
 impl Detection {
+    /// The footprint's corners in scene pixels: the oriented box's (its own TL, TR, BR,
+    /// BL), or the pixel box's (TL, TR, BR, BL).
+    pub fn pixel_polygon(&self) -> [PixelPoint; 4] {
+        match &self.oriented {
+            Some(o) => o.corners(),
+            None => self.pixel_box.corners(),
+        }
+    }
+
+    /// The oriented box's angle in degrees in [0, 180), clockwise on screen from the
+    /// scene's +x (column) axis; `None` for an axis-aligned detection.
+    pub fn angle_deg(&self) -> Option<f64> {
+        self.oriented.map(|o| o.angle_deg())
+    }
+
     /// The centre in WGS84, the mean of the corners.
     pub fn lonlat_center(&self) -> Option<LonLat> {
         let p = self.lonlat_polygon?;

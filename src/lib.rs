@@ -84,7 +84,7 @@ pub mod tiling;
 
 pub use detection::{Detection, Detections, GsdMatch, Progress, Report};
 pub use error::{Error, Result};
-pub use geo::{Aoi, Crs, GeoRef, GeoTransform, LonLat, PixelBox};
+pub use geo::{Aoi, Crs, GeoRef, GeoTransform, LonLat, OrientedBox, PixelBox};
 pub use inference::Device;
 pub use limits::Limits;
 pub use pipeline::{Detector, DetectorBuilder, Event, Plan};

@@ -45,6 +45,7 @@ fn vehicle(origin: [f64; 2], class: &str, east: f64, north: f64) -> Detection {
         class_name: Arc::from(class),
         score: 0.8,
         pixel_box: PixelBox::new(0.0, 0.0, 15.0, 7.0),
+        oriented: None,
         map_polygon: None,
         lonlat_polygon: Some([c(-2.25, 1.0), c(2.25, 1.0), c(2.25, -1.0), c(-2.25, -1.0)]),
     }

@@ -51,6 +51,7 @@ fn candidates(n: usize) -> Vec<Candidate> {
         let (x, y) = ((i % 500) as f64 * 20.0, (i / 500) as f64 * 20.0);
         v.push(Candidate {
             bbox: PixelBox::new(x, y, x + 12.0, y + 6.0),
+            oriented: None,
             score: 0.5 + (i % 7) as f32 * 0.01,
             class_id: (i % 3) as u32,
             tile: i % 2,
@@ -88,6 +89,7 @@ fn bytes_per_detection_hold_through_merge_and_georeferencing() {
                 class_name: name.clone(),
                 score: c.score,
                 pixel_box: c.bbox,
+                oriented: None,
                 map_polygon: Some(poly),
                 lonlat_polygon: Some(poly),
             }
@@ -117,6 +119,7 @@ fn geojson_is_streamed_not_built_in_memory() {
                 class_name: name.clone(),
                 score: 0.9,
                 pixel_box: PixelBox::new(0.0, 0.0, 10.0, 5.0),
+                oriented: None,
                 map_polygon: Some([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]),
                 lonlat_polygon: Some([
                     [lon, lat],

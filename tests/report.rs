@@ -33,6 +33,7 @@ fn detection(scene: &Scene, class_id: u32, b: PixelBox) -> Detection {
         class_name: CLASSES[class_id as usize % 3].into(),
         score: 0.8,
         pixel_box: b,
+        oriented: None,
         map_polygon: map,
         lonlat_polygon: lonlat,
     }

@@ -30,6 +30,8 @@ pub(crate) enum LayoutArg {
     End2end,
     /// [B, K, 4+C]: normalised cx, cy, w, h and class scores (RT-DETR).
     Rtdetr,
+    /// [B, 4+C+1, N]: oriented boxes, the angle in radians in the last row (YOLO-OBB).
+    Obb,
 }
 
 impl LayoutArg {
@@ -40,6 +42,7 @@ impl LayoutArg {
             LayoutArg::V5 => LayoutKind::V5,
             LayoutArg::End2end => LayoutKind::EndToEnd,
             LayoutArg::Rtdetr => LayoutKind::RtDetr,
+            LayoutArg::Obb => LayoutKind::Obb,
         }
     }
 }

@@ -118,6 +118,7 @@ mod tests {
                 class_name: Arc::from(class),
                 score: 0.5,
                 pixel_box: PixelBox::new(0.0, 0.0, 1.0, 1.0),
+                oriented: None,
                 map_polygon: None,
                 lonlat_polygon: Some(
                     [[-w, h], [w, h], [w, -h], [-w, -h]].map(|d| [wrap180(lon + d[0]), lat + d[1]]),

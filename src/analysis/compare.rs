@@ -388,6 +388,7 @@ fn estimate_offset(b: &Side, a: &Side, tolerance_m: f64) -> ([f64; 2], usize) {
 ///         class_name: Arc::from("car"),
 ///         score: 0.9,
 ///         pixel_box: PixelBox::new(0.0, 0.0, 15.0, 7.0),
+///         oriented: None,
 ///         map_polygon: None,
 ///         lonlat_polygon: Some([
 ///             [lon - w, lat + h],

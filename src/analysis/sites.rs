@@ -82,6 +82,7 @@ const BUFFER_SEGMENTS: usize = 16;
 ///         class_name: Arc::from("car"),
 ///         score: 0.9,
 ///         pixel_box: PixelBox::new(0.0, 0.0, 15.0, 7.0),
+///         oriented: None,
 ///         map_polygon: None,
 ///         lonlat_polygon: Some([
 ///             [lon - w, lat + h],

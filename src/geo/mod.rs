@@ -9,6 +9,7 @@
 pub mod aoi;
 mod crs;
 mod gsd;
+mod oriented;
 mod prj;
 mod transform;
 mod world_file;
@@ -22,6 +23,7 @@ pub use aoi::Aoi;
 pub(crate) use aoi::PixelArea;
 pub use crs::{Crs, ToWgs84};
 pub use gsd::{ground_distance_m, gsd_m};
+pub use oriented::OrientedBox;
 pub use transform::{GeoTransform, RasterType};
 
 /// A point in continuous scene-pixel coordinates (column, row).
@@ -159,6 +161,11 @@ impl PixelBox {
             w * h
         }
     }
+    /// Whether the two boxes share some area (touching edges do not).
+    pub fn intersects(&self, other: &PixelBox) -> bool {
+        self.x1.min(other.x1) > self.x0.max(other.x0)
+            && self.y1.min(other.y1) > self.y0.max(other.y0)
+    }
     /// Intersection over union.
     pub fn iou(&self, other: &PixelBox) -> f64 {
         let inter = self.intersection_area(other);
@@ -208,7 +215,13 @@ impl GeoRef {
     /// The four corners of a pixel box in the map CRS (TL, TR, BR, BL). A rotated raster
     /// gives a rotated polygon.
     pub fn map_polygon(&self, b: &PixelBox) -> [[f64; 2]; 4] {
-        b.corners().map(|c| {
+        self.map_ring(b.corners())
+    }
+
+    /// Four pixel points (a footprint's corners, e.g. [`OrientedBox::corners`]) in the map
+    /// CRS, in the same order.
+    pub fn map_ring(&self, corners: [PixelPoint; 4]) -> [[f64; 2]; 4] {
+        corners.map(|c| {
             let m = self.transform.pixel_to_map(c);
             [m.x, m.y]
         })

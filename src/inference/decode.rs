@@ -9,7 +9,10 @@
 //! - [`Layout::EndToEnd`] `[B, K, 6]` (YOLOv10, or exports with NMS inside):
 //!   `x0, y0, x1, y1, score, class`;
 //! - [`Layout::RtDetr`] `[B, K, 4 + C]` (RT-DETR, Ultralytics export; K = 300 queries):
-//!   `cx, cy, w, h` normalised to the input size (0..1), then one score per class.
+//!   `cx, cy, w, h` normalised to the input size (0..1), then one score per class;
+//! - [`Layout::Obb`] `[B, 4 + C + 1, N]` (YOLOv8/YOLO11 `-obb`, metadata `task: obb`):
+//!   rows `cx, cy, w, h`, one score per class, then the angle in radians (clockwise on
+//!   screen, the `w` side from the +x axis): oriented boxes.
 //!
 //! A shape that two layouts fit is an error naming both and [`LayoutKind`], the way to
 //! say which it is (`DetectorBuilder::layout`, the CLI's `--layout`).
@@ -41,13 +44,18 @@ pub enum Layout {
         /// Input height in pixels (the boxes' y scale).
         height: u32,
     },
+    /// `[B, 4 + C + 1, N]`: oriented boxes, the angle in the last row.
+    Obb {
+        /// Classes.
+        classes: usize,
+    },
 }
 
 impl Layout {
     /// Candidate boxes per image for an output of `shape`.
     pub fn boxes_per_image(&self, shape: [usize; 3]) -> usize {
         match self {
-            Layout::V8 { .. } => shape[2],
+            Layout::V8 { .. } | Layout::Obb { .. } => shape[2],
             Layout::V5 { .. } | Layout::EndToEnd | Layout::RtDetr { .. } => shape[1],
         }
     }
@@ -66,6 +74,9 @@ pub enum LayoutKind {
     /// `[B, K, 4 + C]`, normalised `cx, cy, w, h` and class scores (RT-DETR;
     /// `--layout rtdetr`).
     RtDetr,
+    /// `[B, 4 + C + 1, N]`, oriented boxes with the angle in the last row (YOLO-OBB, the
+    /// `task: obb` metadata; `--layout obb`).
+    Obb,
 }
 
 impl LayoutKind {
@@ -76,11 +87,13 @@ impl LayoutKind {
             LayoutKind::V5 => "v5",
             LayoutKind::EndToEnd => "end2end",
             LayoutKind::RtDetr => "rtdetr",
+            LayoutKind::Obb => "obb",
         }
     }
 }
 
-/// A decoded box in model-input pixels.
+/// A decoded box in model-input pixels. An oriented box is the rectangle `x0..x1` x
+/// `y0..y1` turned by `angle` about its centre.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct RawBox {
     /// Left.
@@ -95,13 +108,19 @@ pub struct RawBox {
     pub score: f32,
     /// Class index.
     pub class_id: u32,
+    /// Radians, clockwise on screen from the +x axis, for an oriented box ([`Layout::Obb`]);
+    /// `None` for an axis-aligned one.
+    pub angle: Option<f32>,
 }
 
 /// Works out the layout of an output of `shape`. `classes` is the number of class names
 /// in the metadata (if any); `end2end` the metadata's `end2end` flag (if any); `choice` the
 /// layout the user named (if any), which the shape must fit; `input` the model input's
-/// width and height (RT-DETR's boxes are normalised to it). Every layout the shape fits
-/// is considered: none is an error, two or more are an error naming them and `--layout`.
+/// width and height (RT-DETR's boxes are normalised to it); `oriented` whether the
+/// metadata says `task: obb`, which makes [`Layout::Obb`] the only layout considered (an
+/// oriented-box output is otherwise a v8 output with one class too many). Every layout the
+/// shape fits is considered: none is an error, two or more are an error naming them and
+/// `--layout`.
 pub fn detect_layout(
     model: &Path,
     shape: &[i64],
@@ -109,9 +128,10 @@ pub fn detect_layout(
     end2end: Option<bool>,
     choice: Option<LayoutKind>,
     input: (u32, u32),
+    oriented: bool,
 ) -> Result<Layout> {
     let bad = |why: String| {
-        Error::model(model, format!("output shape {shape:?} matches no known detector layout ([B, 4+C, N] v8/v11, [B, N, 5+C] v5/v7, [B, K, 6] end-to-end, [B, K, 4+C] RT-DETR): {why}"))
+        Error::model(model, format!("output shape {shape:?} matches no known detector layout ([B, 4+C, N] v8/v11, [B, N, 5+C] v5/v7, [B, K, 6] end-to-end, [B, K, 4+C] RT-DETR, [B, 4+C+1, N] oriented boxes with `task: obb`): {why}"))
     };
     if shape.len() != 3 || shape.iter().any(|&d| d <= 0) {
         return Err(bad("expected a rank-3 output with known sizes".into()));
@@ -137,6 +157,9 @@ pub fn detect_layout(
                     width,
                     height,
                 }),
+            LayoutKind::Obb => {
+                (d1 > 5 && d2 > d1 && class_ok(d1 - 5)).then(|| Layout::Obb { classes: d1 - 5 })
+            }
         }
     };
     if let Some(kind) = choice {
@@ -144,6 +167,16 @@ pub fn detect_layout(
             bad(format!(
                 "it does not fit the layout `{}` asked for{}",
                 kind.name(),
+                classes.map_or(String::new(), |c| format!(
+                    " with the {c} classes the metadata names"
+                ))
+            ))
+        });
+    }
+    if oriented {
+        return fits(LayoutKind::Obb).ok_or_else(|| {
+            bad(format!(
+                "the `task: obb` metadata wants [B, 4 + C + 1, N] (box, class scores, angle){}",
                 classes.map_or(String::new(), |c| format!(
                     " with the {c} classes the metadata names"
                 ))
@@ -169,11 +202,18 @@ pub fn detect_layout(
         LayoutKind::V5 => !small_k || end2end == Some(false),
         LayoutKind::EndToEnd | LayoutKind::RtDetr => small_k,
         LayoutKind::V8 => true,
+        // Only with `task: obb` or `--layout obb` (above).
+        LayoutKind::Obb => false,
     })
     .collect();
     match candidates.as_slice() {
         [(_, layout)] => Ok(*layout),
         [] => Err(bad(match classes {
+            // One row more than the v8 layout wants: what an OBB export without its
+            // `task` metadata looks like.
+            Some(c) if d1 == c + 5 && d2 > d1 => format!(
+                "the metadata names {c} classes; with one row left over it would fit an oriented-box (YOLO-OBB) export whose angle is the last row: add `task: obb` to its metadata or say --layout obb (DetectorBuilder::layout)"
+            ),
             Some(c) => format!("the metadata names {c} classes"),
             None => "no class count fits".into(),
         })),
@@ -183,6 +223,7 @@ pub fn detect_layout(
                 .map(|(k, l)| match l {
                     Layout::V8 { classes }
                     | Layout::V5 { classes }
+                    | Layout::Obb { classes }
                     | Layout::RtDetr { classes, .. } => {
                         format!("`{}` ({classes} classes)", k.name())
                     }
@@ -250,7 +291,8 @@ pub fn decode_batch(
                 w: f32,
                 h: f32,
                 score: f32,
-                class_id: u32| {
+                class_id: u32,
+                angle: Option<f32>| {
         if w.is_finite() && h.is_finite() && cx.is_finite() && cy.is_finite() && w > 0.0 && h > 0.0
         {
             out.push(RawBox {
@@ -260,23 +302,29 @@ pub fn decode_batch(
                 y1: cy + 0.5 * h,
                 score,
                 class_id,
+                angle,
             });
         }
     };
     match layout {
-        Layout::V8 { classes } => {
+        Layout::V8 { classes } | Layout::Obb { classes } => {
+            // The oriented layout is v8's plus one angle row at the end.
+            let oriented = matches!(layout, Layout::Obb { .. });
             let n = shape[2];
-            if shape[1] != 4 + classes {
+            let rows = 4 + classes + usize::from(oriented);
+            if shape[1] != rows {
                 return Err(Error::model(
                     "",
                     format!(
-                        "v8 layout with {classes} classes, but the output has {} rows",
+                        "{} layout with {classes} classes, but the output has {} rows (expected {rows})",
+                        if oriented { "oriented-box" } else { "v8" },
                         shape[1]
                     ),
                 ));
             }
             let row = |r: usize| &img[r * n..(r + 1) * n];
             let (cx, cy, w, h) = (row(0), row(1), row(2), row(3));
+            let angle = oriented.then(|| row(4 + classes));
             // Best class per candidate, scanning class rows contiguously.
             let mut best = vec![(0.0f32, 0u32); n];
             for c in 0..classes {
@@ -288,7 +336,7 @@ pub fn decode_batch(
             }
             for (i, &(s, c)) in best.iter().enumerate() {
                 if s >= conf {
-                    push(out, cx[i], cy[i], w[i], h[i], s, c);
+                    push(out, cx[i], cy[i], w[i], h[i], s, c, angle.map(|a| a[i]));
                 }
             }
         }
@@ -308,7 +356,7 @@ pub fn decode_batch(
                 let (c, p) = best_class(&r[5..]);
                 let s = obj * p;
                 if s >= conf {
-                    push(out, r[0], r[1], r[2], r[3], s, c as u32);
+                    push(out, r[0], r[1], r[2], r[3], s, c as u32, None);
                 }
             }
         }
@@ -330,7 +378,16 @@ pub fn decode_batch(
             for r in img.chunks_exact(k) {
                 let (c, p) = best_class(&r[4..]);
                 if p >= conf {
-                    push(out, r[0] * sx, r[1] * sy, r[2] * sx, r[3] * sy, p, c as u32);
+                    push(
+                        out,
+                        r[0] * sx,
+                        r[1] * sy,
+                        r[2] * sx,
+                        r[3] * sy,
+                        p,
+                        c as u32,
+                        None,
+                    );
                 }
             }
         }
@@ -355,6 +412,7 @@ pub fn decode_batch(
                     r[3] - r[1],
                     s,
                     c as u32,
+                    None,
                 );
             }
         }
@@ -376,6 +434,7 @@ pub fn keep_best(boxes: &mut Vec<RawBox>, k: usize) -> usize {
             .then(a.y0.total_cmp(&b.y0))
             .then(a.x1.total_cmp(&b.x1))
             .then(a.y1.total_cmp(&b.y1))
+            .then(a.angle.unwrap_or(0.0).total_cmp(&b.angle.unwrap_or(0.0)))
     };
     let dropped = boxes.len() - k;
     if k > 0 {
@@ -396,43 +455,61 @@ mod tests {
     #[test]
     fn layouts_from_shapes() {
         assert_eq!(
-            detect_layout(p(), &[1, 7, 8400], Some(3), None, None, (640, 640)).expect("v8"),
+            detect_layout(p(), &[1, 7, 8400], Some(3), None, None, (640, 640), false).expect("v8"),
             Layout::V8 { classes: 3 }
         );
         assert_eq!(
-            detect_layout(p(), &[1, 7, 8400], None, None, None, (640, 640)).expect("v8"),
+            detect_layout(p(), &[1, 7, 8400], None, None, None, (640, 640), false).expect("v8"),
             Layout::V8 { classes: 3 }
         );
         assert_eq!(
-            detect_layout(p(), &[1, 25200, 85], Some(80), None, None, (640, 640)).expect("v5"),
+            detect_layout(
+                p(),
+                &[1, 25200, 85],
+                Some(80),
+                None,
+                None,
+                (640, 640),
+                false
+            )
+            .expect("v5"),
             Layout::V5 { classes: 80 }
         );
         assert_eq!(
-            detect_layout(p(), &[1, 25200, 85], None, None, None, (640, 640)).expect("v5"),
+            detect_layout(p(), &[1, 25200, 85], None, None, None, (640, 640), false).expect("v5"),
             Layout::V5 { classes: 80 }
         );
         assert_eq!(
-            detect_layout(p(), &[1, 300, 6], Some(80), None, None, (640, 640)).expect("e2e"),
+            detect_layout(p(), &[1, 300, 6], Some(80), None, None, (640, 640), false).expect("e2e"),
             Layout::EndToEnd
         );
         assert_eq!(
-            detect_layout(p(), &[1, 300, 6], None, Some(true), None, (640, 640)).expect("e2e"),
+            detect_layout(p(), &[1, 300, 6], None, Some(true), None, (640, 640), false)
+                .expect("e2e"),
             Layout::EndToEnd
         );
         // One class: [B, N, 6] is v5 with thousands of anchors, end-to-end with a few
         // hundred kept boxes.
         assert_eq!(
-            detect_layout(p(), &[1, 25200, 6], Some(1), None, None, (640, 640)).expect("v5"),
+            detect_layout(p(), &[1, 25200, 6], Some(1), None, None, (640, 640), false).expect("v5"),
             Layout::V5 { classes: 1 }
         );
         assert_eq!(
-            detect_layout(p(), &[1, 300, 6], Some(1), None, None, (640, 640))
+            detect_layout(p(), &[1, 300, 6], Some(1), None, None, (640, 640), false)
                 .expect("one-class e2e"),
             Layout::EndToEnd
         );
         assert_eq!(
-            detect_layout(p(), &[1, 300, 6], Some(1), Some(false), None, (640, 640))
-                .expect("v5 by metadata"),
+            detect_layout(
+                p(),
+                &[1, 300, 6],
+                Some(1),
+                Some(false),
+                None,
+                (640, 640),
+                false
+            )
+            .expect("v5 by metadata"),
             Layout::V5 { classes: 1 }
         );
     }
@@ -447,15 +524,16 @@ mod tests {
         // [B, 300, 4 + 80]: RT-DETR with or without names (a v5 export has thousands of
         // rows, and 85 columns for 80 classes).
         assert_eq!(
-            detect_layout(p(), &[1, 300, 84], Some(80), None, None, (640, 640)).expect("rtdetr"),
+            detect_layout(p(), &[1, 300, 84], Some(80), None, None, (640, 640), false)
+                .expect("rtdetr"),
             rt
         );
         assert_eq!(
-            detect_layout(p(), &[1, 300, 84], None, None, None, (640, 640)).expect("rtdetr"),
+            detect_layout(p(), &[1, 300, 84], None, None, None, (640, 640), false).expect("rtdetr"),
             rt
         );
         // [B, 300, 6] without names: end-to-end, or RT-DETR with two classes.
-        let e = detect_layout(p(), &[1, 300, 6], None, None, None, (640, 640)).unwrap_err();
+        let e = detect_layout(p(), &[1, 300, 6], None, None, None, (640, 640), false).unwrap_err();
         let msg = e.to_string();
         assert!(
             msg.contains("ambiguous")
@@ -478,8 +556,16 @@ mod tests {
             ),
         ] {
             assert_eq!(
-                detect_layout(p(), &[1, 300, 6], Some(2), None, Some(kind), (320, 256))
-                    .expect("named"),
+                detect_layout(
+                    p(),
+                    &[1, 300, 6],
+                    Some(2),
+                    None,
+                    Some(kind),
+                    (320, 256),
+                    false
+                )
+                .expect("named"),
                 want
             );
         }
@@ -491,9 +577,74 @@ mod tests {
             None,
             Some(LayoutKind::V5),
             (640, 640),
+            false,
         )
         .unwrap_err();
         assert!(e.to_string().contains("`v5` asked for"), "{e}");
+    }
+
+    #[test]
+    fn oriented_layout_from_task_metadata_or_a_named_layout() {
+        // [1, 4 + 2 + 1, N] with two names: an OBB export.
+        let shape = [1, 7, 8400];
+        assert_eq!(
+            detect_layout(p(), &shape, Some(2), None, None, (640, 640), true).expect("obb"),
+            Layout::Obb { classes: 2 }
+        );
+        assert_eq!(
+            detect_layout(
+                p(),
+                &shape,
+                None,
+                None,
+                Some(LayoutKind::Obb),
+                (640, 640),
+                false
+            )
+            .expect("named"),
+            Layout::Obb { classes: 2 }
+        );
+        // Without `task: obb` the two names leave one row over: an error that says how to
+        // tell satdet, never a v8 model with the angle read as a third class.
+        let e = detect_layout(p(), &shape, Some(2), None, None, (640, 640), false).unwrap_err();
+        assert!(e.to_string().contains("--layout obb"), "{e}");
+        // `task: obb` with a shape that is not oriented is an error.
+        let e =
+            detect_layout(p(), &[1, 300, 6], Some(2), None, None, (640, 640), true).unwrap_err();
+        assert!(e.to_string().contains("task: obb"), "{e}");
+    }
+
+    #[test]
+    fn decode_oriented_boxes_reads_the_angle_row() {
+        // [1, 4 + 2 + 1, 3]: box 1 is class 1 at (30, 40), 20 x 8, turned by 0.5 rad.
+        let n = 3;
+        let mut d = vec![0.0f32; 7 * n];
+        let set = |d: &mut Vec<f32>, row: usize, v: [f32; 3]| {
+            d[row * n..(row + 1) * n].copy_from_slice(&v)
+        };
+        set(&mut d, 0, [5.0, 30.0, 9.0]);
+        set(&mut d, 1, [5.0, 40.0, 9.0]);
+        set(&mut d, 2, [2.0, 20.0, 2.0]);
+        set(&mut d, 3, [2.0, 8.0, 2.0]);
+        set(&mut d, 4, [0.1, 0.2, 0.3]);
+        set(&mut d, 5, [0.2, 0.9, 0.1]);
+        set(&mut d, 6, [1.0, 0.5, -0.7]);
+        let mut out = Vec::new();
+        decode_batch(Layout::Obb { classes: 2 }, &d, [1, 7, n], 0, 0.5, &mut out).expect("obb");
+        assert_eq!(
+            out,
+            vec![RawBox {
+                x0: 20.0,
+                y0: 36.0,
+                x1: 40.0,
+                y1: 44.0,
+                score: 0.9,
+                class_id: 1,
+                angle: Some(0.5)
+            }]
+        );
+        // The rows must be 4 + classes + 1.
+        assert!(decode_batch(Layout::Obb { classes: 3 }, &d, [1, 7, n], 0, 0.5, &mut out).is_err());
     }
 
     #[test]
@@ -521,11 +672,11 @@ mod tests {
     #[test]
     fn non_detector_shapes_are_errors() {
         for s in [&[1, 1000][..], &[1, 3, 224, 224], &[1, 4, 4], &[1, 0, 5]] {
-            let e = detect_layout(p(), s, None, None, None, (640, 640)).unwrap_err();
+            let e = detect_layout(p(), s, None, None, None, (640, 640), false).unwrap_err();
             assert!(e.to_string().contains("m.onnx"), "{e}");
         }
         assert!(
-            detect_layout(p(), &[1, 7, 8400], Some(80), None, None, (640, 640)).is_err(),
+            detect_layout(p(), &[1, 7, 8400], Some(80), None, None, (640, 640), false).is_err(),
             "class count mismatch"
         );
     }
@@ -555,7 +706,8 @@ mod tests {
                 x1: 12.0,
                 y1: 23.0,
                 score: 0.9,
-                class_id: 1
+                class_id: 1,
+                angle: None
             }]
         );
     }
@@ -585,7 +737,8 @@ mod tests {
                 x1: 5.0,
                 y1: 8.0,
                 score: 0.7,
-                class_id: 2
+                class_id: 2,
+                angle: None
             }]
         );
         let bad = [1.0, 2.0, 5.0, 8.0, 0.7, -1.0];
@@ -616,6 +769,7 @@ mod tests {
         ) {
             let boxes: Vec<RawBox> = scores.iter().enumerate().map(|(i, &s)| RawBox {
                 x0: (i % 7) as f32, y0: 0.0, x1: 10.0, y1: 10.0, score: f32::from(s) / 20.0, class_id: (i % 3) as u32,
+                angle: None,
             }).collect();
             let mut a = boxes.clone();
             let dropped = keep_best(&mut a, k);

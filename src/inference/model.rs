@@ -164,6 +164,8 @@ pub struct Metadata {
     pub names: Option<Vec<String>>,
     /// `end2end`: whether the model does its own NMS.
     pub end2end: Option<bool>,
+    /// `task: obb`: an oriented-box model (YOLO-OBB), decoded as [`Layout::Obb`].
+    pub oriented: bool,
     /// `conf`: the suggested confidence, when it is a number in (0, 1].
     pub default_conf: Option<f32>,
     /// `iou`: the suggested NMS IoU, when it is a number in (0, 1].
@@ -203,20 +205,16 @@ impl Metadata {
             );
         }
         md.end2end = get("end2end").map(|s| s.trim().eq_ignore_ascii_case("true"));
-        // Ultralytics writes `task`: only axis-aligned detection is decoded; another task's
-        // output would be misread (an oriented-box model's angle row as a class score).
+        // Ultralytics writes `task`: detection and oriented boxes are decoded; another
+        // task's output would be misread (a pose model's keypoints as class scores).
         if let Some(task) = get("task") {
             let task = task.trim().to_ascii_lowercase();
             match task.as_str() {
                 "detect" => {}
-                "obb" => {
-                    return Err(
-                        "the `task` metadata says `obb`: an oriented-box model (YOLO-OBB, output [B, 4 + C + 1, N] with an angle row); satdet decodes axis-aligned detectors only and does not read oriented boxes yet".into(),
-                    )
-                }
+                "obb" => md.oriented = true,
                 other => {
                     return Err(format!(
-                        "the `task` metadata says {}: satdet runs detection models (`task: detect`, or no `task`) only",
+                        "the `task` metadata says {}: satdet runs detection models (`task: detect`, or no `task`) and oriented-box models (`task: obb`) only",
                         snip(other)
                     ))
                 }
@@ -554,6 +552,7 @@ impl Model {
         let Metadata {
             names: parsed,
             end2end,
+            oriented,
             default_conf,
             default_iou,
             gsd_m,
@@ -642,11 +641,13 @@ impl Model {
             end2end,
             layout_choice,
             (width, height),
+            oriented,
         )?;
         let classes = match layout {
-            Layout::V8 { classes } | Layout::V5 { classes } | Layout::RtDetr { classes, .. } => {
-                classes
-            }
+            Layout::V8 { classes }
+            | Layout::V5 { classes }
+            | Layout::Obb { classes }
+            | Layout::RtDetr { classes, .. } => classes,
             Layout::EndToEnd => parsed.as_ref().map_or(0, Vec::len),
         };
         model.info.layout = layout;

@@ -53,6 +53,7 @@ pub fn merge_scenes(scenes: &[Detections], iou: f64, ios: f64) -> Result<JobDete
     // Rank order: score, class, position (the crate's candidate order), then scene.
     let key = |d: &Detection| Candidate {
         bbox: d.pixel_box,
+        oriented: d.oriented,
         score: d.score,
         class_id: d.class_id,
         tile: 0,

@@ -8,7 +8,7 @@
 //! shard 2 8                                  0-based index and count, or `shard -`
 //! T 0 17 0 2                                 scene, tile, skipped, candidates
 //! c 412.5 96.25 431.0 108.75 0.91 0 0        x0 y0 x1 y1 score class clipped
-//! c 600.0 12.0 618.5 30.0 0.47 1 1
+//! c 600.0 12.0 618.5 30.0 0.47 1 1 609.2 21.0 20.5 8.0 0.6   … cx cy w h angle (oriented)
 //! E 5be1c7a2093f4d18                          checksum of the block's lines
 //! END 30                                     a finished shard: tiles in the file
 //! ```
@@ -21,7 +21,7 @@
 
 use super::Shard;
 use crate::error::{Error, Result};
-use crate::geo::PixelBox;
+use crate::geo::{OrientedBox, PixelBox};
 use crate::pipeline::TileOutcome;
 use crate::postprocess::Candidate;
 use std::fmt::Write as _;
@@ -235,7 +235,7 @@ fn parse_block(
         fnv(&mut h, l.as_bytes());
         fnv(&mut h, b"\n");
         let c: Vec<&str> = l.split(' ').collect();
-        if c.len() != 8 || c[0] != "c" {
+        if !(c.len() == 8 || c.len() == 13) || c[0] != "c" {
             return Err(lines.err("not a candidate line".into()));
         }
         let fl = |s: &str| -> Result<f64> {
@@ -257,8 +257,19 @@ fn parse_block(
             "1" => true,
             s => return Err(lines.err(format!("clipped flag `{s}` is not 0 or 1"))),
         };
+        let oriented = match c.len() {
+            13 => {
+                let (w, h) = (fl(c[10])?, fl(c[11])?);
+                if !(w > 0.0 && h > 0.0) {
+                    return Err(lines.err(format!("oriented box sides `{w} {h}` are not positive")));
+                }
+                Some(OrientedBox::new(fl(c[8])?, fl(c[9])?, w, h, fl(c[12])?))
+            }
+            _ => None,
+        };
         candidates.push(Candidate {
             bbox: PixelBox::new(fl(c[1])?, fl(c[2])?, fl(c[3])?, fl(c[4])?),
+            oriented,
             score,
             class_id,
             tile,
@@ -536,7 +547,7 @@ impl TileFileWriter {
         );
         for c in &t.candidates {
             let b = c.bbox;
-            let _ = writeln!(
+            let _ = write!(
                 s,
                 "c {:?} {:?} {:?} {:?} {:?} {} {}",
                 b.x0(),
@@ -547,6 +558,11 @@ impl TileFileWriter {
                 c.class_id,
                 u8::from(c.clipped)
             );
+            if let Some(o) = c.oriented {
+                let [cx, cy, w, h, a] = o.to_array();
+                let _ = write!(s, " {cx:?} {cy:?} {w:?} {h:?} {a:?}");
+            }
+            s.push('\n');
         }
         let mut h = FNV_START;
         fnv(&mut h, s.as_bytes());
@@ -611,6 +627,10 @@ mod tests {
             candidates: (0..n)
                 .map(|i| Candidate {
                     bbox: PixelBox::new(0.1 + i as f64 / 3.0, 2.0, 1e-7 + 5.5, 1_234.567_890_123),
+                    // Every third an oriented box, whose five numbers must come back too.
+                    oriented: (i % 3 == 2).then(|| {
+                        OrientedBox::new(3.1 + i as f64 / 7.0, 600.3, 21.7, 8.9, 0.1 + i as f64)
+                    }),
                     score: 0.1 + 0.7 / (i as f32 + 1.0),
                     class_id: i as u32,
                     tile,

@@ -67,6 +67,7 @@ impl Format {
 /// # let det = satdet::Detection {
 /// #     class_id: 0, class_name: "car".into(), score: 0.87,
 /// #     pixel_box: satdet::PixelBox::new(10.0, 20.0, 14.0, 22.0),
+/// #     oriented: None,
 /// #     map_polygon: None,
 /// #     lonlat_polygon: Some([[124.40, 40.10], [124.41, 40.10], [124.41, 40.09], [124.40, 40.09]]),
 /// # };

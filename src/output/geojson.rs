@@ -1,7 +1,8 @@
 //! GeoJSON (RFC 7946): one Polygon feature per detection in WGS84 lon/lat, exterior ring
 //! counter-clockwise. Properties: `class`, `class_id`, `score`, `pixel_bbox`
-//! `[x0, y0, x1, y1]`, `map_bbox` `[min x, min y, max x, max y]` in the scene CRS, and
-//! `crs`. A detection without WGS84 coordinates (scene without georeferencing) gets a
+//! `[x0, y0, x1, y1]`, `map_bbox` `[min x, min y, max x, max y]` in the scene CRS, `crs`,
+//! and for an oriented detection `pixel_obb` `[cx, cy, w, h, angle_deg]` (its rotated box
+//! in scene pixels; the polygon is then the rotated footprint). A detection without WGS84 coordinates (scene without georeferencing) gets a
 //! `null` geometry and keeps its pixel box.
 
 use super::layer::{Geometry as LayerGeometry, Layer, Value};
@@ -33,6 +34,13 @@ fn feature(d: &Detection, crs: Option<&str>) -> Feature {
     }
     if let Some(c) = crs {
         props.insert("crs".into(), JsonValue::from(c));
+    }
+    if let Some(o) = d.oriented {
+        let [cx, cy, w, h, _] = o.to_array();
+        props.insert(
+            "pixel_obb".into(),
+            JsonValue::from(vec![cx, cy, w, h, o.angle_deg()]),
+        );
     }
     Feature {
         bbox: None,
@@ -249,12 +257,17 @@ fn read_feature(f: &JsonValue) -> std::result::Result<RawFeature, String> {
             let spread: &[&str] = match k.as_str() {
                 "pixel_bbox" => &["pixel_x0", "pixel_y0", "pixel_x1", "pixel_y1"],
                 "map_bbox" => &["map_min_x", "map_min_y", "map_max_x", "map_max_y"],
+                "pixel_obb" => &["obb_cx", "obb_cy", "obb_w", "obb_h", "obb_angle_deg"],
                 _ => &[],
             };
             match v.as_array() {
                 Some(a) if !spread.is_empty() => {
-                    if a.len() != 4 {
-                        return Err(format!("`{k}` has {} values, not 4", a.len()));
+                    if a.len() != spread.len() {
+                        return Err(format!(
+                            "`{k}` has {} values, not {}",
+                            a.len(),
+                            spread.len()
+                        ));
                     }
                     for (name, x) in spread.iter().zip(a) {
                         out.props.insert(name.to_string(), raw(x));
@@ -332,6 +345,7 @@ mod tests {
             class_name: "car".into(),
             score,
             pixel_box: crate::geo::PixelBox::new(0.0, 0.0, 4.0, 2.0),
+            oriented: None,
             map_polygon: None,
             lonlat_polygon: Some(lonlat),
         };

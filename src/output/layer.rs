@@ -151,8 +151,10 @@ impl Layer {
 
     /// One polygon feature per detection (`geometry` `None` without WGS84 coordinates).
     /// Fields: `class`, `class_id`, `score`, the pixel box `pixel_x0` `pixel_y0`
-    /// `pixel_x1` `pixel_y1`, and the map box in the scene CRS `map_min_x` `map_min_y`
-    /// `map_max_x` `map_max_y`. Metadata: `scene`, `crs`, `acquired`, `model`,
+    /// `pixel_x1` `pixel_y1`, the map box in the scene CRS `map_min_x` `map_min_y`
+    /// `map_max_x` `map_max_y`, and for an oriented detection its rotated box in scene
+    /// pixels `obb_cx` `obb_cy` `obb_w` `obb_h` `obb_angle_deg` (`Null` for an axis-aligned
+    /// one; the polygon is the rotated footprint either way). Metadata: `scene`, `crs`, `acquired`, `model`,
     /// `confidence`, `iou`.
     pub fn from_detections(dets: &Detections) -> Layer {
         let features = dets
@@ -359,6 +361,11 @@ const DETECTION_FIELDS: &[(&str, FieldType)] = &[
     ("map_min_y", FieldType::Real),
     ("map_max_x", FieldType::Real),
     ("map_max_y", FieldType::Real),
+    ("obb_cx", FieldType::Real),
+    ("obb_cy", FieldType::Real),
+    ("obb_w", FieldType::Real),
+    ("obb_h", FieldType::Real),
+    ("obb_angle_deg", FieldType::Real),
 ];
 
 /// A detection's values for [`DETECTION_FIELDS`].
@@ -372,6 +379,19 @@ fn detection_values(d: &Detection) -> Vec<Value> {
     match map_bbox(d) {
         Some(b) => values.extend(b.map(Value::Real)),
         None => values.extend([Value::Null, Value::Null, Value::Null, Value::Null]),
+    }
+    match d.oriented {
+        Some(o) => {
+            let [cx, cy, w, h, _] = o.to_array();
+            values.extend([cx, cy, w, h, o.angle_deg()].map(Value::Real));
+        }
+        None => values.extend([
+            Value::Null,
+            Value::Null,
+            Value::Null,
+            Value::Null,
+            Value::Null,
+        ]),
     }
     values
 }

@@ -5,6 +5,7 @@
 //! ([`write_atomic`]) and never over an input ([`check_outputs`]).
 
 mod atomic;
+mod draw;
 mod fgb;
 mod format;
 pub mod geojson;

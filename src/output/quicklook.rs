@@ -94,13 +94,7 @@ pub fn write(
     }
     for d in dets {
         let c = super::class_colour(d.class_id);
-        let b = d.pixel_box;
-        // Boxes at least 3 output pixels wide so small vehicles stay visible.
-        let cx = b.center().x / f;
-        let cy = b.center().y / f;
-        let hw = (b.width() / f / 2.0).max(1.5);
-        let hh = (b.height() / f / 2.0).max(1.5);
-        rect(&mut img, cx - hw, cy - hh, cx + hw, cy + hh, c);
+        super::draw::mark(&mut img, d, |x, y| (x / f, y / f), f, c);
     }
     crate::output::write_atomic(path, |w| {
         img.write_to(w, format).map_err(|e| Error::Output {
@@ -112,27 +106,4 @@ pub fn write(
             },
         })
     })
-}
-
-fn rect(img: &mut image::RgbImage, x0: f64, y0: f64, x1: f64, y1: f64, c: [u8; 3]) {
-    let (w, h) = (img.width() as i64, img.height() as i64);
-    let (x0, y0, x1, y1) = (
-        x0.floor() as i64,
-        y0.floor() as i64,
-        x1.ceil() as i64,
-        y1.ceil() as i64,
-    );
-    let mut put = |x: i64, y: i64| {
-        if x >= 0 && y >= 0 && x < w && y < h {
-            img.put_pixel(x as u32, y as u32, image::Rgb(c));
-        }
-    };
-    for x in x0..=x1 {
-        put(x, y0);
-        put(x, y1);
-    }
-    for y in y0..=y1 {
-        put(x0, y);
-        put(x1, y);
-    }
 }

@@ -8,7 +8,7 @@ use super::layer::{signed_area, KIND_KEY};
 use crate::analysis::{Change, Site};
 use crate::detection::{Detection, Detections, Report};
 use crate::error::{snippet, Error, Result};
-use crate::geo::{Crs, PixelBox};
+use crate::geo::{Crs, OrientedBox, PixelBox};
 use crate::limits::Limits;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -236,6 +236,30 @@ pub(crate) fn detection(f: &RawFeature) -> std::result::Result<Detection, String
         [Some(x0), Some(y0), Some(x1), Some(y1)] => Some([[x0, y1], [x1, y1], [x1, y0], [x0, y0]]),
         _ => None,
     };
+    let o = ["obb_cx", "obb_cy", "obb_w", "obb_h", "obb_angle_deg"]
+        .map(|k| num(f, k))
+        .into_iter()
+        .collect::<std::result::Result<Vec<Option<f64>>, String>>()?;
+    let oriented = match o[..] {
+        [None, None, None, None, None] => None,
+        [Some(cx), Some(cy), Some(w), Some(h), Some(a)] => {
+            if ![cx, cy, a].iter().all(|v| v.is_finite()) {
+                return Err("the oriented box `obb_*` values are not all finite".into());
+            }
+            if !(w > 0.0 && h > 0.0 && w.is_finite() && h.is_finite()) {
+                return Err(format!(
+                    "the oriented box's sides `obb_w` {w} and `obb_h` {h} are not positive"
+                ));
+            }
+            Some(OrientedBox::new(cx, cy, w, h, a.to_radians()))
+        }
+        _ => {
+            return Err(
+                "the oriented box needs all of `obb_cx`, `obb_cy`, `obb_w`, `obb_h` and `obb_angle_deg`, or none"
+                    .into(),
+            )
+        }
+    };
     let lonlat_polygon = match &f.geom {
         RawGeom::None => None,
         RawGeom::Polygon(r) => Some(corners(r)?),
@@ -246,6 +270,7 @@ pub(crate) fn detection(f: &RawFeature) -> std::result::Result<Detection, String
         class_name: Arc::from(class_name),
         score: score as f32,
         pixel_box: PixelBox::new(p[0], p[1], p[2], p[3]),
+        oriented,
         map_polygon,
         lonlat_polygon,
     })

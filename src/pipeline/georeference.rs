@@ -44,7 +44,10 @@ impl<'a> Georeferencer<'a> {
 
     /// One detection; `name` is its class name.
     pub fn detection(&mut self, c: Candidate, name: Arc<str>) -> Detection {
-        let map_polygon = self.georef.map(|g| g.map_polygon(&c.bbox));
+        let map_polygon = self.georef.map(|g| match &c.oriented {
+            Some(o) => g.map_ring(o.corners()),
+            None => g.map_polygon(&c.bbox),
+        });
         // A box the projection cannot invert (e.g. far outside its zone) keeps its map
         // polygon; only its lon/lat is omitted, and the report says so.
         let lonlat_polygon = match (&self.to_wgs84, &map_polygon) {
@@ -65,6 +68,7 @@ impl<'a> Georeferencer<'a> {
             class_name: name,
             score: c.score,
             pixel_box: c.bbox,
+            oriented: c.oriented,
             map_polygon,
             lonlat_polygon,
         }

@@ -525,7 +525,7 @@ impl Detector {
                         if let Some(a) = &area {
                             // Merged first, so a box is judged by its final centre.
                             let before = fresh.len();
-                            fresh.retain(|c| a.contains(c.bbox.center()));
+                            fresh.retain(|c| a.contains(c.center()));
                             dropped_outside += before - fresh.len();
                         }
                         items.extend(fresh.into_iter().map(|c| {
@@ -627,6 +627,7 @@ impl Detector {
 fn rank_detections(a: &Detection, b: &Detection) -> std::cmp::Ordering {
     let c = |d: &Detection| Candidate {
         bbox: d.pixel_box,
+        oriented: d.oriented,
         score: d.score,
         class_id: d.class_id,
         tile: 0,

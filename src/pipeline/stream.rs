@@ -119,6 +119,7 @@ mod tests {
     fn c(x: f64, y: f64, w: f64, h: f64, s: f32, tile: usize, cut: bool) -> Candidate {
         Candidate {
             bbox: PixelBox::new(x, y, x + w, y + h),
+            oriented: None,
             score: s,
             class_id: (tile % 2) as u32,
             tile,

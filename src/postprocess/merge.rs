@@ -18,7 +18,7 @@ pub fn merge_tiles(cands: Vec<Candidate>, iou: f64, ios: f64) -> Vec<Candidate> 
     greedy(
         cands,
         |a, b| a.clipped.cmp(&b.clipped).then_with(|| rank(a, b)),
-        |k, c| k.bbox.iou(&c.bbox) > iou || (k.tile != c.tile && k.bbox.ios(&c.bbox) > ios),
+        |k, c| k.iou(c) > iou || (k.tile != c.tile && k.ios(c) > ios),
     )
 }
 
@@ -31,6 +31,7 @@ mod tests {
     fn c(x0: f64, y0: f64, x1: f64, y1: f64, s: f32, tile: usize) -> Candidate {
         Candidate {
             bbox: PixelBox::new(x0, y0, x1, y1),
+            oriented: None,
             score: s,
             class_id: 0,
             tile,
@@ -80,7 +81,47 @@ mod tests {
         assert!(out.iter().all(|d| d.tile == 0));
     }
 
+    /// A 20 x 8 oriented box centred at (x, y), turned by `deg`.
+    fn obb(x: f64, y: f64, w: f64, deg: f64, s: f32, tile: usize, clipped: bool) -> Candidate {
+        let o = crate::geo::OrientedBox::new(x, y, w, 8.0, deg.to_radians());
+        Candidate {
+            bbox: o.envelope(),
+            oriented: Some(o),
+            score: s,
+            class_id: 0,
+            tile,
+            clipped,
+        }
+    }
+
+    #[test]
+    fn an_oriented_box_cut_by_a_seam_is_reported_once_and_whole() {
+        // Tile 0 sees the whole car at 30°; tile 1 sees its right two thirds (a shorter
+        // box along the same axis, clipped) with a higher score: the whole one is kept.
+        let whole = obb(100.0, 50.0, 24.0, 30.0, 0.7, 0, false);
+        let d = 4.0;
+        let (c, s) = (30f64.to_radians().cos(), 30f64.to_radians().sin());
+        let cut = obb(100.0 + d * c, 50.0 + d * s, 16.0, 30.0, 0.9, 1, true);
+        assert!(whole.iou(&cut) < 0.7, "IoU alone would keep both");
+        assert_eq!(merge_tiles(vec![cut, whole], 0.5, 0.7), vec![whole]);
+    }
+
     proptest! {
+        #[test]
+        fn oriented_merge_is_independent_of_tile_order(
+            boxes in prop::collection::vec((0.0f64..200.0, 0.0f64..200.0, 4.0f64..30.0, 0.0f64..180.0, 0.05f32..1.0, 0usize..4, any::<bool>()), 0..40)
+        ) {
+            let cands: Vec<Candidate> = boxes.into_iter().map(|(x, y, w, a, s, t, cut)| obb(x, y, w, a, s, t, cut)).collect();
+            let a = merge_tiles(cands.clone(), 0.5, 0.7);
+            let mut shuffled = cands.clone();
+            shuffled.sort_by_key(|c| std::cmp::Reverse(c.tile));
+            prop_assert_eq!(merge_tiles(shuffled, 0.5, 0.7), a.clone());
+            prop_assert_eq!(merge_tiles(a.clone(), 0.5, 0.7), a.clone());
+            for o in &a {
+                prop_assert!(cands.contains(o));
+            }
+        }
+
         #[test]
         fn independent_of_tile_order(
             boxes in prop::collection::vec((0.0f64..300.0, 0.0f64..300.0, 2.0f64..40.0, 2.0f64..40.0, 0.05f32..1.0, 0usize..4, any::<bool>()), 0..50)

@@ -1,5 +1,6 @@
 //! Post-processing: class-aware non-maximum suppression within a tile, then merging
-//! across tile seams. Pure.
+//! across tile seams. Pure. Oriented boxes are compared by their rotated footprints
+//! (polygon intersection), axis-aligned ones by their boxes.
 
 mod merge;
 mod nms;
@@ -7,13 +8,17 @@ mod nms;
 pub use merge::merge_tiles;
 pub use nms::nms;
 
-use crate::geo::PixelBox;
+use crate::geo::{OrientedBox, PixelBox, PixelPoint};
 
 /// A detection candidate in scene pixels, before georeferencing.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Candidate {
-    /// Box in scene pixels.
+    /// Box in scene pixels; for an oriented box, its axis-aligned envelope within the tile
+    /// that found it (what the R-trees, the seam test and the area of interest use).
     pub bbox: PixelBox,
+    /// The rotated footprint in scene pixels, for an oriented-box model; overlaps between
+    /// candidates are measured on it when either has one.
+    pub oriented: Option<OrientedBox>,
     /// Confidence.
     pub score: f32,
     /// Class index.
@@ -35,5 +40,45 @@ pub(crate) fn rank(a: &Candidate, b: &Candidate) -> std::cmp::Ordering {
         .then(a.bbox.y0().total_cmp(&b.bbox.y0()))
         .then(a.bbox.x1().total_cmp(&b.bbox.x1()))
         .then(a.bbox.y1().total_cmp(&b.bbox.y1()))
+        .then(angle(a).total_cmp(&angle(b)))
         .then(a.tile.cmp(&b.tile))
+}
+
+fn angle(c: &Candidate) -> f64 {
+    c.oriented.map_or(0.0, |o| o.angle())
+}
+
+impl Candidate {
+    /// The footprint as an oriented box (an axis-aligned box at angle 0).
+    pub fn footprint(&self) -> OrientedBox {
+        self.oriented
+            .unwrap_or_else(|| OrientedBox::from_box(&self.bbox))
+    }
+
+    /// The centre: the oriented box's, else the box's.
+    pub fn center(&self) -> PixelPoint {
+        match &self.oriented {
+            Some(o) => o.center(),
+            None => self.bbox.center(),
+        }
+    }
+
+    /// Intersection over union with `other`: of the boxes when both are axis-aligned,
+    /// else of the rotated footprints.
+    pub fn iou(&self, other: &Candidate) -> f64 {
+        if self.oriented.is_none() && other.oriented.is_none() {
+            self.bbox.iou(&other.bbox)
+        } else {
+            self.footprint().iou(&other.footprint())
+        }
+    }
+
+    /// Intersection over the smaller of the two, measured as [`Candidate::iou`] is.
+    pub fn ios(&self, other: &Candidate) -> f64 {
+        if self.oriented.is_none() && other.oriented.is_none() {
+            self.bbox.ios(&other.bbox)
+        } else {
+            self.footprint().ios(&other.footprint())
+        }
+    }
 }

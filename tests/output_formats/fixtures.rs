@@ -29,6 +29,7 @@ pub fn det(class_id: u32, class: &str, score: f32, i: f64) -> Detection {
         class_name: class.into(),
         score,
         pixel_box: PixelBox::new(x, y, x + 12.0, y + 6.5),
+        oriented: None,
         map_polygon: Some([
             [mx, my],
             [mx + 6.0, my],

@@ -182,13 +182,22 @@ fn after_chip(
         n += 1;
         if n <= MAX_CHIP_BOXES {
             let dashed = appeared.contains(&i);
-            html::svg_rect(
-                &mut overlay,
-                view_rect(&view, r),
-                html::colour(d.class_id),
-                dashed,
-                "box",
-            );
+            match &d.oriented {
+                Some(o) => {
+                    let ring = o.corners().map(|p| {
+                        let (x, y) = view.out_of(p.x, p.y);
+                        [x, y]
+                    });
+                    html::svg_polygon(&mut overlay, &ring, html::colour(d.class_id), dashed, "box");
+                }
+                None => html::svg_rect(
+                    &mut overlay,
+                    view_rect(&view, r),
+                    html::colour(d.class_id),
+                    dashed,
+                    "box",
+                ),
+            }
         }
     }
     let date = input.detections.acquired.as_deref().unwrap_or("this date");

@@ -51,6 +51,37 @@ pub(super) fn figure(
     );
 }
 
+/// An SVG polygon through `ring` (output pixels; an oriented box's corners), stroked as
+/// [`svg_rect`] strokes.
+pub(super) fn svg_polygon(
+    out: &mut String,
+    ring: &[[f64; 2]],
+    colour: [u8; 3],
+    dashed: bool,
+    class: &str,
+) {
+    let _ = write!(out, "<polygon class=\"{class}\" points=\"");
+    for (i, p) in ring.iter().enumerate() {
+        let _ = write!(
+            out,
+            "{}{:.1},{:.1}",
+            if i > 0 { " " } else { "" },
+            p[0],
+            p[1]
+        );
+    }
+    let _ = write!(
+        out,
+        "\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"{}/>",
+        hex(colour),
+        if dashed {
+            " stroke-dasharray=\"4 3\""
+        } else {
+            ""
+        }
+    );
+}
+
 /// An SVG rectangle `[x0, y0, x1, y1]` (output pixels), stroked in `colour`; `dashed`
 /// marks objects that appeared or are gone.
 pub(super) fn svg_rect(out: &mut String, r: [f64; 4], colour: [u8; 3], dashed: bool, class: &str) {

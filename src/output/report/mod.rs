@@ -214,14 +214,11 @@ fn overview(
     let scaling = scaling_of(scene, input.detections)?;
     let mut img = raster::render_reduced(scene, &scaling, &view)?;
     for d in input.detections {
-        let c = d.pixel_box.center();
-        let (cx, cy) = view.out_of(c.x, c.y);
-        // At least 3 output pixels wide, so that small vehicles stay visible.
-        let hw = (d.pixel_box.width() / view.scale / 2.0).max(1.5);
-        let hh = (d.pixel_box.height() / view.scale / 2.0).max(1.5);
-        raster::outline(
+        crate::output::draw::mark(
             &mut img,
-            [cx - hw, cy - hh, cx + hw, cy + hh],
+            d,
+            |x, y| view.out_of(x, y),
+            view.scale,
             html::colour(d.class_id),
         );
     }

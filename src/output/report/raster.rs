@@ -187,33 +187,6 @@ pub(super) fn display_scaling(scene: &Scene, preferred: Option<Scaling>) -> Resu
     ))
 }
 
-/// Draws the outline of `[x0, y0, x1, y1]` (output pixels) in `colour`, clipped.
-pub(super) fn outline(img: &mut image::RgbImage, r: [f64; 4], colour: [u8; 3]) {
-    let (w, h) = (i64::from(img.width()), i64::from(img.height()));
-    let (x0, y0, x1, y1) = (
-        r[0].floor() as i64,
-        r[1].floor() as i64,
-        r[2].ceil() as i64,
-        r[3].ceil() as i64,
-    );
-    if x1 < 0 || y1 < 0 || x0 >= w || y0 >= h {
-        return;
-    }
-    let mut put = |x: i64, y: i64| {
-        if x >= 0 && y >= 0 && x < w && y < h {
-            img.put_pixel(x as u32, y as u32, image::Rgb(colour));
-        }
-    };
-    for x in x0.max(-1)..=x1.min(w) {
-        put(x, y0);
-        put(x, y1);
-    }
-    for y in y0.max(-1)..=y1.min(h) {
-        put(x0, y);
-        put(x1, y);
-    }
-}
-
 /// `img` as a `data:image/jpeg;base64,…` URI.
 pub(super) fn jpeg_data_uri(img: &image::RgbImage, path: &Path) -> Result<String> {
     let mut bytes = Vec::new();
