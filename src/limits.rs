@@ -69,9 +69,10 @@ impl Limits {
     /// the georeferenced [`crate::Detection`]s, appended as rows finish (so with a
     /// growing Vec's slack: while it reallocates, old and new buffers are both live) and
     /// sorted in place. Measured by the `memory` integration test with a counting
-    /// allocator: 556 bytes per candidate at the peak for 100,000 candidates of which none
-    /// merge away (the worst case); this adds 15 % headroom.
-    pub const BYTES_PER_DETECTION: u64 = 640;
+    /// allocator: 736 bytes per candidate at the peak for 100,000 candidates of which none
+    /// merge away (the worst case; 556 before candidates and detections could carry an
+    /// oriented box); this adds 15 % headroom.
+    pub const BYTES_PER_DETECTION: u64 = 848;
 
     /// The default limits within a memory budget of `bytes` (the CLI's `--max-memory`):
     /// an eighth each for the decoded-chunk cache and the detections; the detector sizes

@@ -243,12 +243,12 @@ mod fuzz {
     }
 }
 
-/// A model whose Ultralytics `task` is not detection is refused at load, naming the task:
-/// an oriented-box (OBB) model's angle row would otherwise be read as a class score.
+/// A pose model is refused at load, naming its task; a model whose metadata says `task:
+/// obb` but whose output has no angle row ([B, 5, N] here) is refused, not read as v8.
 #[test]
-fn an_oriented_box_or_pose_model_is_refused_naming_its_task() {
+fn a_pose_model_or_an_obb_task_without_the_oriented_layout_is_refused() {
     for (file, needle) in [
-        ("task_obb.onnx", "oriented-box model"),
+        ("task_obb.onnx", "`task: obb` metadata wants [B, 4 + C + 1, N]"),
         ("task_pose.onnx", "\"pose\""),
     ] {
         let e = build(file, Limits::default()).expect_err(file);
