@@ -248,7 +248,10 @@ mod fuzz {
 #[test]
 fn a_pose_model_or_an_obb_task_without_the_oriented_layout_is_refused() {
     for (file, needle) in [
-        ("task_obb.onnx", "`task: obb` metadata wants [B, 4 + C + 1, N]"),
+        (
+            "task_obb.onnx",
+            "`task: obb` metadata wants [B, 4 + C + 1, N]",
+        ),
         ("task_pose.onnx", "\"pose\""),
     ] {
         let e = build(file, Limits::default()).expect_err(file);

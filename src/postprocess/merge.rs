@@ -106,35 +106,32 @@ mod tests {
         assert_eq!(merge_tiles(vec![cut, whole], 0.5, 0.7), vec![whole]);
     }
 
+    /// The merge ignores tile order, is idempotent and keeps a subset.
+    fn check_merge(cands: Vec<Candidate>) -> Result<(), TestCaseError> {
+        let a = merge_tiles(cands.clone(), 0.5, 0.7);
+        let mut shuffled = cands.clone();
+        shuffled.sort_by_key(|c| std::cmp::Reverse(c.tile));
+        prop_assert_eq!(merge_tiles(shuffled, 0.5, 0.7), a.clone());
+        prop_assert_eq!(merge_tiles(a.clone(), 0.5, 0.7), a.clone());
+        for o in &a {
+            prop_assert!(cands.contains(o));
+        }
+        Ok(())
+    }
+
     proptest! {
         #[test]
         fn oriented_merge_is_independent_of_tile_order(
             boxes in prop::collection::vec((0.0f64..200.0, 0.0f64..200.0, 4.0f64..30.0, 0.0f64..180.0, 0.05f32..1.0, 0usize..4, any::<bool>()), 0..40)
         ) {
-            let cands: Vec<Candidate> = boxes.into_iter().map(|(x, y, w, a, s, t, cut)| obb(x, y, w, a, s, t, cut)).collect();
-            let a = merge_tiles(cands.clone(), 0.5, 0.7);
-            let mut shuffled = cands.clone();
-            shuffled.sort_by_key(|c| std::cmp::Reverse(c.tile));
-            prop_assert_eq!(merge_tiles(shuffled, 0.5, 0.7), a.clone());
-            prop_assert_eq!(merge_tiles(a.clone(), 0.5, 0.7), a.clone());
-            for o in &a {
-                prop_assert!(cands.contains(o));
-            }
+            check_merge(boxes.into_iter().map(|(x, y, w, a, s, t, cut)| obb(x, y, w, a, s, t, cut)).collect())?;
         }
 
         #[test]
         fn independent_of_tile_order(
             boxes in prop::collection::vec((0.0f64..300.0, 0.0f64..300.0, 2.0f64..40.0, 2.0f64..40.0, 0.05f32..1.0, 0usize..4, any::<bool>()), 0..50)
         ) {
-            let cands: Vec<Candidate> = boxes.into_iter().map(|(x, y, w, h, s, t, cut)| Candidate { clipped: cut, ..c(x, y, x + w, y + h, s, t) }).collect();
-            let a = merge_tiles(cands.clone(), 0.5, 0.7);
-            let mut shuffled = cands.clone();
-            shuffled.sort_by_key(|c| std::cmp::Reverse(c.tile));
-            prop_assert_eq!(merge_tiles(shuffled, 0.5, 0.7), a.clone());
-            prop_assert_eq!(merge_tiles(a.clone(), 0.5, 0.7), a.clone());
-            for o in &a {
-                prop_assert!(cands.contains(o));
-            }
+            check_merge(boxes.into_iter().map(|(x, y, w, h, s, t, cut)| Candidate { clipped: cut, ..c(x, y, x + w, y + h, s, t) }).collect())?;
         }
     }
 }
