@@ -4,7 +4,8 @@
 #
 #   bash training/reproduce_gpu.sh SEED [DATA] [WORK]
 #
-#   SEED  0 or 1 for the two E6 runs (E6 was not shipped: see training/README.md)
+#   SEED  0 or 1 for the two E6 runs (E6 was not shipped; the shipped E7 seed 1 continues
+#         E6 seed 1: training/reproduce_e7.sh runs this script first)
 #   DATA  the training data (default ../shared/data)
 #   WORK  where the pack, checkpoints, ONNX file and evaluation go (default /tmp/e6)
 #

@@ -41,16 +41,19 @@ GSD_M = f"{data.GSD_RANGE[0]:g}-{data.GSD_RANGE[1]:g}"
 
 
 class TrainSet(torch.utils.data.Dataset):
-    def __init__(self, recs, size, seed, length, raw_p=0.0):
+    def __init__(self, recs, size, seed, length, raw_p=0.0, offset=0):
         self.sampler = data.Sampler(recs, size=size, seed=seed, raw_p=raw_p)
         self.size = size
         self.length = length
+        # item i is sample offset + i of the (seed, index) stream: a continuation run (E7)
+        # starts where its parent run stopped instead of replaying the parent's samples
+        self.offset = offset
 
     def __len__(self):
         return self.length
 
     def __getitem__(self, i):
-        img, b, c = self.sampler(i)
+        img, b, c = self.sampler(self.offset + i)
         hm, bt, bw = data.make_targets(b, c, self.size)
         return (torch.from_numpy(np.ascontiguousarray(img.transpose(2, 0, 1))), torch.from_numpy(hm),
                 torch.from_numpy(bt), torch.from_numpy(bw))
@@ -84,6 +87,9 @@ def main():
     ap.add_argument("--init", default=INIT,
                     help="start from the weights of this exported satdet ONNX file ('' = from scratch)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--sample-offset", type=int, default=0,
+                    help="start the sample stream at this index (E7: 140800 = E6's 4,400 steps x 32, so a "
+                         "run continuing from E6 sees the samples E6 would have drawn next, not E6's again)")
     ap.add_argument("--raw-p", type=float, default=RAW_P,
                     help="share of training samples that skip the satellite sensor model and get the third "
                          f"model's light photometric augmentation instead (default {RAW_P}; E1-E4: 0)")
@@ -133,7 +139,8 @@ def main():
     ema = copy.deepcopy(net).eval()
     ckpt = os.path.join(args.work, "ckpt.pt")
     if not args.export_only:
-        ds = TrainSet(train_recs, args.size, args.seed, args.steps * args.batch, raw_p=args.raw_p)
+        ds = TrainSet(train_recs, args.size, args.seed, args.steps * args.batch, raw_p=args.raw_p,
+                      offset=args.sample_offset)
         dev = torch.device(args.device)
         net.to(dev)
         ema.to(dev)
@@ -229,7 +236,7 @@ def main():
     ev = {"held_out_groups": sorted({r["group"] for r in val_recs}),
           "train_groups": sorted({r["group"] for r in train_recs}),
           "checkpoint_step": state["step"], "schedule_steps": args.steps, "stop_after": args.stop_after, "batch": args.batch, "crop": args.size,
-          "seed": args.seed, "lr": args.lr, "raw_p": args.raw_p, "init": args.init, "gsd_m": gsd_m}
+          "seed": args.seed, "sample_offset": args.sample_offset, "lr": args.lr, "raw_p": args.raw_p, "init": args.init, "gsd_m": gsd_m}
     for g in (0.3, 0.5):
         ev[f"real_heldout_gsd_{g}"] = evaluate.eval_real(sess, val_recs, g)
         print(f"gsd {g}: {json.dumps(ev[f'real_heldout_gsd_{g}'])}", flush=True)
