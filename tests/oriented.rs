@@ -47,8 +47,12 @@ fn truth(scene: &str) -> Vec<Truth> {
 }
 
 fn detector() -> Detector {
+    detector_of("obb_detector.onnx")
+}
+
+fn detector_of(model: &str) -> Detector {
     Detector::builder()
-        .model(common::fixture("obb_detector.onnx"))
+        .model(common::fixture(model))
         .batch_size(2)
         .threads(1)
         .build()
@@ -79,12 +83,16 @@ fn corners_match(got: &[[f64; 2]], want: &[[f64; 2]], tol: f64) -> Result<(), St
 }
 
 fn check(scene_key: &str) -> satdet::Detections {
+    check_with(detector(), scene_key)
+}
+
+fn check_with(detector: Detector, scene_key: &str) -> satdet::Detections {
     let m = common::manifest();
     let file = m["obb"]["scenes"][scene_key]["file"]
         .as_str()
         .expect("file");
     let scene = Scene::open(common::fixture(file)).expect("open");
-    let dets = detector().detect(&scene).expect("detect");
+    let dets = detector.detect(&scene).expect("detect");
     assert_eq!(dets.report.tile_px, 256);
     let want = truth(scene_key);
     assert_eq!(
@@ -218,10 +226,34 @@ fn the_quicklook_draws_the_rotated_outline() {
     );
 }
 
+/// A detector that reports the visible part of an object cut by its tile's edge (as real
+/// detectors do): the seam merge keeps the whole box from the neighbouring tile, so every
+/// object still comes back once and whole.
 #[test]
-fn an_obb_export_without_its_task_metadata_is_an_error_naming_the_layout() {
-    // The fixture model read as if its `task` were missing: shown by naming a v8 layout,
-    // which its 2 names and 7 rows do not fit.
+fn objects_cut_by_seams_come_back_once_and_whole() {
+    check_with(detector_of("obb_detector_cut.onnx"), "utm");
+}
+
+#[test]
+fn an_obb_export_without_its_task_metadata_is_an_error_until_the_layout_is_named() {
+    let e = Detector::builder()
+        .model(common::fixture("obb_detector_no_task.onnx"))
+        .build()
+        .expect_err("7 rows and 2 names fit no layout without task: obb");
+    assert!(e.to_string().contains("--layout obb"), "{e}");
+    let named = Detector::builder()
+        .model(common::fixture("obb_detector_no_task.onnx"))
+        .layout(satdet::inference::LayoutKind::Obb)
+        .batch_size(2)
+        .threads(1)
+        .build()
+        .expect("named");
+    check_with(named, "utm");
+}
+
+#[test]
+fn naming_a_layout_the_obb_output_does_not_fit_is_an_error() {
+    // The fixture model's 2 names and 7 rows do not fit v8.
     let e = Detector::builder()
         .model(common::fixture("obb_detector.onnx"))
         .layout(satdet::inference::LayoutKind::V8)

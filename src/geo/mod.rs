@@ -24,6 +24,7 @@ pub(crate) use aoi::PixelArea;
 pub use crs::{Crs, ToWgs84};
 pub use gsd::{ground_distance_m, gsd_m};
 pub use oriented::OrientedBox;
+pub(crate) use oriented::{quad_area, quad_intersection_area};
 pub use transform::{GeoTransform, RasterType};
 
 /// A point in continuous scene-pixel coordinates (column, row).

@@ -1,7 +1,8 @@
 //! Streaming final detections: candidates are held until no later tile can change them.
 //!
-//! Seam merging is greedy suppression between boxes of one class that overlap, so it
-//! decomposes over the connected components of the "envelopes touch" graph: merging each
+//! Seam merging is greedy suppression between boxes that overlap (of one class, and for
+//! cut oriented boxes of any class), so it decomposes over the connected components of
+//! the "envelopes touch" graph: merging each
 //! component alone gives exactly what merging everything at once gives. Tiles arrive in
 //! row-major order; once every tile of rows `0..=r` is done, no later candidate starts
 //! above row `r + 1`'s top edge `y`. A component whose boxes all end at or above `y` can
@@ -64,23 +65,24 @@ impl Streamer {
                 ([b.x0(), b.y0()], [b.x1(), b.y1()])
             };
             let mut parent: Vec<usize> = (0..n).collect();
-            let mut trees: std::collections::HashMap<u32, RTree<Entry>> =
-                std::collections::HashMap::new();
+            // Components join boxes of every class: the merge drops a cut oriented box
+            // inside an uncut box of another class (`merge_tiles`).
+            let tree: RTree<Entry> = RTree::bulk_load(
+                self.pending
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| {
+                        let (a, b) = env(c);
+                        GeomWithData::new(Rectangle::from_corners(a, b), i)
+                    })
+                    .collect(),
+            );
             for (i, c) in self.pending.iter().enumerate() {
                 let (a, b) = env(c);
-                trees
-                    .entry(c.class_id)
-                    .or_default()
-                    .insert(GeomWithData::new(Rectangle::from_corners(a, b), i));
-            }
-            for (i, c) in self.pending.iter().enumerate() {
-                let (a, b) = env(c);
-                if let Some(t) = trees.get(&c.class_id) {
-                    for e in t.locate_in_envelope_intersecting(&AABB::from_corners(a, b)) {
-                        let (ri, rj) = (find(&mut parent, i), find(&mut parent, e.data));
-                        if ri != rj {
-                            parent[ri] = rj;
-                        }
+                for e in tree.locate_in_envelope_intersecting(&AABB::from_corners(a, b)) {
+                    let (ri, rj) = (find(&mut parent, i), find(&mut parent, e.data));
+                    if ri != rj {
+                        parent[ri] = rj;
                     }
                 }
             }
@@ -127,6 +129,30 @@ mod tests {
         }
     }
 
+    /// Streams `cands` (sorted by top edge) in rows of `stride` pixels and checks the
+    /// concatenation equals the whole-scene merge.
+    fn check_streaming(mut cands: Vec<Candidate>, stride: f64) -> Result<(), TestCaseError> {
+        // Candidates of tile row r start at or below r * stride, as the grid makes them.
+        cands.sort_by(|a, b| a.bbox.y0().total_cmp(&b.bbox.y0()));
+        let mut whole = merge_tiles(cands.clone(), 0.5, 0.7);
+        whole.sort_by(rank);
+        let mut st = Streamer::new(0.5, 0.7);
+        let mut streamed = Vec::new();
+        let mut row = 0.0;
+        let mut it = cands.into_iter().peekable();
+        while it.peek().is_some() {
+            while let Some(c) = it.next_if(|c| c.bbox.y0() < row + stride) {
+                st.push([c]);
+            }
+            row += stride;
+            streamed.extend(st.finalize(row));
+        }
+        streamed.extend(st.finalize(f64::INFINITY));
+        streamed.sort_by(rank);
+        prop_assert_eq!(streamed, whole);
+        Ok(())
+    }
+
     proptest! {
         /// Streaming by rows hands out exactly the whole-scene merge, whatever the rows.
         #[test]
@@ -134,25 +160,29 @@ mod tests {
             boxes in prop::collection::vec((0.0f64..300.0, 0.0f64..400.0, 2.0f64..60.0, 2.0f64..60.0, 0.05f32..1.0, 0usize..4, any::<bool>()), 0..80),
             stride in 20.0f64..150.0,
         ) {
-            // Candidates of tile row r start at or below r * stride, as the grid makes them.
-            let mut cands: Vec<Candidate> = boxes.into_iter().map(|(x, y, w, h, s, t, cut)| c(x, y, w, h, s, t, cut)).collect();
-            cands.sort_by(|a, b| a.bbox.y0().total_cmp(&b.bbox.y0()));
-            let mut whole = merge_tiles(cands.clone(), 0.5, 0.7);
-            whole.sort_by(rank);
-            let mut st = Streamer::new(0.5, 0.7);
-            let mut streamed = Vec::new();
-            let mut row = 0.0;
-            let mut it = cands.into_iter().peekable();
-            while it.peek().is_some() {
-                while let Some(c) = it.next_if(|c| c.bbox.y0() < row + stride) {
-                    st.push([c]);
+            check_streaming(boxes.into_iter().map(|(x, y, w, h, s, t, cut)| c(x, y, w, h, s, t, cut)).collect(), stride)?;
+        }
+
+        /// The same with oriented footprints whose envelopes were clipped by their tiles
+        /// (the footprint reaches past the box that streaming and the R-trees use), and
+        /// several clipped to the same corner.
+        #[test]
+        fn streamed_oriented_rows_concatenate_to_the_whole_merge(
+            boxes in prop::collection::vec((0.0f64..300.0, 0.0f64..400.0, 4.0f64..50.0, 0.0f64..180.0, 0.05f32..1.0, 0usize..4, any::<bool>()), 0..60),
+            stride in 20.0f64..150.0,
+        ) {
+            let cands = boxes.into_iter().map(|(x, y, w, a, s, t, cut)| {
+                let o = crate::geo::OrientedBox::new(x, y, w, 0.4 * w, a.to_radians());
+                let e = o.envelope();
+                // Clipped to a window whose top-left corner is on a 25 px grid.
+                let (wx, wy) = ((x / 25.0).floor() * 25.0, (y / 25.0).floor() * 25.0);
+                Candidate {
+                    bbox: PixelBox::new(e.x0().max(wx), e.y0().max(wy), e.x1(), e.y1()),
+                    oriented: Some(o),
+                    ..c(x, y, 1.0, 1.0, s, t, cut)
                 }
-                row += stride;
-                streamed.extend(st.finalize(row));
-            }
-            streamed.extend(st.finalize(f64::INFINITY));
-            streamed.sort_by(rank);
-            prop_assert_eq!(streamed, whole);
+            });
+            check_streaming(cands.collect(), stride)?;
         }
     }
 }

@@ -13,8 +13,9 @@ use crate::geo::{OrientedBox, PixelBox, PixelPoint};
 /// A detection candidate in scene pixels, before georeferencing.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Candidate {
-    /// Box in scene pixels; for an oriented box, its axis-aligned envelope within the tile
-    /// that found it (what the R-trees, the seam test and the area of interest use).
+    /// Box in scene pixels; for an oriented box, its axis-aligned envelope clipped to the
+    /// tile that found it (what the R-trees, the streaming and the seam test use). Two
+    /// footprints that overlap only outside their clipped envelopes are not compared.
     pub bbox: PixelBox,
     /// The rotated footprint in scene pixels, for an oriented-box model; overlaps between
     /// candidates are measured on it when either has one.
@@ -40,12 +41,25 @@ pub(crate) fn rank(a: &Candidate, b: &Candidate) -> std::cmp::Ordering {
         .then(a.bbox.y0().total_cmp(&b.bbox.y0()))
         .then(a.bbox.x1().total_cmp(&b.bbox.x1()))
         .then(a.bbox.y1().total_cmp(&b.bbox.y1()))
-        .then(angle(a).total_cmp(&angle(b)))
+        .then_with(|| footprint_order(a, b))
         .then(a.tile.cmp(&b.tile))
 }
 
-fn angle(c: &Candidate) -> f64 {
-    c.oriented.map_or(0.0, |o| o.angle())
+/// Oriented candidates clipped to the same envelope still differ in their footprint:
+/// compared number by number (axis-aligned ones first).
+fn footprint_order(a: &Candidate, b: &Candidate) -> std::cmp::Ordering {
+    match (a.oriented, b.oriented) {
+        (None, None) => std::cmp::Ordering::Equal,
+        (None, Some(_)) => std::cmp::Ordering::Less,
+        (Some(_), None) => std::cmp::Ordering::Greater,
+        (Some(x), Some(y)) => x
+            .to_array()
+            .iter()
+            .zip(y.to_array())
+            .map(|(p, q)| p.total_cmp(&q))
+            .find(|o| o.is_ne())
+            .unwrap_or(std::cmp::Ordering::Equal),
+    }
 }
 
 impl Candidate {
