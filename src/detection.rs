@@ -27,7 +27,8 @@ pub struct Detection {
     pub oriented: Option<OrientedBox>,
     /// The footprint's corners in the scene CRS ([`Detection::pixel_polygon`]'s corners,
     /// in that order); a rotated raster rotates them further. `None` without
-    /// georeferencing.
+    /// georeferencing. Read back from a file ([`crate::output::read_detections`]), it is
+    /// the map bounding rectangle the file stores.
     pub map_polygon: Option<[[f64; 2]; 4]>,
     /// The corners in WGS84 `[lon, lat]` degrees. `None` without a usable CRS.
     pub lonlat_polygon: Option<[[f64; 2]; 4]>,
@@ -40,6 +41,14 @@ impl Detection {
         match &self.oriented {
             Some(o) => o.corners(),
             None => self.pixel_box.corners(),
+        }
+    }
+
+    /// The centre in scene pixels: the oriented box's, else the pixel box's.
+    pub fn pixel_center(&self) -> PixelPoint {
+        match &self.oriented {
+            Some(o) => o.center(),
+            None => self.pixel_box.center(),
         }
     }
 

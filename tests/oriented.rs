@@ -261,3 +261,36 @@ fn naming_a_layout_the_obb_output_does_not_fit_is_an_error() {
         .expect_err("v8 does not fit");
     assert!(e.to_string().contains("v8"), "{e}");
 }
+
+#[test]
+fn the_report_draws_oriented_footprints_in_the_site_pictures() {
+    let scene = Scene::open(common::fixture("obb_utm.tif")).expect("open");
+    let dets = detector().detect(&scene).expect("detect");
+    let sites = satdet::analysis::sites(&dets, 60.0, 3).expect("sites");
+    assert!(!sites.is_empty(), "the fixture's objects form no site");
+    // The scene against itself: every object stayed, drawn on the "before" picture too.
+    let change = satdet::analysis::compare(&dets, &dets, 5.0).expect("compare");
+    let dir = tempfile::tempdir().expect("tmp");
+    let out = dir.path().join("report.html");
+    let input = satdet::output::report::ReportInput::new(&dets, &scene)
+        .with_sites(&sites)
+        .with_change(&change)
+        .with_before_scene(&scene);
+    satdet::output::report::write(&out, &input).expect("report");
+    let html = std::fs::read_to_string(&out).expect("read");
+    let after = html.find("chip-after").expect("an after picture");
+    let before = html.find("chip-before").expect("a before picture");
+    let polygons = |from: usize| html[from..].matches("<polygon class=\"box\"").count();
+    assert!(
+        polygons(after) > 0,
+        "no oriented outline in the site pictures"
+    );
+    assert!(
+        polygons(before) > 0,
+        "no oriented outline in the before picture"
+    );
+    assert!(
+        !html.contains("<rect class=\"box\""),
+        "an oriented object drawn as a rectangle"
+    );
+}

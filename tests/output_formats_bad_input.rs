@@ -138,6 +138,21 @@ fn missing_columns_bad_numbers_and_other_geometries_are_named() {
             "inverted",
         ),
         (
+            "obb_half.geojson",
+            r#"{"type":"FeatureCollection","features":[{"type":"Feature","geometry":null,"properties":{"class":"car","class_id":0,"score":0.5,"pixel_bbox":[0,0,1,1],"pixel_obb":[1,2,3,4]}}]}"#.to_string(),
+            "`pixel_obb` has 4 values, not 5",
+        ),
+        (
+            "obb_flat.geojson",
+            r#"{"type":"FeatureCollection","features":[{"type":"Feature","geometry":null,"properties":{"class":"car","class_id":0,"score":0.5,"pixel_bbox":[0,0,1,1],"pixel_obb":[1,2,3,0,45]}}]}"#.to_string(),
+            "are not positive",
+        ),
+        (
+            "obb_missing_angle.geojson",
+            r#"{"type":"FeatureCollection","features":[{"type":"Feature","geometry":null,"properties":{"class":"car","class_id":0,"score":0.5,"pixel_bbox":[0,0,1,1],"obb_cx":1,"obb_cy":2,"obb_w":3,"obb_h":1}}]}"#.to_string(),
+            "or none",
+        ),
+        (
             "no_pixels.geojson",
             r#"{"type":"FeatureCollection","features":[{"type":"Feature","geometry":null,"properties":{"class":"car","class_id":0,"score":0.5}}]}"#.to_string(),
             "`pixel_x0`",

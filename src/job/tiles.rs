@@ -718,6 +718,30 @@ mod tests {
         std::fs::write(&p, bad).unwrap();
         let e = TileFile::read(&p).unwrap_err().to_string();
         assert!(e.contains("checksum") && e.contains("j.tiles"), "{e}");
+        // An oriented candidate line cut short, or with a side of 0, is an error naming it.
+        let mut w = TileFileWriter::create(&p, &header()).unwrap();
+        w.append(0, &outcome(3, 3)).unwrap();
+        w.append(0, &outcome(5, 1)).unwrap();
+        w.sync().unwrap();
+        drop(w);
+        let text = std::fs::read_to_string(&p).unwrap();
+        let line = text
+            .lines()
+            .find(|l| l.split(' ').count() == 13)
+            .expect("an oriented line")
+            .to_string();
+        let f: Vec<&str> = line.split(' ').collect();
+        for (bad, want) in [
+            (f[..12].join(" "), "not a candidate line"),
+            (
+                [&f[..10], &["0"], &f[11..]].concat().join(" "),
+                "not positive",
+            ),
+        ] {
+            std::fs::write(&p, text.replacen(&line, &bad, 1)).unwrap();
+            let e = TileFile::read(&p).unwrap_err().to_string();
+            assert!(e.contains(want), "{e}");
+        }
         std::fs::write(&p, "hello\n").unwrap();
         assert!(TileFile::read(&p)
             .unwrap_err()

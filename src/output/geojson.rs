@@ -182,8 +182,9 @@ fn check_values(d: &Detection) -> std::result::Result<(), String> {
         return Err(format!("score {} is not finite", d.score));
     }
     let pix = d.pixel_box.to_array();
+    let obb = d.oriented.map(|o| o.to_array()).unwrap_or_default();
     let map = d.map_polygon.iter().flatten().flatten();
-    if pix.iter().chain(map).any(|v| !v.is_finite()) {
+    if pix.iter().chain(&obb).chain(map).any(|v| !v.is_finite()) {
         return Err("a pixel or map coordinate is not finite".into());
     }
     for p in d.lonlat_polygon.iter().flatten() {

@@ -8,7 +8,7 @@ use super::raster::{self, View};
 use super::{ReportInput, CHIP_PX, MAX_CHIPS};
 use crate::analysis::ChangeKind;
 use crate::error::Result;
-use crate::geo::{GeoTransform, PixelPoint, ToWgs84};
+use crate::geo::{GeoTransform, LonLat, PixelPoint, ToWgs84};
 use crate::raster::{Scaling, Scene};
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -307,13 +307,38 @@ fn before_chip(
         let is_gone = o.change == ChangeKind::Gone;
         gone += usize::from(is_gone);
         stayed += usize::from(!is_gone);
-        html::svg_rect(
-            &mut overlay,
-            view_rect(&view, r),
-            html::colour(o.detection.class_id),
-            is_gone,
-            "box",
-        );
+        // An oriented object is drawn as its footprint on the earlier image.
+        let ring = o.detection.oriented.and_then(|_| {
+            let corners = |poly: [[f64; 2]; 4]| -> Option<[[f64; 2]; 4]> {
+                let l = before.locator.as_ref()?;
+                let mut out = [[0.0; 2]; 4];
+                for (q, c) in out.iter_mut().zip(poly) {
+                    let p = l.pixel(LonLat {
+                        lon: c[0],
+                        lat: c[1],
+                    })?;
+                    *q = [p.x, p.y];
+                }
+                Some(out)
+            };
+            match (o.change, o.detection.lonlat_polygon) {
+                (ChangeKind::Gone, Some(poly)) => corners(poly),
+                (ChangeKind::Stayed, Some(poly)) => corners(without_offset(poly, input.change)),
+                _ if locator.is_none() => Some(o.detection.pixel_polygon().map(|p| [p.x, p.y])),
+                _ => None,
+            }
+        });
+        let colour = html::colour(o.detection.class_id);
+        match ring {
+            Some(ring) => {
+                let ring = ring.map(|q| {
+                    let (x, y) = view.out_of(q[0], q[1]);
+                    [x, y]
+                });
+                html::svg_polygon(&mut overlay, &ring, colour, is_gone, "box");
+            }
+            None => html::svg_rect(&mut overlay, view_rect(&view, r), colour, is_gone, "box"),
+        }
     }
     let uri = raster::jpeg_data_uri(&img, path)?;
     html::figure(

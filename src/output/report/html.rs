@@ -51,6 +51,20 @@ pub(super) fn figure(
     );
 }
 
+/// The stroke every box outline gets: `colour`, 2 px, dashed for objects that appeared or
+/// are gone.
+fn stroke(colour: [u8; 3], dashed: bool) -> String {
+    format!(
+        "fill=\"none\" stroke=\"{}\" stroke-width=\"2\"{}",
+        hex(colour),
+        if dashed {
+            " stroke-dasharray=\"4 3\""
+        } else {
+            ""
+        }
+    )
+}
+
 /// An SVG polygon through `ring` (output pixels; an oriented box's corners), stroked as
 /// [`svg_rect`] strokes.
 pub(super) fn svg_polygon(
@@ -60,25 +74,15 @@ pub(super) fn svg_polygon(
     dashed: bool,
     class: &str,
 ) {
-    let _ = write!(out, "<polygon class=\"{class}\" points=\"");
-    for (i, p) in ring.iter().enumerate() {
-        let _ = write!(
-            out,
-            "{}{:.1},{:.1}",
-            if i > 0 { " " } else { "" },
-            p[0],
-            p[1]
-        );
-    }
+    let points: Vec<String> = ring
+        .iter()
+        .map(|p| format!("{:.1},{:.1}", p[0], p[1]))
+        .collect();
     let _ = write!(
         out,
-        "\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"{}/>",
-        hex(colour),
-        if dashed {
-            " stroke-dasharray=\"4 3\""
-        } else {
-            ""
-        }
+        "<polygon class=\"{class}\" points=\"{}\" {}/>",
+        points.join(" "),
+        stroke(colour, dashed)
     );
 }
 
@@ -87,17 +91,12 @@ pub(super) fn svg_polygon(
 pub(super) fn svg_rect(out: &mut String, r: [f64; 4], colour: [u8; 3], dashed: bool, class: &str) {
     let _ = write!(
         out,
-        "<rect class=\"{class}\" x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\"{}/>",
+        "<rect class=\"{class}\" x=\"{:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" {}/>",
         r[0],
         r[1],
         (r[2] - r[0]).max(1.0),
         (r[3] - r[1]).max(1.0),
-        hex(colour),
-        if dashed {
-            " stroke-dasharray=\"4 3\""
-        } else {
-            ""
-        }
+        stroke(colour, dashed)
     );
 }
 

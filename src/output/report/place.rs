@@ -146,7 +146,7 @@ pub(super) fn change_per_site(change: &Change, placed: &[Placed<'_>]) -> Vec<Cha
         .collect();
     for o in &change.objects {
         let centre = o.detection.lonlat_center();
-        let px = o.detection.pixel_box.center();
+        let px = o.detection.pixel_center();
         for ((counts, p), bbox) in out.iter_mut().zip(placed).zip(&boxes) {
             let hit = match (centre, bbox) {
                 (Some(c), Some(b)) if p.site.polygon.len() >= 3 => {
