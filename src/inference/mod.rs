@@ -2,11 +2,13 @@
 //! loading a model and checking its contract, running batches, decoding the outputs.
 
 mod decode;
+mod layout;
 mod model;
 mod provider;
 mod session;
 
-pub use decode::{decode_batch, detect_layout, Layout, LayoutKind, RawBox};
+pub use decode::{decode_batch, RawBox};
+pub use layout::{detect_layout, Layout, LayoutHints, LayoutKind};
 pub use model::{
     default_threads, Device, GsdRange, LoadOptions, Metadata, Model, ModelInfo, MAX_BATCH,
     MAX_INPUT_SIDE,

@@ -1,6 +1,6 @@
 //! Loading a detector and checking its contract at load, not halfway through a scene.
 
-use super::decode::{detect_layout, Layout, LayoutKind};
+use super::layout::{detect_layout, Layout, LayoutHints, LayoutKind};
 use super::session::environment;
 use crate::error::{Error, Result};
 use ort::session::Session;
@@ -637,11 +637,13 @@ impl Model {
         let layout = detect_layout(
             path,
             &shape_i,
-            parsed.as_ref().map(Vec::len),
-            end2end,
-            layout_choice,
-            (width, height),
-            oriented,
+            &LayoutHints {
+                classes: parsed.as_ref().map(Vec::len),
+                end2end,
+                oriented,
+                choice: layout_choice,
+                input: (width, height),
+            },
         )?;
         let classes = match layout {
             Layout::V8 { classes }
