@@ -7,6 +7,9 @@ on tiles of the TRAINING groups only, made the way the crate feeds the model.
 
 The defaults are the shipped recipe (256 tiles, seed 0, MinMax ranges, per-channel int8
 weights, uint8 activations); the same inputs give the same bytes (onnxruntime 1.32.0).
+The other options (`--method minmax-mean|percentile|entropy`, `--percentile`,
+`--gsd-range`, `--exclude stem,head,s16`, `--per-tensor`) are the levers tried; none of
+them made an INT8 file of E7 seed 1 that loses at most 0.01 car AP at 0.5 m (model card).
 
 Calibration input: RGB float32 0-1, NCHW, 640x640, the tile at the top-left of the input
 and the rest padded with 114/255 (the model card's input contract). Each calibration tile
