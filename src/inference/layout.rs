@@ -243,143 +243,54 @@ mod tests {
         Path::new("m.onnx")
     }
 
+    /// A 640 x 640 input's hints, with `classes` names and the `end2end` flag.
+    fn hints(classes: Option<usize>, end2end: Option<bool>) -> LayoutHints {
+        LayoutHints {
+            classes,
+            end2end,
+            input: (640, 640),
+            ..LayoutHints::default()
+        }
+    }
+
     #[test]
     fn layouts_from_shapes() {
         assert_eq!(
-            detect_layout(
-                p(),
-                &[1, 7, 8400],
-                &LayoutHints {
-                    classes: Some(3),
-                    end2end: None,
-                    choice: None,
-                    input: (640, 640),
-                    oriented: false
-                }
-            )
-            .expect("v8"),
+            detect_layout(p(), &[1, 7, 8400], &hints(Some(3), None)).expect("v8"),
             Layout::V8 { classes: 3 }
         );
         assert_eq!(
-            detect_layout(
-                p(),
-                &[1, 7, 8400],
-                &LayoutHints {
-                    classes: None,
-                    end2end: None,
-                    choice: None,
-                    input: (640, 640),
-                    oriented: false
-                }
-            )
-            .expect("v8"),
+            detect_layout(p(), &[1, 7, 8400], &hints(None, None)).expect("v8"),
             Layout::V8 { classes: 3 }
         );
         assert_eq!(
-            detect_layout(
-                p(),
-                &[1, 25200, 85],
-                &LayoutHints {
-                    classes: Some(80),
-                    end2end: None,
-                    choice: None,
-                    input: (640, 640),
-                    oriented: false
-                }
-            )
-            .expect("v5"),
+            detect_layout(p(), &[1, 25200, 85], &hints(Some(80), None)).expect("v5"),
             Layout::V5 { classes: 80 }
         );
         assert_eq!(
-            detect_layout(
-                p(),
-                &[1, 25200, 85],
-                &LayoutHints {
-                    classes: None,
-                    end2end: None,
-                    choice: None,
-                    input: (640, 640),
-                    oriented: false
-                }
-            )
-            .expect("v5"),
+            detect_layout(p(), &[1, 25200, 85], &hints(None, None)).expect("v5"),
             Layout::V5 { classes: 80 }
         );
         assert_eq!(
-            detect_layout(
-                p(),
-                &[1, 300, 6],
-                &LayoutHints {
-                    classes: Some(80),
-                    end2end: None,
-                    choice: None,
-                    input: (640, 640),
-                    oriented: false
-                }
-            )
-            .expect("e2e"),
+            detect_layout(p(), &[1, 300, 6], &hints(Some(80), None)).expect("e2e"),
             Layout::EndToEnd
         );
         assert_eq!(
-            detect_layout(
-                p(),
-                &[1, 300, 6],
-                &LayoutHints {
-                    classes: None,
-                    end2end: Some(true),
-                    choice: None,
-                    input: (640, 640),
-                    oriented: false
-                }
-            )
-            .expect("e2e"),
+            detect_layout(p(), &[1, 300, 6], &hints(None, Some(true))).expect("e2e"),
             Layout::EndToEnd
         );
         // One class: [B, N, 6] is v5 with thousands of anchors, end-to-end with a few
         // hundred kept boxes.
         assert_eq!(
-            detect_layout(
-                p(),
-                &[1, 25200, 6],
-                &LayoutHints {
-                    classes: Some(1),
-                    end2end: None,
-                    choice: None,
-                    input: (640, 640),
-                    oriented: false
-                }
-            )
-            .expect("v5"),
+            detect_layout(p(), &[1, 25200, 6], &hints(Some(1), None)).expect("v5"),
             Layout::V5 { classes: 1 }
         );
         assert_eq!(
-            detect_layout(
-                p(),
-                &[1, 300, 6],
-                &LayoutHints {
-                    classes: Some(1),
-                    end2end: None,
-                    choice: None,
-                    input: (640, 640),
-                    oriented: false
-                }
-            )
-            .expect("one-class e2e"),
+            detect_layout(p(), &[1, 300, 6], &hints(Some(1), None)).expect("one-class e2e"),
             Layout::EndToEnd
         );
         assert_eq!(
-            detect_layout(
-                p(),
-                &[1, 300, 6],
-                &LayoutHints {
-                    classes: Some(1),
-                    end2end: Some(false),
-                    choice: None,
-                    input: (640, 640),
-                    oriented: false
-                }
-            )
-            .expect("v5 by metadata"),
+            detect_layout(p(), &[1, 300, 6], &hints(Some(1), Some(false))).expect("v5 by metadata"),
             Layout::V5 { classes: 1 }
         );
     }
@@ -394,48 +305,15 @@ mod tests {
         // [B, 300, 4 + 80]: RT-DETR with or without names (a v5 export has thousands of
         // rows, and 85 columns for 80 classes).
         assert_eq!(
-            detect_layout(
-                p(),
-                &[1, 300, 84],
-                &LayoutHints {
-                    classes: Some(80),
-                    end2end: None,
-                    choice: None,
-                    input: (640, 640),
-                    oriented: false
-                }
-            )
-            .expect("rtdetr"),
+            detect_layout(p(), &[1, 300, 84], &hints(Some(80), None)).expect("rtdetr"),
             rt
         );
         assert_eq!(
-            detect_layout(
-                p(),
-                &[1, 300, 84],
-                &LayoutHints {
-                    classes: None,
-                    end2end: None,
-                    choice: None,
-                    input: (640, 640),
-                    oriented: false
-                }
-            )
-            .expect("rtdetr"),
+            detect_layout(p(), &[1, 300, 84], &hints(None, None)).expect("rtdetr"),
             rt
         );
         // [B, 300, 6] without names: end-to-end, or RT-DETR with two classes.
-        let e = detect_layout(
-            p(),
-            &[1, 300, 6],
-            &LayoutHints {
-                classes: None,
-                end2end: None,
-                choice: None,
-                input: (640, 640),
-                oriented: false,
-            },
-        )
-        .unwrap_err();
+        let e = detect_layout(p(), &[1, 300, 6], &hints(None, None)).unwrap_err();
         let msg = e.to_string();
         assert!(
             msg.contains("ambiguous")
@@ -462,11 +340,9 @@ mod tests {
                     p(),
                     &[1, 300, 6],
                     &LayoutHints {
-                        classes: Some(2),
-                        end2end: None,
                         choice: Some(kind),
                         input: (320, 256),
-                        oriented: false
+                        ..hints(Some(2), None)
                     }
                 )
                 .expect("named"),
@@ -478,11 +354,8 @@ mod tests {
             p(),
             &[1, 7, 8400],
             &LayoutHints {
-                classes: None,
-                end2end: None,
                 choice: Some(LayoutKind::V5),
-                input: (640, 640),
-                oriented: false,
+                ..hints(None, None)
             },
         )
         .unwrap_err();
@@ -498,11 +371,8 @@ mod tests {
                 p(),
                 &shape,
                 &LayoutHints {
-                    classes: Some(2),
-                    end2end: None,
-                    choice: None,
-                    input: (640, 640),
-                    oriented: true
+                    oriented: true,
+                    ..hints(Some(2), None)
                 }
             )
             .expect("obb"),
@@ -513,11 +383,8 @@ mod tests {
                 p(),
                 &shape,
                 &LayoutHints {
-                    classes: None,
-                    end2end: None,
                     choice: Some(LayoutKind::Obb),
-                    input: (640, 640),
-                    oriented: false
+                    ..hints(None, None)
                 }
             )
             .expect("named"),
@@ -525,29 +392,15 @@ mod tests {
         );
         // Without `task: obb` the two names leave one row over: an error that says how to
         // tell satdet, never a v8 model with the angle read as a third class.
-        let e = detect_layout(
-            p(),
-            &shape,
-            &LayoutHints {
-                classes: Some(2),
-                end2end: None,
-                choice: None,
-                input: (640, 640),
-                oriented: false,
-            },
-        )
-        .unwrap_err();
+        let e = detect_layout(p(), &shape, &hints(Some(2), None)).unwrap_err();
         assert!(e.to_string().contains("--layout obb"), "{e}");
         // `task: obb` with a shape that is not oriented is an error.
         let e = detect_layout(
             p(),
             &[1, 300, 6],
             &LayoutHints {
-                classes: Some(2),
-                end2end: None,
-                choice: None,
-                input: (640, 640),
                 oriented: true,
+                ..hints(Some(2), None)
             },
         )
         .unwrap_err();
@@ -557,33 +410,11 @@ mod tests {
     #[test]
     fn non_detector_shapes_are_errors() {
         for s in [&[1, 1000][..], &[1, 3, 224, 224], &[1, 4, 4], &[1, 0, 5]] {
-            let e = detect_layout(
-                p(),
-                s,
-                &LayoutHints {
-                    classes: None,
-                    end2end: None,
-                    choice: None,
-                    input: (640, 640),
-                    oriented: false,
-                },
-            )
-            .unwrap_err();
+            let e = detect_layout(p(), s, &hints(None, None)).unwrap_err();
             assert!(e.to_string().contains("m.onnx"), "{e}");
         }
         assert!(
-            detect_layout(
-                p(),
-                &[1, 7, 8400],
-                &LayoutHints {
-                    classes: Some(80),
-                    end2end: None,
-                    choice: None,
-                    input: (640, 640),
-                    oriented: false
-                }
-            )
-            .is_err(),
+            detect_layout(p(), &[1, 7, 8400], &hints(Some(80), None)).is_err(),
             "class count mismatch"
         );
     }
