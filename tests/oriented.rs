@@ -294,3 +294,51 @@ fn the_report_draws_oriented_footprints_in_the_site_pictures() {
         "an oriented object drawn as a rectangle"
     );
 }
+
+#[test]
+fn the_cli_names_the_obb_layout_and_writes_the_oriented_columns() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let csv = dir.path().join("d.csv");
+    let scene = common::fixture("obb_utm.tif");
+    let model = common::fixture("obb_detector_no_task.onnx");
+    // Without `task: obb` the CLI refuses, naming the flag…
+    let out = common::satdet(&[
+        "detect".as_ref(),
+        scene.as_os_str(),
+        "--model".as_ref(),
+        model.as_os_str(),
+        "--output".as_ref(),
+        csv.as_os_str(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--layout obb"));
+    // …and with it writes every object with its rotated box.
+    let out = common::satdet(&[
+        "detect".as_ref(),
+        scene.as_os_str(),
+        "--model".as_ref(),
+        model.as_os_str(),
+        "--layout".as_ref(),
+        "obb".as_ref(),
+        "--output".as_ref(),
+        csv.as_os_str(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&csv).expect("csv");
+    let header: Vec<&str> = text.lines().next().expect("header").split(',').collect();
+    let col = |name: &str| header.iter().position(|h| *h == name).expect(name);
+    let angle = col("obb_angle_deg");
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    assert_eq!(rows.len(), truth("utm").len());
+    assert!(rows.iter().all(|r| r[angle]
+        .parse::<f64>()
+        .is_ok_and(|a| (0.0..180.0).contains(&a))));
+}
