@@ -1,9 +1,10 @@
 //! Seam merging at scale: `cargo bench --bench merge` (100 000 candidates, axis-aligned
-//! and oriented: the oriented ones are compared by polygon intersection).
+//! and oriented: the oriented ones are compared by polygon intersection), and NMS in one
+//! tile whose detector fires 100 times around each of 30 objects.
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use satdet::geo::{OrientedBox, PixelBox};
-use satdet::postprocess::{merge_tiles, Candidate};
+use satdet::postprocess::{merge_tiles, nms, Candidate};
 
 /// 50 000 objects on a grid, each seen by two tiles; `oriented`: as boxes turned by 30°.
 fn candidates(oriented: bool) -> Vec<Candidate> {
@@ -29,7 +30,42 @@ fn candidates(oriented: bool) -> Vec<Candidate> {
     v
 }
 
+/// 30 objects, each with 100 candidates jittered by up to a pixel and 3°, in one tile.
+fn dense_tile(oriented: bool) -> Vec<Candidate> {
+    let mut v = Vec::with_capacity(3000);
+    for i in 0..3000u32 {
+        let (obj, k) = (i / 100, i % 100);
+        let (x, y) = (
+            f64::from(obj % 6) * 100.0 + 50.0,
+            f64::from(obj / 6) * 100.0 + 50.0,
+        );
+        let j = f64::from(k) / 100.0;
+        let (cx, cy, deg) = (x + j, y - j, 30.0 + 3.0 * j);
+        let o = OrientedBox::new(cx, cy, 30.0, 12.0, f64::to_radians(deg));
+        v.push(Candidate {
+            clipped: false,
+            bbox: if oriented {
+                o.envelope()
+            } else {
+                PixelBox::new(cx - 15.0, cy - 6.0, cx + 15.0, cy + 6.0)
+            },
+            oriented: oriented.then_some(o),
+            score: 0.3 + 0.007 * k as f32,
+            class_id: 0,
+            tile: 0,
+        });
+    }
+    v
+}
+
 fn bench(c: &mut Criterion) {
+    let mut n = c.benchmark_group("nms");
+    n.sample_size(10);
+    for (name, oriented) in [("3000_dense_boxes", false), ("3000_dense_oriented", true)] {
+        let v = dense_tile(oriented);
+        n.bench_function(name, |b| b.iter(|| nms(v.clone(), 0.5)));
+    }
+    n.finish();
     let mut g = c.benchmark_group("merge");
     g.sample_size(10);
     for (name, oriented) in [("100k_candidates", false), ("100k_oriented", true)] {
