@@ -27,6 +27,23 @@ fn scene_copy(dir: &Path) -> PathBuf {
     p
 }
 
+/// `detect` on a scene copy in `dir` with the square fixture model and `extra` options,
+/// writing `dir/o.geojson`: the run and that output's path.
+fn square_detect(dir: &Path, extra: &[&std::ffi::OsStr]) -> (Output, PathBuf) {
+    let scene = scene_copy(dir);
+    let out = dir.join("o.geojson");
+    let model = common::fixture("square_detector.onnx");
+    let mut args = vec![
+        os(&scene),
+        os("--output"),
+        os(&out),
+        os("--model"),
+        os(&model),
+    ];
+    args.extend_from_slice(extra);
+    (run(&args), out)
+}
+
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
@@ -239,19 +256,10 @@ fn every_warning_is_shown_once() {
 #[test]
 fn an_unavailable_tensorrt_device_is_an_error_naming_the_feature() {
     let d = tempfile::tempdir().expect("tempdir");
-    let scene = scene_copy(d.path());
-    let out = d.path().join("o.geojson");
-    let o = run(&[
-        os(&scene),
-        os("--output"),
-        os(&out),
-        os("--model"),
-        os(&common::fixture("square_detector.onnx")),
-        os("--device"),
-        os("tensorrt"),
-        os("--device-id"),
-        os("0"),
-    ]);
+    let (o, out) = square_detect(
+        d.path(),
+        &[os("--device"), os("tensorrt"), os("--device-id"), os("0")],
+    );
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(err.contains("TensorRT"), "{err}");
@@ -265,17 +273,7 @@ fn an_unavailable_tensorrt_device_is_an_error_naming_the_feature() {
 #[test]
 fn a_device_id_on_the_cpu_is_an_error() {
     let d = tempfile::tempdir().expect("tempdir");
-    let scene = scene_copy(d.path());
-    let out = d.path().join("o.geojson");
-    let o = run(&[
-        os(&scene),
-        os("--output"),
-        os(&out),
-        os("--model"),
-        os(&common::fixture("square_detector.onnx")),
-        os("--device-id"),
-        os("1"),
-    ]);
+    let (o, out) = square_detect(d.path(), &[os("--device-id"), os("1")]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(stderr(&o).contains("--device-id"), "{}", stderr(&o));
     assert!(!out.exists(), "nothing written");
