@@ -84,20 +84,7 @@ fn site_polygon(s: &Site) -> (Polygon<f64>, [f64; 4]) {
             y: p[1],
         })
         .collect();
-    let mut bbox = [
-        f64::INFINITY,
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-        f64::NEG_INFINITY,
-    ];
-    for c in &coords {
-        bbox = [
-            bbox[0].min(c.x),
-            bbox[1].min(c.y),
-            bbox[2].max(c.x),
-            bbox[3].max(c.y),
-        ];
-    }
+    let bbox = crate::geo::bounds(coords.iter().map(|c| [c.x, c.y]));
     (Polygon::new(LineString::new(coords), vec![]), bbox)
 }
 

@@ -27,6 +27,27 @@ pub use oriented::OrientedBox;
 pub(crate) use oriented::{quad_area, quad_intersection_area};
 pub use transform::{GeoTransform, RasterType};
 
+/// `[min x, min y, max x, max y]` of `points` in any plane; infinite (min above max) for
+/// none.
+pub(crate) fn bounds(points: impl IntoIterator<Item = [f64; 2]>) -> [f64; 4] {
+    points.into_iter().fold(
+        [
+            f64::INFINITY,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NEG_INFINITY,
+        ],
+        |b, p| {
+            [
+                b[0].min(p[0]),
+                b[1].min(p[1]),
+                b[2].max(p[0]),
+                b[3].max(p[1]),
+            ]
+        },
+    )
+}
+
 /// A point in continuous scene-pixel coordinates (column, row).
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -4,7 +4,7 @@ use crate::analysis::plane::LocalPlane;
 use crate::detection::{Detection, Detections, Report};
 use crate::error::Result;
 use crate::geo::aoi::project::{Reproject, WGS84};
-use crate::geo::{quad_area, quad_intersection_area, PixelBox};
+use crate::geo::{bounds, quad_area, quad_intersection_area, PixelBox};
 use crate::postprocess::{rank, Candidate};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
@@ -23,26 +23,6 @@ pub struct JobDetections {
     /// For each scene, its detections dropped as duplicates of another scene's (in the
     /// overlap of the two).
     pub duplicates: Vec<usize>,
-}
-
-/// `[min x, min y, max x, max y]` of four corners.
-fn envelope(m: &[[f64; 2]; 4]) -> [f64; 4] {
-    m.iter().fold(
-        [
-            f64::INFINITY,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::NEG_INFINITY,
-        ],
-        |b, c| {
-            [
-                b[0].min(c[0]),
-                b[1].min(c[1]),
-                b[2].max(c[0]),
-                b[3].max(c[1]),
-            ]
-        },
-    )
 }
 
 type Entry = GeomWithData<Rectangle<[f64; 2]>, usize>;
@@ -96,7 +76,7 @@ pub fn merge_scenes(scenes: &[Detections], iou: f64, ios: f64) -> Result<JobDete
             (Some(p), Some(ring)) => Some(p.corners(&ring)?),
             _ => None,
         };
-        let env = quad.as_ref().map(envelope);
+        let env = quad.map(bounds);
         if let (Some(e), Some(m)) = (env, quad) {
             let tree = trees.entry(d.class_id).or_default();
             let q = AABB::from_corners([e[0], e[1]], [e[2], e[3]]);
@@ -118,7 +98,7 @@ pub fn merge_scenes(scenes: &[Detections], iou: f64, ios: f64) -> Result<JobDete
                         quad_area(&om),
                     )
                 } else {
-                    let o = envelope(&om);
+                    let o = bounds(om);
                     let a = PixelBox::new(e[0], e[1], e[2], e[3]);
                     let b = PixelBox::new(o[0], o[1], o[2], o[3]);
                     (a.intersection_area(&b), a.area(), b.area())

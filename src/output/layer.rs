@@ -79,22 +79,7 @@ impl Geometry {
             Geometry::Polygon(r) => r,
             Geometry::Point(p) => std::slice::from_ref(p),
         };
-        pts.iter().fold(
-            [
-                f64::INFINITY,
-                f64::INFINITY,
-                f64::NEG_INFINITY,
-                f64::NEG_INFINITY,
-            ],
-            |b, p| {
-                [
-                    b[0].min(p[0]),
-                    b[1].min(p[1]),
-                    b[2].max(p[0]),
-                    b[3].max(p[1]),
-                ]
-            },
-        )
+        crate::geo::bounds(pts.iter().copied())
     }
 }
 

@@ -176,26 +176,13 @@ fn to_lonlat(parsed: Parsed, path: &Path) -> Result<Vec<Part>> {
 
 /// The middle of the lon/lat bounds of every position.
 fn centre_of(parts: &[Part]) -> LonLat {
-    let mut b = [
-        f64::INFINITY,
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-        f64::NEG_INFINITY,
-    ];
-    let mut add = |p: &[f64; 2]| {
-        b = [
-            b[0].min(p[0]),
-            b[1].min(p[1]),
-            b[2].max(p[0]),
-            b[3].max(p[1]),
-        ];
-    };
-    for part in parts {
-        match &part.shape {
-            Shape::Polygon(rings) => rings.iter().flatten().for_each(&mut add),
-            Shape::Line(l) => l.iter().for_each(&mut add),
-        }
-    }
+    let b = crate::geo::bounds(parts.iter().flat_map(|part| {
+        let (rings, line): (&[Vec<[f64; 2]>], &[[f64; 2]]) = match &part.shape {
+            Shape::Polygon(rings) => (rings, &[]),
+            Shape::Line(l) => (&[], l),
+        };
+        rings.iter().flatten().chain(line).copied()
+    }));
     LonLat {
         lon: 0.5 * (b[0] + b[2]),
         lat: 0.5 * (b[1] + b[3]),

@@ -50,10 +50,9 @@ impl Locator {
 
 /// The bounding rectangle of points, `None` for none.
 pub(super) fn bounds(points: impl IntoIterator<Item = [f64; 2]>) -> Option<[f64; 4]> {
-    points.into_iter().fold(None, |acc, p| {
-        let [x0, y0, x1, y1] = acc.unwrap_or([p[0], p[1], p[0], p[1]]);
-        Some([x0.min(p[0]), y0.min(p[1]), x1.max(p[0]), y1.max(p[1])])
-    })
+    let mut points = points.into_iter().peekable();
+    let any = points.peek().is_some();
+    any.then(|| crate::geo::bounds(points))
 }
 
 fn union(a: Option<[f64; 4]>, b: [f64; 4]) -> [f64; 4] {
