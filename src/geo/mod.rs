@@ -190,23 +190,31 @@ impl PixelBox {
     }
     /// Intersection over union.
     pub fn iou(&self, other: &PixelBox) -> f64 {
-        let inter = self.intersection_area(other);
-        let union = self.area() + other.area() - inter;
-        if union <= 0.0 {
-            0.0
-        } else {
-            inter / union
-        }
+        iou_of(self.intersection_area(other), self.area(), other.area())
     }
     /// Intersection over the smaller box's area: 1 when one box lies inside the other.
     pub fn ios(&self, other: &PixelBox) -> f64 {
-        let inter = self.intersection_area(other);
-        let smaller = self.area().min(other.area());
-        if smaller <= 0.0 {
-            0.0
-        } else {
-            inter / smaller
-        }
+        ios_of(self.intersection_area(other), self.area(), other.area())
+    }
+}
+
+/// Intersection over union of two shapes of areas `a` and `b` sharing `inter`: 0 when
+/// the union has no area, at most 1.
+pub(crate) fn iou_of(inter: f64, a: f64, b: f64) -> f64 {
+    ratio(inter, a + b - inter)
+}
+
+/// Intersection over the smaller of two shapes of areas `a` and `b` sharing `inter`: 0
+/// when the smaller has no area, at most 1.
+pub(crate) fn ios_of(inter: f64, a: f64, b: f64) -> f64 {
+    ratio(inter, a.min(b))
+}
+
+fn ratio(inter: f64, den: f64) -> f64 {
+    if den <= 0.0 {
+        0.0
+    } else {
+        (inter / den).min(1.0)
     }
 }
 

@@ -1,7 +1,7 @@
 //! Oriented (rotated) boxes in scene pixels: the footprint an oriented-box detector
 //! (YOLO-OBB) gives, and the overlap measures NMS and seam merging use on them.
 
-use super::{PixelBox, PixelPoint};
+use super::{bounds, ios_of, iou_of, PixelBox, PixelPoint};
 use geo::{Area, BooleanOps, Coord, LineString, Polygon};
 use std::f64::consts::PI;
 
@@ -114,14 +114,7 @@ impl OrientedBox {
 
     /// The smallest axis-aligned box holding the corners.
     pub fn envelope(&self) -> PixelBox {
-        let c = self.corners();
-        let (mut x0, mut y0, mut x1, mut y1) = (c[0].x, c[0].y, c[0].x, c[0].y);
-        for p in &c[1..] {
-            x0 = x0.min(p.x);
-            y0 = y0.min(p.y);
-            x1 = x1.max(p.x);
-            y1 = y1.max(p.y);
-        }
+        let [x0, y0, x1, y1] = bounds(self.corners().map(|p| [p.x, p.y]));
         PixelBox::new(x0, y0, x1, y1)
     }
 
@@ -153,24 +146,12 @@ impl OrientedBox {
 
     /// Intersection over union.
     pub fn iou(&self, other: &OrientedBox) -> f64 {
-        let inter = self.intersection_area(other);
-        let union = self.area() + other.area() - inter;
-        if union <= 0.0 {
-            0.0
-        } else {
-            (inter / union).clamp(0.0, 1.0)
-        }
+        iou_of(self.intersection_area(other), self.area(), other.area())
     }
 
     /// Intersection over the smaller box's area: 1 when one box lies inside the other.
     pub fn ios(&self, other: &OrientedBox) -> f64 {
-        let inter = self.intersection_area(other);
-        let smaller = self.area().min(other.area());
-        if smaller <= 0.0 {
-            0.0
-        } else {
-            (inter / smaller).clamp(0.0, 1.0)
-        }
+        ios_of(self.intersection_area(other), self.area(), other.area())
     }
 }
 

@@ -4,7 +4,7 @@ use crate::analysis::plane::LocalPlane;
 use crate::detection::{Detection, Detections, Report};
 use crate::error::Result;
 use crate::geo::aoi::project::{Reproject, WGS84};
-use crate::geo::{bounds, quad_area, quad_intersection_area, PixelBox};
+use crate::geo::{bounds, ios_of, iou_of, quad_area, quad_intersection_area, PixelBox};
 use crate::postprocess::{rank, Candidate};
 use rstar::primitives::{GeomWithData, Rectangle};
 use rstar::{RTree, AABB};
@@ -103,9 +103,7 @@ pub fn merge_scenes(scenes: &[Detections], iou: f64, ios: f64) -> Result<JobDete
                     let b = PixelBox::new(o[0], o[1], o[2], o[3]);
                     (a.intersection_area(&b), a.area(), b.area())
                 };
-                let union = aa + ab - inter;
-                (union > 0.0 && inter / union >= iou)
-                    || (aa.min(ab) > 0.0 && inter / aa.min(ab) >= ios)
+                iou_of(inter, aa, ab) >= iou || ios_of(inter, aa, ab) >= ios
             });
             if dup {
                 duplicates[k] += 1;
