@@ -12,7 +12,7 @@
 # throw-away virtual environment under target/bench-sahi/venv.
 #
 #   bash scripts/bench_vs_sahi.sh [ROUNDS]          (default 3)
-#   SATDET_RUNS='defaults;--batch 1' bash scripts/bench_vs_sahi.sh
+#   SATDET_RUNS='defaults;--int8' bash scripts/bench_vs_sahi.sh
 #
 # Prints one line per run, then a table: min-max wall, peak RSS, ratios of medians.
 set -euo pipefail

@@ -306,3 +306,32 @@ fn an_ambiguous_layout_is_named_with_layout() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(out.exists());
 }
+
+#[test]
+fn int8_runs_the_bundled_int8_model_and_excludes_model() {
+    let d = tempfile::tempdir().expect("tempdir");
+    let scene = scene_copy(d.path());
+    let out = d.path().join("o.csv");
+    let o = run(&[os(&scene), os("--output"), os(&out), os("--int8")]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(satdet::pipeline::BUNDLED_MODEL_INT8_NAME),
+        "the run does not name the INT8 model: {}",
+        stderr(&o)
+    );
+    assert!(out.is_file());
+    // --int8 picks a bundled file: with --model it is an argument error, nothing written.
+    let out2 = d.path().join("o2.csv");
+    let model = common::fixture("square_detector.onnx");
+    let o = run(&[
+        os(&scene),
+        os("--output"),
+        os(&out2),
+        os("--int8"),
+        os("--model"),
+        os(&model),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--int8"), "{}", stderr(&o));
+    assert!(!out2.exists());
+}

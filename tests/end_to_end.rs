@@ -479,3 +479,29 @@ fn the_bundled_model_keeps_its_contract() {
     assert!(info.default_conf.is_some_and(|c| c > 0.0 && c < 1.0));
     assert!(info.warnings.is_empty(), "{:?}", info.warnings);
 }
+
+#[test]
+fn the_int8_model_keeps_the_same_contract_and_runs() {
+    let float = Detector::builder()
+        .threads(1)
+        .build()
+        .expect("bundled model");
+    let det = Detector::builder()
+        .int8()
+        .threads(1)
+        .build()
+        .expect("INT8 model");
+    let (a, b) = (float.model_info(), det.model_info());
+    assert_eq!((b.width, b.height), (a.width, a.height));
+    assert_eq!(b.class_names, a.class_names);
+    assert_eq!(b.layout, a.layout);
+    assert_eq!(b.gsd_m, a.gsd_m);
+    assert_eq!(b.default_conf, a.default_conf);
+    assert!(b.warnings.is_empty(), "{:?}", b.warnings);
+    assert!(b.path.to_string_lossy().contains("int8"), "{:?}", b.path);
+    // It runs through the whole pipeline (the output stays float32 after the QDQ graph).
+    let scene = Scene::open(common::fixture("utm_rgb_tiled_lzw.tif")).expect("scene");
+    let found = det.detect(&scene).expect("detect");
+    assert!(found.report.tiles_processed > 0);
+    assert!(found.iter().all(|d| d.score.is_finite() && d.score <= 1.0));
+}

@@ -264,6 +264,7 @@ fn run_header(args: &Args, scenes: &[(PathBuf, OpenResult)]) -> Result<JobHeader
             path: m.clone(),
             source: e,
         })?,
+        None if args.int8 => satdet::pipeline::BUNDLED_MODEL_INT8.to_vec(),
         None => satdet::pipeline::BUNDLED_MODEL.to_vec(),
     });
     if let Some(a) = &args.aoi {

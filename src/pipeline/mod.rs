@@ -28,7 +28,10 @@ mod plan;
 mod stages;
 mod stream;
 
-pub use builder::{default_batch, DetectorBuilder, BUNDLED_MODEL, BUNDLED_MODEL_NAME};
+pub use builder::{
+    default_batch, DetectorBuilder, BUNDLED_MODEL, BUNDLED_MODEL_INT8, BUNDLED_MODEL_INT8_NAME,
+    BUNDLED_MODEL_NAME,
+};
 pub use plan::{AoiPlan, Plan, GSD_TOLERANCE, MAX_TILE_PX, MIN_TILE_PX};
 
 use crate::detection::{Detection, Detections, Progress, Report, StageTimes};
