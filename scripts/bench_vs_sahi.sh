@@ -13,6 +13,8 @@
 #
 #   bash scripts/bench_vs_sahi.sh [ROUNDS]          (default 3)
 #   SATDET_RUNS='defaults;--int8' bash scripts/bench_vs_sahi.sh
+#   SAHI_INT8=1 ...   SAHI and bare onnxruntime run the INT8 file too (models/satdet-vehicles-int8.onnx),
+#                     so that satdet --int8 is compared with SAHI on the same model
 #
 # Prints one line per run, then a table: min-max wall, peak RSS, ratios of medians.
 set -euo pipefail
@@ -24,6 +26,8 @@ bash scripts/setup.sh >/dev/null
 dir=target/bench-sahi
 mkdir -p "$dir"
 model=models/satdet-vehicles.onnx
+int8_model=models/satdet-vehicles-int8.onnx
+sahi_int8=${SAHI_INT8:-0}
 
 scene=$(bash scripts/bench/scene.sh)
 
@@ -66,10 +70,18 @@ for r in $(seq "$rounds"); do
   done
   timed "SAHI 0.12.8" "$venv/bin/python" scripts/bench/sahi_run.py "$model" "$scene"
   cat "$dir/out.txt"
+  if [ "$sahi_int8" = 1 ]; then
+    timed "SAHI 0.12.8, INT8 model" "$venv/bin/python" scripts/bench/sahi_run.py "$int8_model" "$scene"
+    cat "$dir/out.txt"
+  fi
   for b in 1 8; do
     s=$(.venv/bin/python scripts/bench/bare_ort.py "$model" "$tiles" "$b" | awk '/^seconds/ {print $2}')
     printf 'bare onnxruntime, batch %s\t%s\t-\n' "$b" "$s" | tee -a "$results"
   done
+  if [ "$sahi_int8" = 1 ]; then
+    s=$(.venv/bin/python scripts/bench/bare_ort.py "$int8_model" "$tiles" 1 | awk '/^seconds/ {print $2}')
+    printf 'bare onnxruntime, INT8 model, batch 1\t%s\t-\n' "$s" | tee -a "$results"
+  fi
 done
 
 python3 - "$results" "$rounds" <<'PY'
@@ -82,11 +94,14 @@ med = {n: statistics.median(v) for n, v in wall.items()}
 sahi, bare = med["SAHI 0.12.8"], med["bare onnxruntime, batch 1"]
 km2 = 8192 * 8192 * 0.3 * 0.3 / 1e6
 print(f"\n{sys.argv[2]} rounds, interleaved; 8192 x 8192 RGB 8-bit, 256 tiles of 640 px, {km2:.2f} km2 at 0.3 m")
-print("| run | wall (s), min-max | peak RSS (MiB) | SAHI / run | run / bare batch 1 | km2/s |")
-print("|---|---|---|---|---|---|")
+sahi8 = med.get("SAHI 0.12.8, INT8 model")
+extra = " SAHI INT8 / run |" if sahi8 else ""
+print(f"| run | wall (s), min-max | peak RSS (MiB) | SAHI / run |{extra} run / bare batch 1 | km2/s |")
+print("|---|---|---|---|---|---|" + ("---|" if sahi8 else ""))
 for n in names:
     w = wall[n]
     r = "-" if rss[n][0] == "-" else f"{min(map(int, rss[n]))}-{max(map(int, rss[n]))}"
-    print(f"| {n} | {min(w):.2f}-{max(w):.2f} | {r} | {sahi / med[n]:.2f} | {med[n] / bare:.2f} | {km2 / med[n]:.2f} |")
+    x = f" {sahi8 / med[n]:.2f} |" if sahi8 else ""
+    print(f"| {n} | {min(w):.2f}-{max(w):.2f} | {r} | {sahi / med[n]:.2f} |{x} {med[n] / bare:.2f} | {km2 / med[n]:.2f} |")
 PY
 echo "machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); $(date -u +%F)"
