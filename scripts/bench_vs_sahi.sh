@@ -8,7 +8,7 @@
 # Runs, each round in this order: every satdet variant (release build of the example,
 # whole-process wall), SAHI 0.12.8 get_sliced_prediction (scripts/bench/sahi_run.py,
 # whole-process wall: reading the scene, slicing, inference, merging), bare onnxruntime
-# 1.32 on 256 random inputs at batch 1 and 8 (run loop only). SAHI is installed in a
+# 1.32 on 256 random inputs at batch 1, 2 (the CPU default) and 8 (run loop only). SAHI is installed in a
 # throw-away virtual environment under target/bench-sahi/venv.
 #
 #   bash scripts/bench_vs_sahi.sh [ROUNDS]          (default 3)
@@ -74,7 +74,7 @@ for r in $(seq "$rounds"); do
     timed "SAHI 0.12.8, INT8 model" "$venv/bin/python" scripts/bench/sahi_run.py "$int8_model" "$scene"
     cat "$dir/out.txt"
   fi
-  for b in 1 8; do
+  for b in 1 2 8; do
     s=$(.venv/bin/python scripts/bench/bare_ort.py "$model" "$tiles" "$b" | awk '/^seconds/ {print $2}')
     printf 'bare onnxruntime, batch %s\t%s\t-\n' "$b" "$s" | tee -a "$results"
   done

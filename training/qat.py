@@ -5,34 +5,41 @@
     python training/quantize.py --data /work/shared/data --model /tmp/qat/float_qat.onnx \
         --out /tmp/qat/int8.onnx --evaluate
 
-Static INT8 quantisation of the shipped float model loses more car AP than issue 13
-allows (model card, "INT8 variant"): the rounding error is spread over the whole network.
+Static INT8 quantisation of the shipped float model alone loses more car AP than issue 13
+allows (model card, "INT8 variant: history"): the rounding error is spread over the whole
+network.
 This script teaches the weights to live with it. It reads the float model's weights (the
 exporter folded each BatchNorm into its convolution: `model.load_onnx_weights`), keeps
 every BatchNorm frozen as that identity-plus-bias, and fine-tunes with the training loss
 (`train.py`'s sampler and `model.detection_loss`) while every convolution sees its weights
 rounded as onnxruntime's QDQ quantiser will round them (per output channel, symmetric int8)
 and every tensor that the quantiser puts through a Q/DQ pair is rounded to uint8 over its
-calibration range (the input, each convolution's output after its ReLU, each Add). The
-rounding passes gradients straight through (PyTorch's fake-quantisation ops).
+calibration range (the input, each convolution's output after its ReLU, each Add: the
+tensors onnxruntime's QDQ quantiser gives a Q/DQ pair in this network, the two nearest-
+neighbour Resizes aside, which keep their input's scale). The rounding passes gradients
+straight through (PyTorch's fake-quantisation ops). Not simulated: the int32 rounding of
+the biases (negligible).
 
-Ranges: min/max over `--calib` training samples with the float weights, fixed from then on
-(onnxruntime's MinMax calibrator does the same on its own tiles afterwards).
+Ranges: min/max over `--calib` augmented 192 px training crops with the float weights,
+fixed from then on. They are not the ranges of the final file: `quantize.py` calibrates
+again afterwards, on its own 640 px tiles and with the fine-tuned weights; the simulation
+teaches the weights rounding noise of the right size, not the exact rounding.
 
 Output: the fine-tuned FLOAT model (exponential moving average of the weights), with the
-source model's metadata copied unchanged. It is a float model like any other: `quantize.py`
+source model's metadata plus a `qat` key saying it was fine-tuned and from what (which
+`quantize.py` copies into the INT8 file). It is a float model like any other: `quantize.py`
 then makes and evaluates its INT8 file. Samples are drawn from the training groups only,
 from the (seed, index) stream at `--sample-offset` (default: past E8's samples).
 """
 
 import argparse
+import hashlib
 import json
 import math
 import os
 import sys
 import time
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -69,7 +76,8 @@ def fq_weight(w):
 
 
 class QuantSim:
-    """Hooks that put `net` under quantisation: weights always, activations once on."""
+    """Hooks that put `net` under quantisation: activations recorded (calibration) until
+    `activations_on`, then rounded; weights rounded once `weights_on` is set."""
 
     def __init__(self, net):
         self.ranges = {}
@@ -123,6 +131,9 @@ class QuantSim:
             v.on = True
 
 
+PLAIN_CONV_FORWARD = nn.Conv2d.forward
+
+
 def conv_forward_with_fq(self, x):
     w = getattr(self, "_fq_weight", None)
     if w is None:
@@ -149,7 +160,6 @@ def main():
     ap.add_argument("--report", default=None, help="write the run's figures here (JSON)")
     args = ap.parse_args()
     import cv2
-    import onnx
 
     cv2.setNumThreads(1)
     torch.set_num_threads(args.threads)
@@ -158,8 +168,16 @@ def main():
     recs = data.cache_base(data.load_records(args.data))
     train_recs, _ = data.split(recs)
 
-    plain_forward = nn.Conv2d.forward
     nn.Conv2d.forward = conv_forward_with_fq
+    try:
+        run(args, train_recs, t0)
+    finally:
+        nn.Conv2d.forward = PLAIN_CONV_FORWARD
+
+
+def run(args, train_recs, t0):
+    import onnx
+
     net = SatDet()
     load_onnx_weights(net, args.model)
     # BatchNorms frozen as the loaded identity-plus-bias: eval mode, scale fixed at 1 (the
@@ -169,7 +187,15 @@ def main():
     for mod in net.modules():
         if isinstance(mod, nn.BatchNorm2d):
             mod.weight.requires_grad_(False)
+    probe = torch.rand(2, 3, 64, 64)
+    with torch.no_grad():
+        plain = net(probe)
     sim = QuantSim(net)
+    with torch.no_grad():  # the simulation's forward is SatDet's while nothing is rounded
+        simulated = net(probe)
+    assert all(torch.allclose(p, q) for p, q in zip(plain, simulated)), "QuantSim's forward differs from SatDet's"
+    for r in sim.ranges.values():  # the probe does not count as calibration
+        r.lo, r.hi = 0.0, 0.0
     dev = torch.device(args.device)
     net.to(dev)
 
@@ -224,16 +250,20 @@ def main():
     # export the float weights (EMA), without the simulation
     for h in sim.hooks:
         h.remove()
-    nn.Conv2d.forward = plain_forward
+    nn.Conv2d.forward = PLAIN_CONV_FORWARD
     out_net = SatDet()
     out_net.load_state_dict({k: v.cpu() for k, v in ema.items()})
     out_net.eval()
+    sha = hashlib.sha256(open(args.model, "rb").read()).hexdigest()
     src = onnx.load(args.model)
     meta = {p.key: p.value for p in src.metadata_props}
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     export.export(out_net, args.out, conf=float(meta.get("conf", 0.3)), iou=0.5, gsd_m=meta.get("gsd_m", "0.3"))
     m = onnx.load(args.out)
     del m.metadata_props[:]
+    meta["qat"] = (f"float weights fine-tuned under simulated int8 quantisation (training/qat.py: "
+                   f"{args.steps} steps, batch {args.batch}, {args.size} px, peak lr {args.lr:g}, seed {args.seed}) "
+                   f"from {os.path.basename(args.model)} (sha256 {sha[:8]}...{sha[-4:]}); they differ from that file's")
     for k, v in meta.items():
         m.metadata_props.add(key=k, value=v)
     onnx.save(m, args.out)

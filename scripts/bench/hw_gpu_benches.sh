@@ -13,7 +13,7 @@
 #   cp tests/fixtures/generated/square_detector.onnx $H/; git rev-parse HEAD > $H/COMMIT
 #   (cd $H && xz -6 pipeline preprocess libonnxruntime.so.1.32.0); cp scripts/bench/hw_gpu_benches.sh $H/run.sh
 #   then on the GPU machine: bash .gpu/hw/run.sh
-set -u
+set -uo pipefail
 cd "$(dirname "$0")/../.."
 H=.gpu/hw
 if [ -z "${HW_LOCAL:-}" ]; then
@@ -22,17 +22,18 @@ if [ -z "${HW_LOCAL:-}" ]; then
   icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
   [ -f $icd ] && export VK_DRIVER_FILES=$icd __EGL_VENDOR_LIBRARY_FILENAMES=/usr/local/nvidia/share/glvnd/egl_vendor.d/10_nvidia.json
 fi
-cat $H/COMMIT
-nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
-echo "cores: $(nproc)"; grep -m1 'model name' /proc/cpuinfo
+O=${OUT:-/tmp/hwout}
+mkdir -p "$O"
+{ echo "built at: $(cat $H/COMMIT)"; nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+  echo "cores: $(nproc)"; grep -m1 'model name' /proc/cpuinfo; date -u; } | tee "$O/machine.txt"
 (cd $H && for f in *.xz; do xz -d -k -f "$f"; done)
 chmod +x $H/pipeline $H/preprocess
 export ORT_DYLIB_PATH=$PWD/$H/libonnxruntime.so.1.32.0
-M=/work/main # the build's CARGO_MANIFEST_DIR: the benches find the fixture and scratch there
+# The benches find their fixture and scratch folder under the CARGO_MANIFEST_DIR of the
+# build (compiled in): /work/main on the dev VM; set M if the binaries were built elsewhere.
+M=${M:-/work/main}
 mkdir -p $M/tests/fixtures/generated $M/target/bench-data
 cmp -s $H/square_detector.onnx $M/tests/fixtures/generated/square_detector.onnx || cp $H/square_detector.onnx $M/tests/fixtures/generated/
-O=${OUT:-/tmp/hwout}
-mkdir -p "$O"
 echo "== preprocess"
 timeout ${T1:-80} $H/preprocess --bench "^preprocess/(cpu|gpu)/" 2>&1 | tee "$O/preprocess.txt"
 echo "== pipeline"
