@@ -118,17 +118,13 @@ pub(super) fn decompress(
             outp
         }
         8 | 32946 => {
-            use std::io::Read;
-            let mut z = flate2::read::ZlibDecoder::new(compressed);
-            let mut outp = 0;
-            while outp < out_len {
-                match z.read(&mut raw[outp..]) {
-                    Ok(0) => break,
-                    Ok(n) => outp += n,
-                    Err(e) => return Err(format!("Deflate: {e}")),
-                }
+            // One call over the whole chunk, straight into `raw`: no reader buffer between.
+            // It stops when `raw` is full; a stream that ends first leaves it short.
+            let mut z = flate2::Decompress::new(true);
+            if let Err(e) = z.decompress(compressed, raw, flate2::FlushDecompress::Finish) {
+                return Err(format!("Deflate: {e}"));
             }
-            outp
+            z.total_out() as usize
         }
         32773 => unpack_bits(compressed, raw),
         50000 => unzstd(compressed, raw)?,
@@ -303,6 +299,32 @@ mod tests {
             1,
             "truncated literal stops"
         );
+    }
+
+    /// Deflate chunks: decoded whole, a stream longer than the chunk stops when it is full
+    /// (as libtiff), a truncated stream is "data ends", a corrupt one a Deflate error.
+    #[test]
+    fn deflate_chunks_decode_whole_and_fail_when_short_or_corrupt() {
+        use std::io::Write;
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(&data).expect("deflate");
+        let deflated = z.finish().expect("deflate");
+        for code in [8, 32946] {
+            let mut raw = vec![0u8; data.len()];
+            decompress(code, &deflated, &mut raw).expect("whole stream");
+            assert_eq!(raw, data);
+            let mut first = vec![0u8; 1000];
+            decompress(code, &deflated, &mut first).expect("stops when full");
+            assert_eq!(first, data[..1000]);
+            let mut raw = vec![0u8; data.len()];
+            let e = decompress(code, &deflated[..deflated.len() / 2], &mut raw).unwrap_err();
+            assert!(e.contains("data ends after"), "{e}");
+            let mut garbage = deflated.clone();
+            garbage[2..40].fill(0xff);
+            let e = decompress(code, &garbage, &mut raw).unwrap_err();
+            assert!(e.starts_with("Deflate:"), "{e}");
+        }
     }
 
     /// The ratio bounds hold for the most compressible input each encoder can be given.
