@@ -540,14 +540,11 @@ fn the_int8_model_computes_the_float_models_scores() {
     let (w, h) = (float.info().width as usize, float.info().height as usize);
     // A deterministic textured input: blocks of bright and dark rectangles over noise, the
     // kind of edges the detector responds to.
-    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut rng = common::Rng(0x2545_f491_4f6c_dd1d);
     let mut input = vec![0f32; 3 * w * h];
     for y in 0..h {
         for x in 0..w {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            let noise = (state >> 40) as f32 / (1u64 << 24) as f32;
+            let noise = (rng.next() >> 40) as f32 / (1u64 << 24) as f32;
             let block = ((x / 12) * 7 + (y / 6) * 13) % 5;
             let v = (0.15 * noise + 0.2 * block as f32).min(1.0);
             for c in 0..3 {

@@ -10,22 +10,13 @@
 
 mod common;
 
+use common::Rng;
+
 use satdet::preprocess::{
     AdapterPolicy, CpuPreprocessor, GpuPreprocessor, InputSpec, Preprocessor, Scaling,
 };
 use satdet::raster::{BandLayout, MaskSpec, Samples, TileBuf, Window};
 use satdet::{Detector, Preprocess, Scene};
-
-/// A small deterministic generator (xorshift), so every run tests the same data.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
 
 #[derive(Clone, Copy, Debug)]
 struct Kind {
