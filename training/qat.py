@@ -49,7 +49,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import data  # noqa: E402
 import export  # noqa: E402
 from model import DWBlock, SatDet, detection_loss, load_onnx_weights  # noqa: E402
-from train import RAW_P, TrainSet  # noqa: E402
+from train import RAW_P, TrainSet, warmup_cosine  # noqa: E402
 
 
 class Range:
@@ -215,10 +215,7 @@ def run(args, train_recs, t0):
     warm = min(20, args.steps // 10)
 
     def lr_at(s):
-        if s < warm:
-            return args.lr * (s + 1) / warm
-        q = (s - warm) / max(1, args.steps - warm)
-        return args.lr * (0.03 + 0.97 * 0.5 * (1 + math.cos(math.pi * q)))
+        return warmup_cosine(s, args.lr, args.steps, warm)
 
     ema = {k: v.detach().clone() for k, v in net.state_dict().items()}
     losses = []

@@ -40,6 +40,15 @@ RAW_P = 0.5  # share of training samples NOT passed through the satellite sensor
 GSD_M = f"{data.GSD_RANGE[0]:g}-{data.GSD_RANGE[1]:g}"
 
 
+def warmup_cosine(step, peak, steps, warm):
+    """The learning rate at `step`: linear warm-up over `warm` steps, then cosine from
+    `peak` to 3 % of it at `steps`."""
+    if step < warm:
+        return peak * (step + 1) / warm
+    q = (step - warm) / max(1, steps - warm)
+    return peak * (0.03 + 0.97 * 0.5 * (1 + math.cos(math.pi * q)))
+
+
 class TrainSet(torch.utils.data.Dataset):
     def __init__(self, recs, size, seed, length, raw_p=0.0, offset=0):
         self.sampler = data.Sampler(recs, size=size, seed=seed, raw_p=raw_p)
@@ -155,11 +164,8 @@ def main():
                                 lr=args.lr, betas=(0.9, 0.99))
         warm = min(100, args.steps // 10)
 
-        def lr_at(s):
-            if s < warm:
-                return args.lr * (s + 1) / warm
-            q = (s - warm) / max(1, args.steps - warm)
-            return args.lr * (0.03 + 0.97 * 0.5 * (1 + math.cos(math.pi * q)))
+        def lr_at(s):  # args.steps as it stands: a --budget-min run shortens it at step `warm`
+            return warmup_cosine(s, args.lr, args.steps, warm)
 
         net.train()
         run = {"cls": 0.0, "box": 0.0}
