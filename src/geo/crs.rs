@@ -5,6 +5,8 @@ use super::{LonLat, MapPoint};
 use crate::error::{Error, Result};
 use proj4rs::proj::Proj;
 
+mod proj4rs_fix;
+
 /// The scene's map coordinate reference system.
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,12 +27,33 @@ impl Crs {
         }
     }
 
-    /// The PROJ string for this CRS, when satdet knows one.
+    /// The PROJ string satdet reprojects this CRS with, when it can: the EPSG definition
+    /// (from `crs-definitions`) rewritten where `proj4rs` would read it wrongly (a `+k_0`
+    /// scale factor, an ellipsoid given by its minor axis, a prime meridian other than
+    /// Greenwich). `None` for a CRS satdet cannot reproject; [`ToWgs84::new`] says why.
+    ///
+    /// ```
+    /// use satdet::Crs;
+    /// // NTF (Paris) / Lambert zone II: the Paris meridian folded into lon_0, k_0 read as k.
+    /// let def = Crs::Epsg(27572).proj4().unwrap();
+    /// assert!(def.contains("+k=0.99987742") && !def.contains("+pm="));
+    /// assert!(Crs::Epsg(4807).proj4().is_none()); // NTF (Paris) lon/lat
+    /// ```
     pub fn proj4(&self) -> Option<&'static str> {
-        match self {
-            Crs::Epsg(c) => crs_definitions::from_code(*c).map(|d| d.proj4),
-            Crs::Unknown(_) => None,
-        }
+        self.definition().ok()
+    }
+
+    /// [`Crs::proj4`], or why there is none.
+    pub(crate) fn definition(&self) -> std::result::Result<&'static str, String> {
+        let code = match self {
+            Crs::Epsg(c) => *c,
+            Crs::Unknown(_) => return Err("no PROJ definition is known for this CRS".into()),
+        };
+        let def = crs_definitions::from_code(code)
+            .ok_or_else(|| "no PROJ definition is known for this CRS".to_string())?
+            .proj4;
+        let fixed = proj4rs_fix::rewrite(code, def)?;
+        Ok(proj4rs_fix::keep(code, def, fixed))
     }
 
     /// True for lon/lat (geographic) systems, whose map units are degrees.
@@ -67,13 +90,20 @@ impl ToWgs84 {
     /// definition is not supported by `proj4rs`.
     pub fn new(crs: &Crs) -> Result<Self> {
         let name = crs.to_string();
-        let def = crs.proj4().ok_or_else(|| Error::Reproject {
+        let def = crs.definition().map_err(|detail| Error::Reproject {
             crs: name.clone(),
-            detail: "no PROJ definition is known for this CRS".into(),
+            detail,
         })?;
         let src = Proj::from_proj_string(def).map_err(|e| Error::Reproject {
             crs: name.clone(),
-            detail: format!("its definition `{def}` is not supported: {e}"),
+            detail: if def.contains("+nadgrids") || def.contains("+datum=NAD27") {
+                format!(
+                    "its definition `{def}` shifts the datum with a grid file, which satdet \
+                     does not carry ({e})"
+                )
+            } else {
+                format!("its definition `{def}` is not supported: {e}")
+            },
         })?;
         let dst = Proj::from_proj_string("+proj=longlat +datum=WGS84 +no_defs").map_err(|e| {
             Error::Reproject {
@@ -181,6 +211,13 @@ mod tests {
         for y in [f64::NAN, f64::INFINITY] {
             assert!(utm.point(MapPoint { x: 500_000.0, y }).is_err(), "{y}");
         }
+    }
+
+    #[test]
+    fn grid_datum_shift_is_an_error_saying_so() {
+        // NAD27 / UTM 10N: its datum shift is a grid (conus), which satdet does not carry.
+        let e = ToWgs84::new(&Crs::Epsg(26710)).unwrap_err().to_string();
+        assert!(e.contains("EPSG:26710") && e.contains("grid file"), "{e}");
     }
 
     #[test]

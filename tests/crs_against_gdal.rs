@@ -1,0 +1,181 @@
+//! Reprojection to WGS84 compared with GDAL (`gdaltransform` from Debian's gdal-bin, the
+//! oracle) across EPSG systems: each projection family satdet reprojects, and each way in
+//! which `proj4rs` would misread an EPSG definition (`src/geo/crs/proj4rs_fix.rs`).
+//!
+//! GDAL places a WGS84 point in the EPSG system (its best transformation); satdet must
+//! bring it back to the same point. The tolerance is 0.1 m unless the case says why not.
+
+use satdet::geo::ToWgs84;
+use satdet::geo::{ground_distance_m, gsd_m, GeoRef, GeoTransform, LonLat, MapPoint, PixelPoint};
+use satdet::Crs;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+/// (EPSG code, WGS84 longitude, latitude inside its area, tolerance in metres, what it covers)
+const CASES: &[(u16, f64, f64, f64, &str)] = &[
+    (32633, 15.3, 45.2, 0.1, "UTM"),
+    (
+        27700,
+        -1.5,
+        52.5,
+        0.1,
+        "transverse Mercator, 7-parameter datum shift",
+    ),
+    (2154, 2.5, 46.5, 0.1, "Lambert conformal 2SP"),
+    (3035, 10.0, 52.0, 0.1, "Lambert azimuthal equal area"),
+    (3413, -45.0, 75.0, 0.1, "polar stereographic north"),
+    (3031, 10.0, -75.0, 0.1, "polar stereographic south"),
+    (28992, 5.3, 52.1, 0.1, "oblique stereographic"),
+    (2056, 8.2, 46.8, 0.1, "Swiss oblique Mercator"),
+    (3577, 134.0, -25.0, 0.1, "Albers equal area"),
+    (3857, 10.0, 60.0, 0.1, "Web Mercator"),
+    (
+        6933,
+        20.0,
+        30.0,
+        0.1,
+        "cylindrical equal area (EASE-Grid 2.0)",
+    ),
+    (2263, -73.9, 40.75, 0.1, "US survey feet"),
+    (2062, -2.99, 39.885, 0.1, "+k_0 and the Madrid meridian"),
+    (23700, 19.0, 47.0, 0.1, "+k_0 in the Hungarian EOV"),
+    (
+        27572,
+        2.38,
+        46.2,
+        0.1,
+        "+k_0, +b and the Paris meridian (NTF Lambert II extended)",
+    ),
+    (
+        2009,
+        -58.55,
+        51.1,
+        0.1,
+        "Clarke 1866 given by its minor axis",
+    ),
+    (
+        29902,
+        -8.2,
+        53.4,
+        0.1,
+        "the Ireland 1965 datum's modified Airy",
+    ),
+    (5329, 116.8, 0.0, 0.1, "the Jakarta meridian"),
+    (21780, 8.2, 46.8, 0.1, "the Bern meridian"),
+    (
+        5514,
+        17.3,
+        49.4,
+        2.5,
+        "Krovak east-north; S-JTSK's 3-parameter shift against GDAL's 7-parameter one",
+    ),
+    (
+        5513,
+        17.3,
+        49.4,
+        2.5,
+        "Krovak southing-westing; S-JTSK's shift as above",
+    ),
+    (
+        2065,
+        17.3,
+        49.4,
+        2.5,
+        "Krovak southing-westing on the Ferro meridian; shift as above",
+    ),
+];
+
+fn gdaltransform(args: &[&str], input: &str) -> String {
+    let mut child = Command::new("gdaltransform")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("gdaltransform is required for this test (apt-get install gdal-bin): {e}")
+        });
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert!(out.status.success(), "gdaltransform {args:?} failed");
+    String::from_utf8(out.stdout).expect("utf8")
+}
+
+#[test]
+fn positions_match_gdal_across_epsg_systems() {
+    let mut failures = Vec::new();
+    for &(code, lon, lat, tolerance, what) in CASES {
+        let epsg = format!("EPSG:{code}");
+        let out = gdaltransform(
+            &[
+                "-s_srs",
+                "+proj=longlat +datum=WGS84 +no_defs",
+                "-t_srs",
+                &epsg,
+            ],
+            &format!("{lon} {lat}\n"),
+        );
+        let v: Vec<f64> = out
+            .split_whitespace()
+            .map(|t| t.parse().expect("number"))
+            .collect();
+        let map = MapPoint { x: v[0], y: v[1] };
+        let ours = match ToWgs84::new(&Crs::Epsg(code)).and_then(|t| t.point(map)) {
+            Ok(ll) => ll,
+            Err(e) => {
+                failures.push(format!("{epsg} ({what}): {e}"));
+                continue;
+            }
+        };
+        let off = ground_distance_m(ours, LonLat { lon, lat });
+        if off > tolerance {
+            failures.push(format!(
+                "{epsg} ({what}): map {map:?} gives {ours:?}, GDAL {lon} {lat}: {off:.3} m apart"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn geographic_systems_on_another_prime_meridian_are_refused_not_misplaced() {
+    // NTF (Paris) and CH1903 (Bern) lon/lat: proj4rs would read their longitudes as
+    // counted from Greenwich, 170 km and 570 km off.
+    for code in [4807u16, 4801] {
+        let e = ToWgs84::new(&Crs::Epsg(code)).unwrap_err();
+        let text = e.to_string();
+        assert!(
+            text.contains(&format!("EPSG:{code}")) && text.contains("Greenwich"),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn ground_sample_distance_of_a_feet_system_is_in_metres() {
+    // EPSG:2263 (New York Long Island, US survey feet): 1 ft pixels are 0.3048 m on the
+    // ground, within the projection's scale (under 1e-4 there).
+    let out = gdaltransform(
+        &[
+            "-s_srs",
+            "+proj=longlat +datum=WGS84 +no_defs",
+            "-t_srs",
+            "EPSG:2263",
+        ],
+        "-73.9 40.75\n",
+    );
+    let v: Vec<f64> = out
+        .split_whitespace()
+        .map(|t| t.parse().expect("number"))
+        .collect();
+    let g = GeoRef {
+        transform: GeoTransform::north_up(v[0], v[1], 1.0, 1.0),
+        crs: Crs::Epsg(2263),
+    };
+    let gsd = gsd_m(&g, PixelPoint { x: 0.0, y: 0.0 }, 100.0).expect("gsd");
+    assert!((gsd / 0.304_800_6 - 1.0).abs() < 0.006, "{gsd}");
+}
