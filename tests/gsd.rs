@@ -176,3 +176,30 @@ fn a_scene_within_one_percent_of_the_model_gsd_is_not_resampled() {
     let off = detect("gsd_03.tif", |b| b.scene_gsd(0.31));
     assert_eq!(off.report.tile_px, 248, "256 x 0.3 / 0.31 = 247.7");
 }
+
+#[test]
+fn a_scene_satdet_cannot_reproject_takes_its_gsd_from_the_pixel_size() {
+    // The 0.15 m scene's coordinates read as NAD27 / UTM 10N (EPSG:26710), whose datum
+    // shift is a grid satdet does not carry: no WGS84 positions, but the GSD still comes
+    // from the 0.15 m pixels (with a warning saying so), and tiles are matched to 0.3 m.
+    let det = Detector::builder()
+        .model(common::fixture("square_detector_03m.onnx"))
+        .threads(1)
+        .build()
+        .expect("detector");
+    let scene = Scene::open(common::fixture("gsd_015.tif"))
+        .expect("open")
+        .with_crs(26710)
+        .expect("a known EPSG code");
+    let plan = det.plan(&scene).expect("plan");
+    assert_eq!(plan.gsd.scene_m, Some(0.15));
+    assert!(plan.gsd.matched);
+    assert_eq!(plan.grid.tile_px(), 512, "256 px x 0.3 / 0.15");
+    assert!(
+        plan.warnings
+            .iter()
+            .any(|w| w.contains("taken from the pixel size") && w.contains("grid file")),
+        "{:?}",
+        plan.warnings
+    );
+}

@@ -33,6 +33,35 @@ pub fn gsd_m(georef: &GeoRef, at: PixelPoint, span_px: f64) -> Result<f64> {
     Ok((along_cols * along_rows).sqrt())
 }
 
+/// The ground sample distance of a projected scene from its pixel size alone: the square
+/// root of the pixel area in map units, times the CRS's metres per unit. A fallback for
+/// scenes satdet cannot reproject ([`gsd_m`] fails: an oblique Mercator, a NAD27 system
+/// whose datum shift is a grid): it ignores the projection's scale factor, a fraction of a
+/// percent within a system's area, which is well inside what choosing a resampling factor
+/// needs. `None` for geographic, unknown or unitless systems.
+pub fn gsd_from_pixel_size_m(georef: &GeoRef) -> Option<f64> {
+    let def = georef.crs.proj4()?;
+    let mut per_unit = None;
+    for token in def.split_whitespace() {
+        match token.split_once('=') {
+            Some(("+proj", p)) if p == "longlat" || p == "geocent" => return None,
+            Some(("+units", u)) => {
+                per_unit = match u {
+                    "m" => Some(1.0),
+                    "km" => Some(1000.0),
+                    "ft" => Some(0.3048),
+                    "us-ft" => Some(1200.0 / 3937.0),
+                    _ => None,
+                }
+            }
+            Some(("+to_meter", v)) => per_unit = v.parse::<f64>().ok(),
+            _ => {}
+        }
+    }
+    let side = georef.transform.determinant().abs().sqrt() * per_unit?;
+    (side.is_finite() && side > 0.0).then_some(side)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -77,5 +106,22 @@ mod tests {
         };
         let gsd = gsd_m(&g, PixelPoint { x: 0.0, y: 0.0 }, 100.0).expect("gsd");
         assert!((gsd - 0.25).abs() < 0.003, "{gsd}");
+    }
+
+    #[test]
+    fn pixel_size_fallback_converts_units_and_refuses_degrees() {
+        let at = |crs: u16, px: f64| GeoRef {
+            transform: GeoTransform::north_up(800_000.0, 400_000.0, px, px),
+            crs: Crs::Epsg(crs),
+        };
+        // Malaysia RSO (oblique Mercator, which satdet cannot reproject): metres.
+        assert!(gsd_m(&at(3375, 0.5), PixelPoint { x: 0.0, y: 0.0 }, 100.0).is_err());
+        assert_eq!(gsd_from_pixel_size_m(&at(3375, 0.5)), Some(0.5));
+        // NAD27 / UTM 10N (a grid datum shift): metres; New York Long Island: US feet.
+        assert_eq!(gsd_from_pixel_size_m(&at(26710, 0.3)), Some(0.3));
+        let ft = gsd_from_pixel_size_m(&at(2263, 1.0)).expect("feet");
+        assert!((ft - 0.304_800_6).abs() < 1e-6, "{ft}");
+        assert_eq!(gsd_from_pixel_size_m(&at(4326, 1e-5)), None);
+        assert_eq!(gsd_from_pixel_size_m(&at(4807, 1e-5)), None);
     }
 }

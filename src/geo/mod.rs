@@ -22,7 +22,7 @@ pub(crate) use world_file::{
 pub use aoi::Aoi;
 pub(crate) use aoi::PixelArea;
 pub use crs::{Crs, ToWgs84};
-pub use gsd::{ground_distance_m, gsd_m};
+pub use gsd::{ground_distance_m, gsd_from_pixel_size_m, gsd_m};
 pub use oriented::OrientedBox;
 pub(crate) use oriented::{quad_area, quad_intersection_area};
 pub use transform::{GeoTransform, RasterType};

@@ -252,11 +252,18 @@ fn tile_for(
             None
         }
         (None, Some(Err(e))) => {
-            warnings.push(format!(
-                "{}: ground sample distance unknown: {e}",
-                scene.path().display()
-            ));
-            None
+            let fallback = scene.georef().and_then(crate::geo::gsd_from_pixel_size_m);
+            match fallback {
+                Some(g) => warnings.push(format!(
+                    "{}: ground sample distance {g:.3} m taken from the pixel size, without the projection's scale factor: {e}",
+                    scene.path().display()
+                )),
+                None => warnings.push(format!(
+                    "{}: ground sample distance unknown: {e}",
+                    scene.path().display()
+                )),
+            }
+            fallback
         }
         (None, None) => None,
     };
