@@ -4,9 +4,15 @@
 //!
 //! GDAL places a WGS84 point in the EPSG system (its best transformation); satdet must
 //! bring it back to the same point. The tolerance is 0.1 m unless the case says why not.
+//! And CRSs without an EPSG code, written by GDAL as user-defined GeoKeys
+//! (`src/raster/tiff/geokeys_proj.rs`): satdet's positions against GDAL's reading of the
+//! same files.
 
-use satdet::geo::ToWgs84;
-use satdet::geo::{ground_distance_m, gsd_m, GeoRef, GeoTransform, LonLat, MapPoint, PixelPoint};
+mod common;
+
+use satdet::geo::{
+    ground_distance_m, gsd_m, GeoRef, GeoTransform, LonLat, MapPoint, PixelPoint, ToWgs84,
+};
 use satdet::Crs;
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -178,4 +184,157 @@ fn ground_sample_distance_of_a_feet_system_is_in_metres() {
     };
     let gsd = gsd_m(&g, PixelPoint { x: 0.0, y: 0.0 }, 100.0).expect("gsd");
     assert!((gsd / 0.304_800_6 - 1.0).abs() < 0.006, "{gsd}");
+}
+
+/// CRSs without an EPSG code, as GDAL writes them: user-defined GeoKeys (projection
+/// method and parameters, an EPSG or user-defined geographic base). (PROJ string given to
+/// `gdal_translate -a_srs`, top-left corner x, y in its units, what it covers.)
+const USER_DEFINED: &[(&str, f64, f64, &str)] = &[
+    (
+        "+proj=lcc +lat_1=33 +lat_2=45 +lat_0=39 +lon_0=-96 +x_0=0 +y_0=0 +datum=WGS84 +units=m",
+        100_000.0,
+        200_000.0,
+        "Lambert 2SP on WGS 84",
+    ),
+    (
+        "+proj=aea +lat_1=29.5 +lat_2=45.5 +lat_0=23 +lon_0=-96 +x_0=0 +y_0=0 +ellps=GRS80 +towgs84=0,0,0 +units=m",
+        100_000.0,
+        2_000_000.0,
+        "Albers on an ellipsoid with a shift",
+    ),
+    (
+        "+proj=tmerc +lat_0=0 +lon_0=27 +k=0.9996 +x_0=500000 +y_0=0 +ellps=intl +towgs84=-87,-98,-121 +units=us-ft",
+        1_640_000.0,
+        16_000_000.0,
+        "UTM 35N as GDAL's conversion code, Hayford with a shift, US feet",
+    ),
+    (
+        "+proj=stere +lat_0=90 +lat_ts=70 +lon_0=-45 +x_0=0 +y_0=0 +datum=WGS84 +units=m",
+        100_000.0,
+        -1_500_000.0,
+        "polar stereographic, variant B",
+    ),
+    (
+        "+proj=laea +lat_0=45 +lon_0=-100 +x_0=0 +y_0=0 +a=6371228 +b=6371228 +units=m",
+        100_000.0,
+        200_000.0,
+        "Lambert azimuthal on a sphere",
+    ),
+    (
+        "+proj=merc +lat_ts=30 +lon_0=100 +datum=WGS84 +units=m",
+        100_000.0,
+        200_000.0,
+        "Mercator 2SP",
+    ),
+    (
+        "+proj=lcc +lat_1=46.8 +lat_0=46.8 +lon_0=0 +k_0=0.99987742 +x_0=600000 +y_0=2200000 +ellps=clrk80ign +pm=paris +towgs84=-168,-60,320 +units=m",
+        600_000.0,
+        2_200_000.0,
+        "Lambert 1SP on the Paris meridian",
+    ),
+    (
+        "+proj=sterea +lat_0=52.15616055555555 +lon_0=5.38763888888889 +k=0.9999079 +x_0=155000 +y_0=463000 +ellps=bessel +units=m",
+        155_000.0,
+        463_000.0,
+        "oblique stereographic, no datum shift",
+    ),
+    (
+        "+proj=cea +lat_ts=30 +lon_0=0 +datum=WGS84 +units=m",
+        100_000.0,
+        200_000.0,
+        "cylindrical equal area",
+    ),
+    (
+        "+proj=eqc +lat_ts=0 +lon_0=0 +datum=WGS84 +units=m",
+        100_000.0,
+        200_000.0,
+        "equirectangular",
+    ),
+    (
+        "+proj=somerc +lat_0=46.95 +lon_0=7.43 +k_0=1 +x_0=600000 +y_0=200000 +ellps=bessel +units=m",
+        600_000.0,
+        200_000.0,
+        "Swiss oblique Mercator (written as Hotine variant B, azimuth 90)",
+    ),
+    (
+        "+proj=longlat +ellps=intl +towgs84=-87,-98,-121 +no_defs",
+        10.0,
+        50.0,
+        "geographic on a user-defined datum",
+    ),
+];
+
+#[test]
+fn user_defined_geotiff_crs_match_gdal() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let base = common::fixture("geo_32633.tif");
+    let input: String = [(0.0, 0.0), (25.0, 20.0), (50.0, 40.0)]
+        .iter()
+        .map(|(x, y)| format!("{x} {y}\n"))
+        .collect();
+    let mut failures = Vec::new();
+    for (i, &(def, x, y, what)) in USER_DEFINED.iter().enumerate() {
+        let step = if def.starts_with("+proj=longlat") {
+            1e-5
+        } else {
+            0.5
+        };
+        let path = dir.path().join(format!("user_{i}.tif"));
+        let out = Command::new("gdal_translate")
+            .args(["-q", "-a_srs", def, "-a_ullr"])
+            .args([x, y, x + 50.0 * step, y - 40.0 * step].map(|v| v.to_string()))
+            .arg(&base)
+            .arg(&path)
+            .output()
+            .expect("gdal_translate (apt-get install gdal-bin)");
+        assert!(out.status.success(), "{what}: gdal_translate failed");
+        let scene = satdet::Scene::open(&path).unwrap_or_else(|e| panic!("{what}: {e}"));
+        let g = scene.georef().expect("georeferenced").clone();
+        if !matches!(g.crs, Crs::Proj(_)) {
+            failures.push(format!("{what}: CRS read as {}", g.crs));
+            continue;
+        }
+        let to = match ToWgs84::new(&g.crs) {
+            Ok(t) => t,
+            Err(e) => {
+                failures.push(format!("{what}: {e}"));
+                continue;
+            }
+        };
+        let gdal = gdaltransform(
+            &[
+                "-t_srs",
+                "+proj=longlat +datum=WGS84 +no_defs",
+                path.to_str().expect("utf8"),
+            ],
+            &input,
+        );
+        for (pixel, line) in input.lines().zip(gdal.lines()) {
+            let p: Vec<f64> = pixel.split(' ').map(|t| t.parse().expect("px")).collect();
+            let v: Vec<f64> = line
+                .split_whitespace()
+                .map(|t| t.parse().expect("number"))
+                .collect();
+            let m = g.transform.pixel_to_map(PixelPoint { x: p[0], y: p[1] });
+            match to.point(m) {
+                Ok(ll) => {
+                    let off = ground_distance_m(
+                        ll,
+                        LonLat {
+                            lon: v[0],
+                            lat: v[1],
+                        },
+                    );
+                    if off > 0.1 {
+                        failures.push(format!(
+                            "{what} ({}), pixel {pixel}: {ll:?} against GDAL {v:?}, {off:.3} m",
+                            g.crs
+                        ));
+                    }
+                }
+                Err(e) => failures.push(format!("{what}: {e}")),
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

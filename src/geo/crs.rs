@@ -13,8 +13,11 @@ mod proj4rs_fix;
 pub enum Crs {
     /// An EPSG code, e.g. 32633 (UTM 33N) or 4326 (WGS84 lon/lat).
     Epsg(u16),
-    /// A CRS satdet cannot reproject (user-defined GeoKeys, an unknown code); map
-    /// coordinates are still reported, WGS84 ones are not.
+    /// A CRS given by its parameters rather than a code (a user-defined GeoTIFF
+    /// projection), as the PROJ string satdet built from them; displayed as that string.
+    Proj(String),
+    /// A CRS satdet cannot reproject (user-defined GeoKeys it cannot read, an unknown
+    /// code); map coordinates are still reported, WGS84 ones are not.
     Unknown(String),
 }
 
@@ -23,7 +26,7 @@ impl Crs {
     pub fn epsg(&self) -> Option<u16> {
         match self {
             Crs::Epsg(c) => Some(*c),
-            Crs::Unknown(_) => None,
+            Crs::Proj(_) | Crs::Unknown(_) => None,
         }
     }
 
@@ -39,14 +42,21 @@ impl Crs {
     /// assert!(def.contains("+k=0.99987742") && !def.contains("+pm="));
     /// assert!(Crs::Epsg(4807).proj4().is_none()); // NTF (Paris) lon/lat
     /// ```
-    pub fn proj4(&self) -> Option<&'static str> {
+    pub fn proj4(&self) -> Option<&str> {
         self.definition().ok()
     }
 
+    /// `def` rewritten where `proj4rs` would read it wrongly (`None`: as it is), or why
+    /// satdet cannot reproject it. For definitions built outside the EPSG table.
+    pub(crate) fn rewrite_for_proj4rs(def: &str) -> std::result::Result<Option<String>, String> {
+        proj4rs_fix::rewrite(0, def)
+    }
+
     /// [`Crs::proj4`], or why there is none.
-    pub(crate) fn definition(&self) -> std::result::Result<&'static str, String> {
+    pub(crate) fn definition(&self) -> std::result::Result<&str, String> {
         let code = match self {
             Crs::Epsg(c) => *c,
+            Crs::Proj(def) => return Ok(def),
             Crs::Unknown(_) => return Err("no PROJ definition is known for this CRS".into()),
         };
         let def = crs_definitions::from_code(code)
@@ -66,6 +76,7 @@ impl std::fmt::Display for Crs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Crs::Epsg(c) => write!(f, "EPSG:{c}"),
+            Crs::Proj(def) => f.write_str(def),
             Crs::Unknown(s) => write!(f, "unknown CRS ({s})"),
         }
     }

@@ -280,6 +280,9 @@ fn parse_crs(s: &str) -> Crs {
     if let Some(code) = s.strip_prefix("EPSG:").and_then(|c| c.parse().ok()) {
         return Crs::Epsg(code);
     }
+    if s.starts_with("+proj=") {
+        return Crs::Proj(s.to_string());
+    }
     let inner = s
         .strip_prefix("unknown CRS (")
         .and_then(|r| r.strip_suffix(')'))

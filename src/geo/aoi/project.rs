@@ -19,7 +19,7 @@ pub(crate) struct Reproject {
 }
 
 /// The PROJ definition of `crs`, or an error naming the area of interest.
-pub(crate) fn proj4_of(crs: &Crs, aoi: &Path) -> Result<&'static str> {
+pub(crate) fn proj4_of<'a>(crs: &'a Crs, aoi: &Path) -> Result<&'a str> {
     crs.proj4().ok_or_else(|| Error::Aoi {
         path: aoi.to_path_buf(),
         feature: None,

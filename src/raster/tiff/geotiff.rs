@@ -4,6 +4,7 @@
 
 use crate::error::{Error, Result};
 use crate::geo::{Crs, GeoRef, GeoTransform, RasterType};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 const GT_MODEL_TYPE: u16 = 1024;
@@ -23,12 +24,23 @@ pub(crate) struct GeoKeys {
     /// ProjCoordTransGeoKey, units, parameters: 3074 to 3099): a user-defined projected
     /// CRS, whatever geographic CRS it is based on.
     pub projection_parameters: bool,
+    /// Every key held in the directory itself (SHORT values), by id.
+    pub shorts: BTreeMap<u16, u16>,
+    /// Every key held in GeoDoubleParamsTag, by id.
+    pub doubles: BTreeMap<u16, Vec<f64>>,
 }
 
+/// GeoDoubleParamsTag: where double-valued keys live.
+const GEO_DOUBLE_PARAMS: u16 = 34736;
+
 /// Parses the short values of a GeoKeyDirectoryTag: a 4-short header, then 4 shorts a key
-/// (id, location, count, value). Keys stored in other tags (location ≠ 0) are skipped:
-/// none of the keys satdet reads is stored that way.
-pub(crate) fn parse_geokeys(dir: &[u16]) -> std::result::Result<GeoKeys, String> {
+/// (id, location, count, value). Double-valued keys are taken from GeoDoubleParamsTag's
+/// values (`doubles`); other locations (the ASCII citations) are skipped. A double key
+/// pointing past the doubles is an error.
+pub(crate) fn parse_geokeys(
+    dir: &[u16],
+    doubles: Option<&[f64]>,
+) -> std::result::Result<GeoKeys, String> {
     if dir.len() < 4 {
         return Err(format!(
             "GeoKeyDirectory has {} values, fewer than its 4-value header",
@@ -44,10 +56,27 @@ pub(crate) fn parse_geokeys(dir: &[u16]) -> std::result::Result<GeoKeys, String>
     }
     let mut keys = GeoKeys::default();
     for k in dir[4..4 + 4 * n].chunks_exact(4) {
-        let (id, loc, value) = (k[0], k[1], k[3]);
+        let (id, loc, count, value) = (k[0], k[1], usize::from(k[2]), k[3]);
+        if loc == GEO_DOUBLE_PARAMS {
+            let from = usize::from(value);
+            let values = doubles
+                .and_then(|d| d.get(from..from.checked_add(count)?))
+                .ok_or_else(|| {
+                    format!(
+                        "GeoKey {id} points at {count} values from index {from} of GeoDoubleParams, which holds {}",
+                        doubles.map_or(0, <[f64]>::len)
+                    )
+                })?;
+            keys.doubles.insert(id, values.to_vec());
+            if (3074..=3099).contains(&id) {
+                keys.projection_parameters = true;
+            }
+            continue;
+        }
         if loc != 0 {
             continue;
         }
+        keys.shorts.insert(id, value);
         match id {
             GT_MODEL_TYPE => keys.model_type = Some(value),
             GT_RASTER_TYPE => keys.raster_type = Some(value),
@@ -80,7 +109,10 @@ pub(crate) fn crs_from_keys(keys: &GeoKeys) -> Crs {
                 Crs::Unknown(format!("EPSG:{c}, which satdet has no definition for"))
             }
         }
-        Some(_) => Crs::Unknown("user-defined GeoKeys".into()),
+        Some(_) => match super::geokeys_proj::proj_string(keys) {
+            Ok(def) => Crs::Proj(def),
+            Err(why) => Crs::Unknown(format!("user-defined GeoKeys: {why}")),
+        },
         None => Crs::Unknown("no EPSG code in the GeoKey directory".into()),
     }
 }
@@ -168,6 +200,7 @@ pub(super) fn model_transform(tags: &ModelTags, path: &Path) -> Result<Option<Ge
 pub(super) fn georef(
     transform: GeoTransform,
     geokey_directory: Option<&[u16]>,
+    geo_doubles: Option<&[f64]>,
     path: &Path,
 ) -> Result<GeoRef> {
     let bad = |detail: String| Error::Georef {
@@ -175,7 +208,7 @@ pub(super) fn georef(
         detail,
     };
     let keys = match geokey_directory {
-        Some(d) => parse_geokeys(d).map_err(bad)?,
+        Some(d) => parse_geokeys(d, geo_doubles).map_err(bad)?,
         None => GeoKeys::default(),
     };
     let raster_type = match keys.raster_type {
@@ -204,7 +237,7 @@ mod tests {
     #[test]
     fn geokeys_projected() {
         let dir = [1, 1, 0, 3, 1024, 0, 1, 1, 1025, 0, 1, 2, 3072, 0, 1, 32633];
-        let k = parse_geokeys(&dir).expect("valid");
+        let k = parse_geokeys(&dir, None).expect("valid");
         assert_eq!(k.raster_type, Some(2));
         assert_eq!(crs_from_keys(&k), Crs::Epsg(32633));
     }
@@ -217,7 +250,7 @@ mod tests {
         let dir = [
             1, 1, 0, 3, 2048, 0, 1, 4326, 3075, 0, 1, 8, 3076, 0, 1, 9001,
         ];
-        let k = parse_geokeys(&dir).expect("valid");
+        let k = parse_geokeys(&dir, None).expect("valid");
         assert!(k.projection_parameters);
         assert!(
             matches!(crs_from_keys(&k), Crs::Unknown(_)),
@@ -225,14 +258,20 @@ mod tests {
             crs_from_keys(&k)
         );
         // Geographic keys alone still name the CRS.
-        let k = parse_geokeys(&[1, 1, 0, 1, 2048, 0, 1, 4326]).expect("valid");
+        let k = parse_geokeys(&[1, 1, 0, 1, 2048, 0, 1, 4326], None).expect("valid");
         assert_eq!(crs_from_keys(&k), Crs::Epsg(4326));
     }
 
     #[test]
     fn geokeys_truncated_is_an_error() {
-        assert!(parse_geokeys(&[1, 1, 0, 3, 1024, 0, 1]).is_err());
-        assert!(parse_geokeys(&[1, 1]).is_err());
+        assert!(parse_geokeys(&[1, 1, 0, 3, 1024, 0, 1], None).is_err());
+        assert!(parse_geokeys(&[1, 1], None).is_err());
+        // A double key pointing past GeoDoubleParams.
+        let dir = [1, 1, 0, 1, 3078, 34736, 1, 2];
+        assert!(parse_geokeys(&dir, Some(&[1.0, 2.0])).is_err());
+        assert!(parse_geokeys(&dir, None).is_err());
+        let k = parse_geokeys(&dir, Some(&[1.0, 2.0, 33.0])).expect("valid");
+        assert_eq!(k.doubles[&3078], vec![33.0]);
     }
 
     #[test]

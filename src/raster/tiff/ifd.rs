@@ -75,10 +75,11 @@ fn read_georef(dec: &mut Dec, path: &Path) -> Result<Option<GeoRef>> {
     let Some(transform) = geotiff::model_transform(&tags, path)? else {
         return Ok(None);
     };
+    let doubles = f64s(Tag::GeoDoubleParamsTag, "GeoDoubleParams")?;
     let dir: Option<Vec<u16>> = dec
         .find_tag_unsigned_vec(Tag::GeoKeyDirectoryTag)
         .map_err(|e| tiff_error(path, "GeoKeyDirectory", e))?;
-    geotiff::georef(transform, dir.as_deref(), path).map(Some)
+    geotiff::georef(transform, dir.as_deref(), doubles.as_deref(), path).map(Some)
 }
 
 /// A TIFF opened: its first image as a source, and the overviews found after it.

@@ -18,6 +18,7 @@
 mod cache;
 mod codec;
 mod format;
+mod geokeys_proj;
 mod geotiff;
 mod header;
 mod ifd;
