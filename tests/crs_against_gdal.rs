@@ -257,6 +257,18 @@ const USER_DEFINED: &[(&str, f64, f64, &str)] = &[
         "Swiss oblique Mercator (written as Hotine variant B, azimuth 90)",
     ),
     (
+        "+proj=tmerc +lat_0=40 +lon_0=-74 +k=0.9999 +x_0=150000 +y_0=20000 +datum=NAD83 +units=us-ft",
+        492_000.0,
+        100_000.0,
+        "transverse Mercator in US feet, false easting and northing in feet",
+    ),
+    (
+        "+proj=lcc +lat_1=33 +lat_2=45 +lat_0=39 +lon_0=-96 +x_0=1000000 +y_0=500000 +datum=WGS84 +units=ft",
+        3_300_000.0,
+        1_700_000.0,
+        "Lambert 2SP in international feet, false origin in feet",
+    ),
+    (
         "+proj=longlat +ellps=intl +towgs84=-87,-98,-121 +no_defs",
         10.0,
         50.0,

@@ -72,13 +72,12 @@ pub(super) fn proj_string(keys: &GeoKeys) -> Result<String, String> {
     if short(MODEL_TYPE) == Some(2) {
         return finish(format!("+proj=longlat {datum} +no_defs"));
     }
-    let method = projection(keys)?;
-    let units = match (short(LINEAR_UNITS), double(LINEAR_UNIT_SIZE)) {
-        (Some(9001) | None, None) => "+units=m".to_string(),
-        (Some(9002), _) => "+units=ft".to_string(),
-        (Some(9003), _) => "+units=us-ft".to_string(),
-        (Some(9036), _) => "+units=km".to_string(),
-        (_, Some(m)) if m.is_finite() && m > 0.0 => format!("+to_meter={m}"),
+    let (units, to_metre) = match (short(LINEAR_UNITS), double(LINEAR_UNIT_SIZE)) {
+        (Some(9001) | None, None) => ("+units=m".to_string(), 1.0),
+        (Some(9002), _) => ("+units=ft".to_string(), 0.3048),
+        (Some(9003), _) => ("+units=us-ft".to_string(), 1200.0 / 3937.0),
+        (Some(9036), _) => ("+units=km".to_string(), 1000.0),
+        (_, Some(m)) if m.is_finite() && m > 0.0 => (format!("+to_meter={m}"), m),
         (Some(u), _) => {
             return Err(format!(
                 "linear unit {u} (ProjLinearUnitsGeoKey) is not one satdet knows"
@@ -86,6 +85,7 @@ pub(super) fn proj_string(keys: &GeoKeys) -> Result<String, String> {
         }
         (None, Some(m)) => return Err(format!("linear unit size {m} m")),
     };
+    let method = projection(keys, to_metre)?;
     finish(format!("{method} {datum} {units} +no_defs"))
 }
 
@@ -94,8 +94,9 @@ fn finish(def: String) -> Result<String, String> {
     Ok(crate::geo::Crs::rewrite_for_proj4rs(&def)?.unwrap_or(def))
 }
 
-/// The projection part: `+proj=... +lat_0=...`.
-fn projection(keys: &GeoKeys) -> Result<String, String> {
+/// The projection part: `+proj=... +lat_0=...`. GeoTIFF gives false eastings and
+/// northings in the CRS's linear unit, PROJ's `+x_0`/`+y_0` are metres: `to_metre`.
+fn projection(keys: &GeoKeys, to_metre: f64) -> Result<String, String> {
     let short = |id: u16| keys.shorts.get(&id).copied();
     let double = |id: u16| keys.doubles.get(&id).and_then(|v| v.first()).copied();
     // An EPSG conversion code instead of parameters: GDAL writes UTM zones so.
@@ -116,11 +117,12 @@ fn projection(keys: &GeoKeys) -> Result<String, String> {
             .ok_or_else(|| format!("projection method {ct} without GeoKey {id}"))?;
         Ok(format!("+{name}={v}"))
     };
+    let metres = |name: &str, id: u16| format!("+{name}={}", double(id).unwrap_or(0.0) * to_metre);
     let fe = || -> Result<String, String> {
         Ok(format!(
             "{} {}",
-            p("x_0", FALSE_EASTING, Some(0.0))?,
-            p("y_0", FALSE_NORTHING, Some(0.0))?
+            metres("x_0", FALSE_EASTING),
+            metres("y_0", FALSE_NORTHING)
         ))
     };
     let s = match ct {
@@ -152,8 +154,8 @@ fn projection(keys: &GeoKeys) -> Result<String, String> {
             p("lat_2", STD_PARALLEL_2, None)?,
             p("lat_0", FALSE_ORIGIN_LAT, None)?,
             p("lon_0", FALSE_ORIGIN_LONG, None)?,
-            p("x_0", FALSE_ORIGIN_EASTING, Some(0.0))?,
-            p("y_0", FALSE_ORIGIN_NORTHING, Some(0.0))?
+            metres("x_0", FALSE_ORIGIN_EASTING),
+            metres("y_0", FALSE_ORIGIN_NORTHING)
         ),
         9 => format!(
             "+proj=lcc {} {} {} {} {}",
