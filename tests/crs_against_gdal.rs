@@ -350,3 +350,141 @@ fn user_defined_geotiff_crs_match_gdal() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+fn run(cmd: &str, args: &[&str]) -> String {
+    let out = Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd} (apt-get install gdal-bin): {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd} {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf8")
+}
+
+/// Largest distance between satdet's and GDAL's WGS84 positions of a few pixels of `path`,
+/// GDAL reading the file itself (`gdal_srs: None`) or told its CRS.
+fn worst_against_gdal(path: &std::path::Path, gdal_srs: Option<&str>) -> Result<f64, String> {
+    let scene = satdet::Scene::open(path).map_err(|e| e.to_string())?;
+    let g = scene.georef().ok_or("no georeferencing")?.clone();
+    if !matches!(g.crs, Crs::Proj(_)) {
+        return Err(format!("CRS read as {}", g.crs));
+    }
+    let to = ToWgs84::new(&g.crs).map_err(|e| e.to_string())?;
+    let pixels = [(0.0, 0.0), (25.0, 20.0), (50.0, 40.0)];
+    let maps: Vec<MapPoint> = pixels
+        .iter()
+        .map(|&(x, y)| g.transform.pixel_to_map(PixelPoint { x, y }))
+        .collect();
+    let gdal = match gdal_srs {
+        None => gdaltransform(
+            &[
+                "-t_srs",
+                "+proj=longlat +datum=WGS84 +no_defs",
+                path.to_str().expect("utf8"),
+            ],
+            &pixels
+                .iter()
+                .map(|(x, y)| format!("{x} {y}\n"))
+                .collect::<String>(),
+        ),
+        Some(srs) => gdaltransform(
+            &[
+                "-s_srs",
+                srs,
+                "-t_srs",
+                "+proj=longlat +datum=WGS84 +no_defs",
+            ],
+            &maps
+                .iter()
+                .map(|m| format!("{} {}\n", m.x, m.y))
+                .collect::<String>(),
+        ),
+    };
+    let mut worst = 0.0f64;
+    for (m, line) in maps.iter().zip(gdal.lines()) {
+        let v: Vec<f64> = line
+            .split_whitespace()
+            .map(|t| t.parse().expect("number"))
+            .collect();
+        let ll = to.point(*m).map_err(|e| e.to_string())?;
+        worst = worst.max(ground_distance_m(
+            ll,
+            LonLat {
+                lon: v[0],
+                lat: v[1],
+            },
+        ));
+    }
+    Ok(worst)
+}
+
+/// A PNG as GDAL writes it keeps its georeferencing in `.aux.xml` (PAM); ArcGIS puts an
+/// ESRI WKT `.prj` beside a world file. Custom CRSs either way.
+#[test]
+fn aux_xml_and_esri_prj_crs_match_gdal() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let base = common::fixture("geo_32633.tif");
+    let cases: &[(&str, f64, f64)] = &[
+        ("+proj=lcc +lat_1=33 +lat_2=45 +lat_0=39 +lon_0=-96 +x_0=0 +y_0=0 +datum=WGS84 +units=m", 100_000.0, 200_000.0),
+        ("+proj=aea +lat_1=29.5 +lat_2=45.5 +lat_0=23 +lon_0=-96 +x_0=0 +y_0=0 +ellps=GRS80 +units=m", 100_000.0, 2_000_000.0),
+        ("+proj=tmerc +lat_0=40 +lon_0=-74 +k=0.9999 +x_0=150000 +y_0=20000 +datum=WGS84 +units=us-ft", 492_000.0, 100_000.0),
+        ("+proj=stere +lat_0=90 +lat_ts=70 +lon_0=-45 +x_0=0 +y_0=0 +datum=WGS84 +units=m", 100_000.0, -1_500_000.0),
+        ("+proj=laea +lat_0=52 +lon_0=10 +x_0=4321000 +y_0=3210000 +ellps=GRS80 +units=m", 4_321_000.0, 3_210_000.0),
+        ("+proj=stere +lat_0=-90 +lat_ts=-71 +lon_0=0 +x_0=0 +y_0=0 +datum=WGS84 +units=m", 100_000.0, 1_500_000.0),
+        ("+proj=somerc +lat_0=46.95 +lon_0=7.43 +k_0=1 +x_0=600000 +y_0=200000 +ellps=bessel +units=m", 600_000.0, 200_000.0),
+    ];
+    let mut failures = Vec::new();
+    for (i, &(def, x, y)) in cases.iter().enumerate() {
+        let ullr = [x, y, x + 25.0, y - 20.0].map(|v| v.to_string());
+        // GDAL's own PNG: the GeoTransform and the SRS (OGC WKT1) in scene.png.aux.xml.
+        let png = dir.path().join(format!("pam_{i}.png"));
+        let mut args = vec!["-q", "-of", "PNG", "-a_srs", def, "-a_ullr"];
+        args.extend(ullr.iter().map(String::as_str));
+        args.extend([base.to_str().expect("utf8"), png.to_str().expect("utf8")]);
+        run("gdal_translate", &args);
+        assert!(!png.with_extension("wld").exists());
+        match worst_against_gdal(&png, None) {
+            Ok(d) if d <= 0.1 => {}
+            Ok(d) => failures.push(format!("{def} (.aux.xml): {d:.3} m from GDAL")),
+            Err(e) => failures.push(format!("{def} (.aux.xml): {e}")),
+        }
+        // A world file and an ESRI .prj, no .aux.xml.
+        let esri = dir.path().join(format!("esri_{i}.png"));
+        let mut args = vec!["-q", "-of", "PNG", "-co", "WORLDFILE=YES", "-a_ullr"];
+        args.extend(ullr.iter().map(String::as_str));
+        args.extend([base.to_str().expect("utf8"), esri.to_str().expect("utf8")]);
+        run("gdal_translate", &args);
+        let _ = std::fs::remove_file(dir.path().join(format!("esri_{i}.png.aux.xml")));
+        let wkt = run("gdalsrsinfo", &["-o", "wkt_esri", def]);
+        std::fs::write(esri.with_extension("prj"), wkt.trim()).expect("write .prj");
+        match worst_against_gdal(&esri, Some(def)) {
+            Ok(d) if d <= 0.1 => {}
+            Ok(d) => failures.push(format!("{def} (ESRI .prj): {d:.3} m from GDAL")),
+            Err(e) => failures.push(format!("{def} (ESRI .prj): {e}")),
+        }
+    }
+    // An EPSG CRS in the .aux.xml is that code, with GDAL's transform.
+    let png = dir.path().join("epsg.png");
+    run(
+        "gdal_translate",
+        &[
+            "-q",
+            "-of",
+            "PNG",
+            base.to_str().expect("utf8"),
+            png.to_str().expect("utf8"),
+        ],
+    );
+    let scene = satdet::Scene::open(&png).expect("open");
+    let g = scene.georef().expect("georeferenced from the .aux.xml");
+    assert_eq!(g.crs, Crs::Epsg(32633));
+    let tif = satdet::Scene::open(&base).expect("open");
+    assert_eq!(
+        g.transform.to_gdal(),
+        tif.georef().expect("georef").transform.to_gdal()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -385,19 +385,20 @@ fn a_huge_world_file_token_is_quoted_short() {
 }
 
 /// A `.prj` with a custom Lambert conformal conic (no authority of its own, EPSG ones on
-/// its GEOGCS and units) is an unknown CRS with a warning, not EPSG:4326.
+/// its GEOGCS and units) is that Lambert, built from its parameters, never EPSG:4326.
 #[test]
-fn a_custom_crs_in_a_prj_is_unknown_not_its_datum() {
+fn a_custom_crs_in_a_prj_is_built_not_taken_for_its_datum() {
     let (dir, tif) = tiff_with_world_file(false);
     std::fs::write(dir.path().join("scene.prj"), CUSTOM_LCC).expect("prj");
     let scene = Scene::open(&tif).expect("open");
     let crs = &scene.georef().expect("georef").crs;
     assert!(
-        matches!(crs, satdet::Crs::Unknown(why) if why.contains("Custom_LCC")),
+        matches!(crs, satdet::Crs::Proj(def)
+            if def.starts_with("+proj=lcc +lat_1=33 +lat_2=45 +lat_0=39 +lon_0=125 ")),
         "{crs:?}"
     );
     assert!(
-        scene
+        !scene
             .warnings()
             .iter()
             .any(|w| w.contains("CRS not usable")),

@@ -14,7 +14,8 @@ pub enum Crs {
     /// An EPSG code, e.g. 32633 (UTM 33N) or 4326 (WGS84 lon/lat).
     Epsg(u16),
     /// A CRS given by its parameters rather than a code (a user-defined GeoTIFF
-    /// projection), as the PROJ string satdet built from them; displayed as that string.
+    /// projection, a WKT `.prj` or `.aux.xml` without an EPSG authority), as the PROJ
+    /// string satdet built from them; displayed as that string.
     Proj(String),
     /// A CRS satdet cannot reproject (user-defined GeoKeys it cannot read, an unknown
     /// code); map coordinates are still reported, WGS84 ones are not.

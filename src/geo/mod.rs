@@ -12,6 +12,7 @@ mod gsd;
 mod oriented;
 mod prj;
 mod transform;
+mod wkt_proj;
 mod world_file;
 
 pub(crate) use prj::parse_prj;

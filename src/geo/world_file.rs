@@ -54,15 +54,21 @@ pub(crate) fn parse_world_file(text: &str) -> Result<GeoTransform, String> {
     Ok(t)
 }
 
-/// The CRS of a `.prj`, given its name (for the reason) and its text or why it could not
-/// be read: `Crs::Unknown` with the reason when it names no EPSG CRS satdet knows.
+/// The CRS of a `.prj` (or of the WKT in a GDAL `.aux.xml`), given its name (for the
+/// reason) and its text or why it could not be read: the EPSG CRS it names, else the CRS
+/// its WKT1 parameters define (`Crs::Proj`), else `Crs::Unknown` with both reasons.
 pub(crate) fn crs_from_prj(prj_name: &str, text: Result<String, String>) -> Crs {
     let why = |detail: String| Crs::Unknown(format!("{prj_name}: {detail}"));
     match text {
         Err(e) => why(e),
         Ok(text) => match parse_prj(&text) {
             Ok(code) => Crs::Epsg(code),
-            Err(e) => why(e),
+            Err(no_code) => match super::wkt_proj::proj_string(text.trim())
+                .and_then(|d| Ok(Crs::rewrite_for_proj4rs(&d)?.unwrap_or(d)))
+            {
+                Ok(def) => Crs::Proj(def),
+                Err(no_build) => why(format!("{no_code}; {no_build}")),
+            },
         },
     }
 }

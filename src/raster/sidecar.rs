@@ -4,26 +4,98 @@
 
 use crate::error::{Error, Result};
 use crate::geo::{crs_from_prj, crs_without_prj, parse_world_file, world_file_extensions};
-use crate::geo::{GeoRef, GeoTransform};
+use crate::geo::{Crs, GeoRef, GeoTransform};
 use std::path::{Path, PathBuf};
 
 /// Largest world file or `.prj` read: a world file holds six numbers, a WKT a few KB.
 const MAX_SIDECAR_BYTES: u64 = 1 << 20;
 
-/// The georeferencing from a world file beside `path` (and its `.prj`), if there is one.
-/// A missing or unreadable CRS is `Crs::Unknown` with the reason; `Scene::open` warns.
+/// The georeferencing from the files beside `path`: the transform from a world file, else
+/// from GDAL's `.aux.xml` (PAM: GDAL keeps there the georeferencing of a PNG or JPEG it
+/// writes); the CRS from a `.prj`, else from the `.aux.xml`. `None` when neither gives a
+/// transform. A missing or unreadable CRS is `Crs::Unknown` with the reason; `Scene::open`
+/// warns.
 pub(super) fn world_georef(path: &Path) -> Result<Option<GeoRef>> {
-    let Some(wf) = find_world_file(path) else {
-        return Ok(None);
+    let pam = pam_path(path).filter(|p| p.is_file());
+    let pam_text = pam.as_ref().map(|p| {
+        read_sidecar(p).map_err(|detail| Error::Georef {
+            path: p.clone(),
+            detail: format!("GDAL .aux.xml: {detail}"),
+        })
+    });
+    let pam_text = pam_text.transpose()?;
+    let pam_name = pam.as_ref().map(|p| p.display().to_string());
+    let pam_srs = pam_text.as_deref().and_then(|t| xml_element(t, "SRS"));
+    let (transform, no_prj) = match find_world_file(path) {
+        Some(wf) => (
+            read_world_file(&wf)?,
+            crs_without_prj(&wf.display().to_string()),
+        ),
+        None => match pam_text
+            .as_deref()
+            .and_then(|t| xml_element(t, "GeoTransform"))
+        {
+            Some(gt) => {
+                let name = pam_name.clone().unwrap_or_default();
+                let t = parse_pam_transform(&gt).map_err(|detail| Error::Georef {
+                    path: pam.clone().unwrap_or_default(),
+                    detail: format!("GDAL .aux.xml GeoTransform: {detail}"),
+                })?;
+                (
+                    t,
+                    Crs::Unknown(format!("{name} has a GeoTransform and no SRS")),
+                )
+            }
+            None => return Ok(None),
+        },
     };
-    let transform = read_world_file(&wf)?;
     let prj = path.with_extension("prj");
     let crs = if prj.is_file() {
         crs_from_prj(&prj.display().to_string(), read_sidecar(&prj))
+    } else if let (Some(srs), Some(name)) = (pam_srs, pam_name) {
+        crs_from_prj(&name, Ok(srs))
     } else {
-        crs_without_prj(&wf.display().to_string())
+        no_prj
     };
     Ok(Some(GeoRef { transform, crs }))
+}
+
+/// GDAL's PAM file for `path`: its whole name plus `.aux.xml`.
+fn pam_path(path: &Path) -> Option<PathBuf> {
+    let mut name = path.file_name()?.to_os_string();
+    name.push(".aux.xml");
+    Some(path.with_file_name(name))
+}
+
+/// The text of the first `<name>` element directly under the `.aux.xml` root, if any.
+fn xml_element(xml: &str, name: &str) -> Option<String> {
+    let doc = roxmltree::Document::parse(xml).ok()?;
+    doc.root_element()
+        .children()
+        .find(|n| n.has_tag_name(name))
+        .and_then(|n| n.text())
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+}
+
+/// A PAM GeoTransform: GDAL's six coefficients (top-left corner, PixelIsArea).
+fn parse_pam_transform(text: &str) -> std::result::Result<GeoTransform, String> {
+    let v: Vec<f64> = text
+        .split(',')
+        .map(|t| {
+            t.trim()
+                .parse::<f64>()
+                .map_err(|_| format!("`{}` is not a number", t.trim()))
+        })
+        .collect::<std::result::Result<_, _>>()?;
+    let gt: [f64; 6] = v
+        .try_into()
+        .map_err(|v: Vec<f64>| format!("{} numbers, expected 6", v.len()))?;
+    let t = GeoTransform::from_gdal(gt);
+    if !t.is_valid() {
+        return Err("the transform is not invertible".into());
+    }
+    Ok(t)
 }
 
 /// The world file beside an image, trying the candidate names in the order GDAL does.
