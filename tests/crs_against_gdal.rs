@@ -269,6 +269,12 @@ const USER_DEFINED: &[(&str, f64, f64, &str)] = &[
         "Lambert 2SP in international feet, false origin in feet",
     ),
     (
+        "+proj=utm +zone=31 +ellps=intl +towgs84=-87,-98,-121 +pm=paris +units=m",
+        500_000.0,
+        5_000_000.0,
+        "UTM as GDAL's conversion code, on the Paris meridian",
+    ),
+    (
         "+proj=longlat +ellps=intl +towgs84=-87,-98,-121 +no_defs",
         10.0,
         50.0,
@@ -369,7 +375,7 @@ fn run(cmd: &str, args: &[&str]) -> String {
 fn worst_against_gdal(path: &std::path::Path, gdal_srs: Option<&str>) -> Result<f64, String> {
     let scene = satdet::Scene::open(path).map_err(|e| e.to_string())?;
     let g = scene.georef().ok_or("no georeferencing")?.clone();
-    if !matches!(g.crs, Crs::Proj(_)) {
+    if matches!(g.crs, Crs::Unknown(_)) {
         return Err(format!("CRS read as {}", g.crs));
     }
     let to = ToWgs84::new(&g.crs).map_err(|e| e.to_string())?;
@@ -435,6 +441,15 @@ fn aux_xml_and_esri_prj_crs_match_gdal() {
         ("+proj=laea +lat_0=52 +lon_0=10 +x_0=4321000 +y_0=3210000 +ellps=GRS80 +units=m", 4_321_000.0, 3_210_000.0),
         ("+proj=stere +lat_0=-90 +lat_ts=-71 +lon_0=0 +x_0=0 +y_0=0 +datum=WGS84 +units=m", 100_000.0, 1_500_000.0),
         ("+proj=somerc +lat_0=46.95 +lon_0=7.43 +k_0=1 +x_0=600000 +y_0=200000 +ellps=bessel +units=m", 600_000.0, 200_000.0),
+        // Web Mercator given by its PROJ string: the .aux.xml carries it in an EXTENSION,
+        // the ESRI .prj names it.
+        ("+proj=merc +a=6378137 +b=6378137 +lat_ts=0 +lon_0=0 +x_0=0 +y_0=0 +k=1 +units=m +nadgrids=@null +wktext +no_defs", 1_000_000.0, 6_000_000.0),
+        // An ESRI .prj drops TOWGS84 and the datum here has no name to look up: .aux.xml
+        // only (the Paris meridian, LCC 1SP).
+        ("+proj=lcc +lat_1=46.8 +lat_0=46.8 +lon_0=0 +k_0=0.99987742 +x_0=600000 +y_0=2200000 +ellps=clrk80ign +pm=paris +towgs84=-168,-60,320 +units=m", 600_000.0, 2_200_000.0),
+        // A custom projection on ED50 (EPSG:4230, no TOWGS84 in the WKT): its shift comes
+        // from the GEOGCS's EPSG code.
+        (ED50_TM, 510_000.0, 5_540_000.0),
     ];
     let mut failures = Vec::new();
     for (i, &(def, x, y)) in cases.iter().enumerate() {
@@ -446,10 +461,16 @@ fn aux_xml_and_esri_prj_crs_match_gdal() {
         args.extend([base.to_str().expect("utf8"), png.to_str().expect("utf8")]);
         run("gdal_translate", &args);
         assert!(!png.with_extension("wld").exists());
+        // ED50's shift: satdet's EPSG:4230 definition (-87,-98,-121) against the
+        // transformation GDAL picks for the place, 1.4 m apart there.
+        let tolerance = if def == ED50_TM { 2.0 } else { 0.1 };
         match worst_against_gdal(&png, None) {
-            Ok(d) if d <= 0.1 => {}
+            Ok(d) if d <= tolerance => {}
             Ok(d) => failures.push(format!("{def} (.aux.xml): {d:.3} m from GDAL")),
             Err(e) => failures.push(format!("{def} (.aux.xml): {e}")),
+        }
+        if def.contains("+pm=paris") {
+            continue;
         }
         // A world file and an ESRI .prj, no .aux.xml.
         let esri = dir.path().join(format!("esri_{i}.png"));
@@ -460,7 +481,12 @@ fn aux_xml_and_esri_prj_crs_match_gdal() {
         let _ = std::fs::remove_file(dir.path().join(format!("esri_{i}.png.aux.xml")));
         let wkt = run("gdalsrsinfo", &["-o", "wkt_esri", def]);
         std::fs::write(esri.with_extension("prj"), wkt.trim()).expect("write .prj");
-        match worst_against_gdal(&esri, Some(def)) {
+        let srs = if def == ED50_TM {
+            "+proj=tmerc +lat_0=0 +lon_0=9 +k=0.9996 +x_0=500000 +y_0=0 +ellps=intl +towgs84=-87,-98,-121 +units=m"
+        } else {
+            def
+        };
+        match worst_against_gdal(&esri, Some(srs)) {
             Ok(d) if d <= 0.1 => {}
             Ok(d) => failures.push(format!("{def} (ESRI .prj): {d:.3} m from GDAL")),
             Err(e) => failures.push(format!("{def} (ESRI .prj): {e}")),
@@ -487,4 +513,37 @@ fn aux_xml_and_esri_prj_crs_match_gdal() {
         tif.georef().expect("georef").transform.to_gdal()
     );
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A transverse Mercator of one's own on ED50, as WKT1 (GDAL writes it without TOWGS84).
+const ED50_TM: &str = r#"PROJCS["TM 9 on ED50",GEOGCS["ED50",DATUM["European_Datum_1950",SPHEROID["International 1924",6378388,297,AUTHORITY["EPSG","7022"]],AUTHORITY["EPSG","6230"]],PRIMEM["Greenwich",0,AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],AUTHORITY["EPSG","4230"]],PROJECTION["Transverse_Mercator"],PARAMETER["latitude_of_origin",0],PARAMETER["central_meridian",9],PARAMETER["scale_factor",0.9996],PARAMETER["false_easting",500000],PARAMETER["false_northing",0],UNIT["metre",1]]"#;
+
+/// Web Mercator without its EPSG code in the GeoKeys (GDAL writes it so from a PROJ
+/// string): a Mercator on a sphere, which its parameters cannot say; GDAL's citation
+/// does, and satdet reads it as EPSG:3857 (the ellipsoidal reading is 20 km off at 47° N).
+#[test]
+fn web_mercator_in_user_defined_geokeys_is_epsg_3857() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tif = dir.path().join("webmerc.tif");
+    let def = "+proj=merc +a=6378137 +b=6378137 +lat_ts=0 +lon_0=0 +x_0=0 +y_0=0 +k=1 +units=m +nadgrids=@null +wktext +no_defs";
+    let base = common::fixture("geo_32633.tif");
+    run(
+        "gdal_translate",
+        &[
+            "-q",
+            "-a_srs",
+            def,
+            "-a_ullr",
+            "1000000",
+            "6000000",
+            "1000025",
+            "5999980",
+            base.to_str().expect("utf8"),
+            tif.to_str().expect("utf8"),
+        ],
+    );
+    let scene = satdet::Scene::open(&tif).expect("open");
+    assert_eq!(scene.georef().expect("georef").crs, Crs::Epsg(3857));
+    let d = worst_against_gdal(&tif, None).expect("reprojected");
+    assert!(d <= 0.1, "{d} m from GDAL");
 }

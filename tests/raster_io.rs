@@ -534,3 +534,28 @@ fn prj_crs_agrees_with_gdalsrsinfo() {
         }
     }
 }
+
+/// A GDAL `.aux.xml` that cannot be read counts only where it is needed: with a world
+/// file and a `.prj` beside it the scene opens as before; with only a world file, the
+/// CRS is unknown and the reason names the `.aux.xml`.
+#[test]
+fn an_unreadable_aux_xml_beside_a_world_file_is_not_fatal() {
+    let (dir, tif) = tiff_with_world_file(false);
+    std::fs::write(
+        dir.path().join("scene.tif.aux.xml"),
+        [0xff, 0xfe, 0x00, 0x81],
+    )
+    .expect("aux");
+    let scene = Scene::open(&tif).expect("a world file is enough to open");
+    let crs = &scene.georef().expect("georef from the world file").crs;
+    assert!(
+        matches!(crs, satdet::Crs::Unknown(why) if why.contains("scene.tif.aux.xml")),
+        "{crs:?}"
+    );
+    std::fs::write(dir.path().join("scene.prj"), "EPSG:32633").expect("prj");
+    let scene = Scene::open(&tif).expect("open");
+    assert_eq!(
+        scene.georef().expect("georef").crs,
+        satdet::Crs::Epsg(32633)
+    );
+}

@@ -57,7 +57,13 @@ impl Crs {
     pub(crate) fn definition(&self) -> std::result::Result<&str, String> {
         let code = match self {
             Crs::Epsg(c) => *c,
-            Crs::Proj(def) => return Ok(def),
+            // Built by satdet (already rewritten) or given by a caller (rewritten here).
+            Crs::Proj(def) => {
+                return Ok(match proj4rs_fix::rewrite(0, def)? {
+                    None => def,
+                    Some(fixed) => proj4rs_fix::keep_text(def, fixed),
+                })
+            }
             Crs::Unknown(_) => return Err("no PROJ definition is known for this CRS".into()),
         };
         let def = crs_definitions::from_code(code)
@@ -223,6 +229,19 @@ mod tests {
         for y in [f64::NAN, f64::INFINITY] {
             assert!(utm.point(MapPoint { x: 500_000.0, y }).is_err(), "{y}");
         }
+    }
+
+    #[test]
+    fn a_callers_proj_string_is_rewritten_too() {
+        let c = Crs::Proj("+proj=lcc +lat_1=46.8 +lat_0=46.8 +lon_0=0 +k_0=0.99987742 +pm=paris +ellps=clrk80ign +units=m".into());
+        let d = c.proj4().expect("supported");
+        assert!(
+            d.contains("+k=0.99987742") && d.contains("+lon_0=2.33722") && !d.contains("+pm"),
+            "{d}"
+        );
+        assert!(Crs::Proj("+proj=longlat +pm=paris +ellps=intl".into())
+            .proj4()
+            .is_none());
     }
 
     #[test]

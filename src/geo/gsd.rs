@@ -36,9 +36,12 @@ pub fn gsd_m(georef: &GeoRef, at: PixelPoint, span_px: f64) -> Result<f64> {
 /// The ground sample distance of a projected scene from its pixel size alone: the square
 /// root of the pixel area in map units, times the CRS's metres per unit. A fallback for
 /// scenes satdet cannot reproject ([`gsd_m`] fails: an oblique Mercator, a NAD27 system
-/// whose datum shift is a grid): it ignores the projection's scale factor, a fraction of a
-/// percent within a system's area, which is well inside what choosing a resampling factor
-/// needs. `None` for geographic, unknown or unitless systems.
+/// whose datum shift is a grid): it ignores the projection's scale factor. Within the
+/// zone of a transverse Mercator, Lambert or oblique Mercator system that is under 0.5 %,
+/// inside the 1 % [`crate::pipeline::GSD_TOLERANCE`]; at the edges of a wide projection
+/// (a national polyconic, 3 % at 800 km from its meridian) it is more, and the warning
+/// the detector gives says the GSD was taken this way. `None` for geographic, unknown or
+/// unitless systems.
 pub fn gsd_from_pixel_size_m(georef: &GeoRef) -> Option<f64> {
     let def = georef.crs.proj4()?;
     let mut per_unit = None;

@@ -165,10 +165,31 @@ fn norm(name: &str) -> String {
 /// The PROJ string of a WKT1 `PROJCS` or `GEOGCS`, or why satdet cannot build one.
 pub(crate) fn proj_string(wkt: &str) -> Result<String, String> {
     let root = parse(wkt)?;
+    // GDAL states the PROJ string itself where WKT1 cannot (Web Mercator's sphere).
+    if let Some(def) = root
+        .children()
+        .filter(|n| n.keyword.eq_ignore_ascii_case("EXTENSION"))
+        .find_map(|n| match &n.args[..] {
+            [Arg::Text(k), Arg::Text(v), ..] if k.eq_ignore_ascii_case("PROJ4") => Some(v),
+            _ => None,
+        })
+    {
+        return Ok(def.clone());
+    }
     match root.keyword.to_ascii_uppercase().as_str() {
         "GEOGCS" => Ok(format!("+proj=longlat {} +no_defs", datum(&root)?)),
         "PROJCS" => {
             let geog = root.child("GEOGCS").ok_or("a PROJCS without its GEOGCS")?;
+            // Web ("Pseudo") Mercator: a Mercator on the sphere of WGS 84's major axis,
+            // which WKT1 without GDAL's extension can only say by name.
+            let name = norm(root.text().unwrap_or_default());
+            let method = root.child("PROJECTION").and_then(Node::text).map(norm);
+            if name.contains("pseudo-mercator")
+                || name.contains("pseudo_mercator")
+                || method.as_deref() == Some("mercator_auxiliary_sphere")
+            {
+                return web_mercator(&root);
+            }
             let datum = datum(geog)?;
             let unit = root
                 .child("UNIT")
@@ -204,6 +225,15 @@ fn datum(geog: &Node) -> Result<String, String> {
         }
     }
     let d = geog.child("DATUM").ok_or("a GEOGCS without a DATUM")?;
+    // Without a TOWGS84, the datum's shift is its EPSG geographic CRS's, when the WKT
+    // names one (an authority on the GEOGCS or the DATUM, or a known datum name): GDAL
+    // takes it from there too. Only a datum known by its ellipsoid alone is taken as
+    // it is, without a shift (GDAL's "ballpark" too).
+    if d.child("TOWGS84").is_none() {
+        if let Some(def) = known_geographic(geog, d) {
+            return Ok(def);
+        }
+    }
     let sph = d.child("SPHEROID").ok_or("a DATUM without a SPHEROID")?;
     let (a, rf) = match sph.numbers()[..] {
         [a, rf, ..] => (a, rf),
@@ -235,6 +265,93 @@ fn datum(geog: &Node) -> Result<String, String> {
         }
     }
     Ok(parts.join(" "))
+}
+
+/// An EPSG code in `node`'s own AUTHORITY.
+fn epsg_authority(node: &Node) -> Option<u16> {
+    let a = node.child("AUTHORITY")?;
+    match &a.args[..] {
+        [Arg::Text(auth), Arg::Text(code), ..] if auth.eq_ignore_ascii_case("EPSG") => {
+            code.trim().parse().ok()
+        }
+        [Arg::Text(auth), Arg::Number(code), ..] if auth.eq_ignore_ascii_case("EPSG") => {
+            u16::try_from(*code as i64).ok()
+        }
+        _ => None,
+    }
+}
+
+/// Datum names (ESRI's `D_...` and GDAL's WKT1) of common datums, and their EPSG
+/// geographic CRS.
+const DATUM_NAMES: [(&str, u16); 22] = [
+    ("d_wgs_1984", 4326),
+    ("wgs_1984", 4326),
+    ("d_north_american_1983", 4269),
+    ("north_american_datum_1983", 4269),
+    ("d_north_american_1927", 4267),
+    ("north_american_datum_1927", 4267),
+    ("d_etrs_1989", 4258),
+    ("european_terrestrial_reference_system_1989", 4258),
+    ("d_european_1950", 4230),
+    ("european_datum_1950", 4230),
+    ("d_osgb_1936", 4277),
+    ("osgb_1936", 4277),
+    ("d_gda_1994", 4283),
+    ("d_amersfoort", 4289),
+    ("d_deutsches_hauptdreiecksnetz", 4314),
+    ("d_rgf_1993", 4171),
+    ("d_sirgas_2000", 4674),
+    ("d_tokyo", 4301),
+    ("d_jgd_2000", 4612),
+    ("d_pulkovo_1942", 4284),
+    ("d_ch1903", 4149),
+    ("d_wgs_1972", 4322),
+];
+
+/// The datum part of an EPSG geographic CRS the GEOGCS names, if it names one.
+fn known_geographic(geog: &Node, datum: &Node) -> Option<String> {
+    let name = datum.text().map(norm).unwrap_or_default();
+    let code = epsg_authority(geog)
+        .or_else(|| {
+            epsg_authority(datum)
+                .filter(|d| (6001..=6999).contains(d))
+                .map(|d| d - 2000)
+        })
+        .or_else(|| {
+            DATUM_NAMES
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, c)| *c)
+        })?;
+    let def = crs_definitions::from_code(code)
+        .map(|d| d.proj4)
+        .filter(|d| d.starts_with("+proj=longlat"))?;
+    Some(
+        def.split_whitespace()
+            .filter(|t| !t.starts_with("+proj=") && *t != "+no_defs")
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+}
+
+/// Web Mercator as EPSG:3857 defines it, with the WKT's own origin.
+fn web_mercator(root: &Node) -> Result<String, String> {
+    let params: Vec<(String, f64)> = root
+        .children()
+        .filter(|n| n.keyword.eq_ignore_ascii_case("PARAMETER"))
+        .filter_map(|n| Some((norm(n.text()?), *n.numbers().first()?)))
+        .collect();
+    let get = |k: &str| params.iter().find(|(n, _)| n == k).map_or(0.0, |(_, v)| *v);
+    let unit = root
+        .child("UNIT")
+        .and_then(|u| u.numbers().first().copied())
+        .unwrap_or(1.0);
+    Ok(format!(
+        "+proj=merc +a=6378137 +b=6378137 +lat_ts=0 +lon_0={} +x_0={} +y_0={} +k=1 +units=m +nadgrids=@null +no_defs",
+        get("central_meridian"),
+        get("false_easting") * unit,
+        get("false_northing") * unit
+    ))
 }
 
 fn projection(root: &Node, unit: f64) -> Result<String, String> {
@@ -347,7 +464,11 @@ fn projection(root: &Node, unit: f64) -> Result<String, String> {
         | "oblique_mercator"
         | "rectified_skew_orthomorphic_natural_origin"
         | "swiss_oblique_cylindrical" => {
-            let azimuth = get(&["azimuth"]).unwrap_or(90.0);
+            let azimuth = match get(&["azimuth"]) {
+                Some(a) => a,
+                None if name == "swiss_oblique_cylindrical" => 90.0,
+                None => return Err(format!("projection {name} without an azimuth")),
+            };
             let gamma = get(&["rectified_grid_angle", "xy_plane_rotation"]).unwrap_or(azimuth);
             if name == "swiss_oblique_cylindrical" || (azimuth == 90.0 && gamma == 90.0) {
                 format!(
@@ -426,7 +547,7 @@ mod tests {
         let wkt = r#"PROJCS["unknown",GEOGCS["unknown",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563,AUTHORITY["EPSG","7030"]],AUTHORITY["EPSG","6326"]],PRIMEM["Greenwich",0,AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]]],PROJECTION["Lambert_Conformal_Conic_2SP"],PARAMETER["latitude_of_origin",39],PARAMETER["central_meridian",-96],PARAMETER["standard_parallel_1",33],PARAMETER["standard_parallel_2",45],PARAMETER["false_easting",0],PARAMETER["false_northing",0],UNIT["metre",1,AUTHORITY["EPSG","9001"]],AXIS["Easting",EAST],AXIS["Northing",NORTH]]"#;
         assert_eq!(
             proj_string(wkt).expect("lcc"),
-            "+proj=lcc +lat_1=33 +lat_2=45 +lat_0=39 +lon_0=-96 +k=1 +x_0=0 +y_0=0 +a=6378137 +rf=298.257223563 +units=m +no_defs"
+            "+proj=lcc +lat_1=33 +lat_2=45 +lat_0=39 +lon_0=-96 +k=1 +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs"
         );
     }
 
@@ -462,6 +583,8 @@ mod tests {
         ] {
             assert!(proj_string(bad).is_err(), "{bad}");
         }
+        let e = proj_string(r#"PROJCS["x",GEOGCS["g",DATUM["d",SPHEROID["s",6378137,298.257]]],PROJECTION["Hotine_Oblique_Mercator"],PARAMETER["latitude_of_center",4],PARAMETER["longitude_of_center",102]]"#).unwrap_err();
+        assert!(e.contains("azimuth"), "{e}");
         let deep = "A[".repeat(100) + &"]".repeat(100);
         assert!(proj_string(&deep).is_err());
     }

@@ -7,7 +7,7 @@ use super::overview::{Overview, OverviewSource};
 use super::remote::{self, RemoteBytes};
 use super::{image_file, tiff, RasterInfo, Samples, TileBuf, Window, WindowSource};
 use crate::error::{Error, Result};
-use crate::geo::{Crs, GeoRef, PixelPoint, ToWgs84, MAX_ABS_LON};
+use crate::geo::{Crs, GeoRef, PixelPoint, MAX_ABS_LON};
 use crate::limits::Limits;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -353,8 +353,9 @@ impl Scene {
         Ok(self)
     }
 
-    /// Ground area covered, in km², when the CRS has metric units or is geographic. Web
-    /// Mercator (EPSG:3857) areas are corrected by cos²(latitude) at the scene centre.
+    /// Ground area covered, in km², when the CRS has known linear units or is geographic.
+    /// Mercator areas (Web Mercator, EPSG:3857, among them) use the ground pixel at the
+    /// scene centre, so the latitude's scale is taken out.
     pub fn area_km2(&self) -> Option<f64> {
         let g = self.georef.as_ref()?;
         let pixels = self.info.width as f64 * self.info.height as f64;
@@ -372,12 +373,19 @@ impl Scene {
             let m_per_deg = 111_320.0;
             Some(pixels * px_area * m_per_deg * m_per_deg * centre.y.to_radians().cos() / 1e6)
         } else if proj.contains("+proj=merc") {
-            let lat = ToWgs84::new(&g.crs).ok()?.point(centre).ok()?.lat;
-            Some(pixels * px_area * lat.to_radians().cos().powi(2) / 1e6)
-        } else if proj.contains("+units=m") || proj.contains("+proj=utm") {
-            Some(pixels * px_area / 1e6)
+            // Mercator's scale grows with latitude (from its latitude of true scale, for
+            // a Mercator 2SP): the ground pixel at the centre, measured through WGS84.
+            let centre_px = PixelPoint {
+                x: self.info.width as f64 / 2.0,
+                y: self.info.height as f64 / 2.0,
+            };
+            let gsd = crate::geo::gsd_m(g, centre_px, 100.0).ok()?;
+            Some(pixels * gsd * gsd / 1e6)
         } else {
-            None
+            // Map units in metres (feet and other units converted), the projection's
+            // scale factor left out.
+            let side = crate::geo::gsd_from_pixel_size_m(g)?;
+            Some(pixels * side * side / 1e6)
         }
     }
 

@@ -16,44 +16,48 @@ const MAX_SIDECAR_BYTES: u64 = 1 << 20;
 /// transform. A missing or unreadable CRS is `Crs::Unknown` with the reason; `Scene::open`
 /// warns.
 pub(super) fn world_georef(path: &Path) -> Result<Option<GeoRef>> {
+    // The .aux.xml is read only when it is needed, and what cannot be read there counts
+    // only where it is needed: an error when it would give the transform, the reason of
+    // an unknown CRS when it would give the CRS.
     let pam = pam_path(path).filter(|p| p.is_file());
-    let pam_text = pam.as_ref().map(|p| {
-        read_sidecar(p).map_err(|detail| Error::Georef {
-            path: p.clone(),
-            detail: format!("GDAL .aux.xml: {detail}"),
-        })
-    });
-    let pam_text = pam_text.transpose()?;
-    let pam_name = pam.as_ref().map(|p| p.display().to_string());
-    let pam_srs = pam_text.as_deref().and_then(|t| xml_element(t, "SRS"));
+    let pam_text = std::cell::OnceCell::new();
+    let pam_read = |p: &PathBuf| pam_text.get_or_init(|| read_sidecar(p)).clone();
     let (transform, no_prj) = match find_world_file(path) {
         Some(wf) => (
             read_world_file(&wf)?,
             crs_without_prj(&wf.display().to_string()),
         ),
-        None => match pam_text
-            .as_deref()
-            .and_then(|t| xml_element(t, "GeoTransform"))
-        {
-            Some(gt) => {
-                let name = pam_name.clone().unwrap_or_default();
-                let t = parse_pam_transform(&gt).map_err(|detail| Error::Georef {
-                    path: pam.clone().unwrap_or_default(),
-                    detail: format!("GDAL .aux.xml GeoTransform: {detail}"),
-                })?;
-                (
-                    t,
-                    Crs::Unknown(format!("{name} has a GeoTransform and no SRS")),
-                )
-            }
-            None => return Ok(None),
-        },
+        None => {
+            let Some(p) = pam.as_ref() else {
+                return Ok(None);
+            };
+            let bad = |detail: String| Error::Georef {
+                path: p.clone(),
+                detail: format!("GDAL .aux.xml: {detail}"),
+            };
+            let text = pam_read(p).map_err(bad)?;
+            let Some(gt) = xml_element(&text, "GeoTransform") else {
+                return Ok(None);
+            };
+            let t = parse_pam_transform(&gt).map_err(|d| bad(format!("GeoTransform: {d}")))?;
+            (
+                t,
+                Crs::Unknown(format!("{} has a GeoTransform and no SRS", p.display())),
+            )
+        }
     };
     let prj = path.with_extension("prj");
     let crs = if prj.is_file() {
         crs_from_prj(&prj.display().to_string(), read_sidecar(&prj))
-    } else if let (Some(srs), Some(name)) = (pam_srs, pam_name) {
-        crs_from_prj(&name, Ok(srs))
+    } else if let Some(p) = pam.as_ref() {
+        let name = p.display().to_string();
+        match pam_read(p) {
+            Err(e) => Crs::Unknown(format!("{name}: {e}")),
+            Ok(text) => match xml_element(&text, "SRS") {
+                Some(srs) => crs_from_prj(&name, Ok(srs)),
+                None => no_prj,
+            },
+        }
     } else {
         no_prj
     };

@@ -2,8 +2,8 @@
 //!
 //! Each rule below answers a way in which `proj4rs` reads a valid PROJ string differently
 //! from PROJ, found by reprojecting points of every EPSG definition in `crs-definitions`
-//! with both and comparing (`tests/crs_sweep.rs` keeps a sample of each case against
-//! GDAL). Left alone, each gives positions that are silently metres to thousands of
+//! with both and comparing (`scripts/crs/sweep.sh`; `tests/crs_against_gdal.rs` keeps a
+//! sample of each case against GDAL). Left alone, each gives positions that are silently metres to thousands of
 //! kilometres off:
 //!
 //! - the scale factor spelled `+k_0` (PROJ's own name) is not read, so a scale of 1 is
@@ -140,14 +140,47 @@ pub(super) fn rewrite(code: u16, def: &str) -> Result<Option<String>, String> {
                      geographic systems"
                 ));
             }
-            let lon_0 = match get(&params, "lon_0") {
+            // UTM takes its central meridian from the zone (proj4rs overwrites lon_0):
+            // spelled out as the transverse Mercator it is first.
+            if get(&params, "proj").as_deref() == Some("utm") {
+                let zone = get(&params, "zone")
+                    .and_then(|z| z.parse::<i32>().ok())
+                    .filter(|z| (1..=60).contains(z))
+                    .ok_or_else(|| format!("its definition `{def}` has no valid UTM zone"))?;
+                let south = params.iter().any(|(k, _)| k == "south");
+                params.retain(|(k, _)| {
+                    ![
+                        "proj", "zone", "south", "lon_0", "k", "k_0", "x_0", "y_0", "lat_0",
+                    ]
+                    .contains(&k.as_str())
+                });
+                let tm = [
+                    ("proj", "tmerc".to_string()),
+                    ("lat_0", "0".to_string()),
+                    ("lon_0", format!("{}", 6 * zone - 183)),
+                    ("k", "0.9996".to_string()),
+                    ("x_0", "500000".to_string()),
+                    ("y_0", if south { "10000000" } else { "0" }.to_string()),
+                ];
+                for (i, (k, v)) in tm.into_iter().enumerate() {
+                    params.insert(i, (k.to_string(), Some(v)));
+                }
+            }
+            // The longitude the projection is centred on: lon_0, or lonc (oblique
+            // Mercator).
+            let key = if get(&params, "lonc").is_some() {
+                "lonc"
+            } else {
+                "lon_0"
+            };
+            let centre = match get(&params, key) {
                 Some(v) => v
                     .parse::<f64>()
-                    .map_err(|_| format!("its definition `{def}` has an unreadable lon_0"))?,
+                    .map_err(|_| format!("its definition `{def}` has an unreadable {key}"))?,
                 None => 0.0,
             };
-            params.retain(|(k, _)| k != "pm" && k != "lon_0");
-            params.push(("lon_0".into(), Some(format!("{}", lon_0 + degrees))));
+            params.retain(|(k, _)| k != "pm" && k != key);
+            params.push((key.into(), Some(format!("{}", centre + degrees))));
             changed = true;
         }
     }
@@ -181,6 +214,17 @@ pub(super) fn keep(code: u16, def: &'static str, fixed: Option<String>) -> &'sta
         .lock()
         .unwrap_or_else(PoisonError::into_inner);
     kept.entry(code)
+        .or_insert_with(|| Box::leak(fixed.into_boxed_str()))
+}
+
+/// [`keep`] for a definition that is not an EPSG code's (a caller's `Crs::Proj`).
+pub(super) fn keep_text(def: &str, fixed: String) -> &'static str {
+    static KEPT: OnceLock<Mutex<HashMap<String, &'static str>>> = OnceLock::new();
+    let mut kept = KEPT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    kept.entry(def.to_string())
         .or_insert_with(|| Box::leak(fixed.into_boxed_str()))
 }
 
@@ -252,6 +296,22 @@ mod tests {
         let e = rewrite(1, "+proj=longlat +ellps=intl +pm=paris +no_defs").unwrap_err();
         assert!(e.contains("Greenwich"), "{e}");
         assert!(rewrite(1, "+proj=tmerc +pm=atlantis").is_err());
+        // UTM's meridian comes from its zone: spelled out as tmerc, then shifted.
+        let d = fixed(
+            1,
+            "+proj=utm +zone=31 +south +ellps=intl +pm=paris +units=m",
+        );
+        assert!(
+            d.starts_with("+proj=tmerc +lat_0=0 +k=0.9996 +x_0=500000 +y_0=10000000")
+                && d.ends_with("+lon_0=5.337229166667"),
+            "{d}"
+        );
+        assert!(!d.contains("zone") && !d.contains("south"), "{d}");
+        let d = fixed(
+            1,
+            "+proj=omerc +lat_0=4 +lonc=102 +alpha=30 +pm=jakarta +units=m",
+        );
+        assert!(d.contains("+lonc=208.8077") && !d.contains("lon_0"), "{d}");
         assert_eq!(rewrite(1, "+proj=tmerc +pm=greenwich +units=m"), Ok(None));
     }
 

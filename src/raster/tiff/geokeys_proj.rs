@@ -10,6 +10,7 @@
 //! files, in `tests/crs_against_gdal.rs`.
 
 use super::geotiff::GeoKeys;
+use crate::geo::Crs;
 
 const USER_DEFINED: u16 = 32767;
 
@@ -40,6 +41,8 @@ const FALSE_ORIGIN_EASTING: u16 = 3086;
 const FALSE_ORIGIN_NORTHING: u16 = 3087;
 const CENTER_LONG: u16 = 3088;
 const CENTER_LAT: u16 = 3089;
+const CENTER_EASTING: u16 = 3090;
+const CENTER_NORTHING: u16 = 3091;
 const SCALE_AT_NAT_ORIGIN: u16 = 3092;
 const SCALE_AT_CENTER: u16 = 3093;
 const AZIMUTH: u16 = 3094;
@@ -58,6 +61,60 @@ const ELLIPSOIDS: [(u16, &str); 9] = [
     (7030, "WGS84"),
     (7043, "WGS72"),
 ];
+
+/// GeoTIFF citation keys (GTCitationGeoKey, PCSCitationGeoKey).
+const CITATIONS: [u16; 2] = [1026, 3073];
+
+/// The CRS of user-defined GeoKeys. In GDAL's order: an ESRI PE string in a citation (a
+/// WKT that may name an EPSG CRS or be built, as a `.prj` is), Web ("Pseudo") Mercator by
+/// its citation (it is a Mercator on a sphere, which the parameters alone cannot say:
+/// read as the ellipsoidal one it is 20 km off at 47° N), then the parameters.
+pub(super) fn user_defined_crs(keys: &GeoKeys) -> Crs {
+    let citations: Vec<&str> = CITATIONS
+        .iter()
+        .filter_map(|id| keys.ascii.get(id).map(String::as_str))
+        .collect();
+    if let Some(pe) = citations
+        .iter()
+        .find_map(|c| c.split_once("ESRI PE String = ").map(|(_, wkt)| wkt))
+    {
+        let crs = crate::geo::crs_from_prj("the ESRI PE string of the GeoKeys", Ok(pe.to_string()));
+        if !matches!(crs, Crs::Unknown(_)) {
+            return crs;
+        }
+    }
+    let web_mercator = citations.iter().any(|c| {
+        let c = c.to_ascii_lowercase();
+        c.contains("pseudo-mercator")
+            || c.contains("pseudo mercator")
+            || c.contains("web_mercator")
+            || c.contains("popular visualisation")
+    });
+    if web_mercator && keys.shorts.get(&COORD_TRANS) == Some(&7) {
+        let zero = |id: u16| {
+            keys.doubles
+                .get(&id)
+                .and_then(|v| v.first())
+                .copied()
+                .unwrap_or(0.0)
+                == 0.0
+        };
+        if [NAT_ORIGIN_LONG, FALSE_EASTING, FALSE_NORTHING]
+            .into_iter()
+            .all(zero)
+        {
+            return Crs::Epsg(3857);
+        }
+        return Crs::Unknown(
+            "user-defined GeoKeys: a Web Mercator with its own origin, which satdet does not build"
+                .into(),
+        );
+    }
+    match proj_string(keys) {
+        Ok(def) => Crs::Proj(def),
+        Err(why) => Crs::Unknown(format!("user-defined GeoKeys: {why}")),
+    }
+}
 
 /// The PROJ string of the user-defined CRS `keys` describe, or why there is none.
 pub(super) fn proj_string(keys: &GeoKeys) -> Result<String, String> {
@@ -91,7 +148,7 @@ pub(super) fn proj_string(keys: &GeoKeys) -> Result<String, String> {
 
 /// Through the rewrite every definition gets (a prime meridian folded in, ...).
 fn finish(def: String) -> Result<String, String> {
-    Ok(crate::geo::Crs::rewrite_for_proj4rs(&def)?.unwrap_or(def))
+    Ok(Crs::rewrite_for_proj4rs(&def)?.unwrap_or(def))
 }
 
 /// The projection part: `+proj=... +lat_0=...`. GeoTIFF gives false eastings and
@@ -117,12 +174,23 @@ fn projection(keys: &GeoKeys, to_metre: f64) -> Result<String, String> {
             .ok_or_else(|| format!("projection method {ct} without GeoKey {id}"))?;
         Ok(format!("+{name}={v}"))
     };
-    let metres = |name: &str, id: u16| format!("+{name}={}", double(id).unwrap_or(0.0) * to_metre);
+    // False eastings and northings under whichever key the writer used (libgeotiff
+    // accepts each for each method), the method's own key first.
+    let metres = |name: &str, ids: &[u16]| {
+        let v = ids.iter().find_map(|&id| double(id)).unwrap_or(0.0);
+        format!("+{name}={}", v * to_metre)
+    };
     let fe = || -> Result<String, String> {
         Ok(format!(
             "{} {}",
-            metres("x_0", FALSE_EASTING),
-            metres("y_0", FALSE_NORTHING)
+            metres(
+                "x_0",
+                &[FALSE_EASTING, FALSE_ORIGIN_EASTING, CENTER_EASTING]
+            ),
+            metres(
+                "y_0",
+                &[FALSE_NORTHING, FALSE_ORIGIN_NORTHING, CENTER_NORTHING]
+            )
         ))
     };
     let s = match ct {
@@ -154,8 +222,14 @@ fn projection(keys: &GeoKeys, to_metre: f64) -> Result<String, String> {
             p("lat_2", STD_PARALLEL_2, None)?,
             p("lat_0", FALSE_ORIGIN_LAT, None)?,
             p("lon_0", FALSE_ORIGIN_LONG, None)?,
-            metres("x_0", FALSE_ORIGIN_EASTING),
-            metres("y_0", FALSE_ORIGIN_NORTHING)
+            metres(
+                "x_0",
+                &[FALSE_ORIGIN_EASTING, FALSE_EASTING, CENTER_EASTING]
+            ),
+            metres(
+                "y_0",
+                &[FALSE_ORIGIN_NORTHING, FALSE_NORTHING, CENTER_NORTHING]
+            )
         ),
         9 => format!(
             "+proj=lcc {} {} {} {} {}",

@@ -28,18 +28,23 @@ pub(crate) struct GeoKeys {
     pub shorts: BTreeMap<u16, u16>,
     /// Every key held in GeoDoubleParamsTag, by id.
     pub doubles: BTreeMap<u16, Vec<f64>>,
+    /// Every key held in GeoAsciiParamsTag (the citations), by id, without the `|`.
+    pub ascii: BTreeMap<u16, String>,
 }
 
-/// GeoDoubleParamsTag: where double-valued keys live.
+/// GeoDoubleParamsTag and GeoAsciiParamsTag: where double and text keys live.
 const GEO_DOUBLE_PARAMS: u16 = 34736;
+const GEO_ASCII_PARAMS: u16 = 34737;
 
 /// Parses the short values of a GeoKeyDirectoryTag: a 4-short header, then 4 shorts a key
 /// (id, location, count, value). Double-valued keys are taken from GeoDoubleParamsTag's
-/// values (`doubles`); other locations (the ASCII citations) are skipped. A double key
-/// pointing past the doubles is an error.
+/// values (`doubles`), text keys from GeoAsciiParamsTag's (`ascii`). A key pointing past
+/// its tag's values is skipped, as GDAL does: the keys that matter then say what is
+/// missing (a user-defined projection without its parameters).
 pub(crate) fn parse_geokeys(
     dir: &[u16],
     doubles: Option<&[f64]>,
+    ascii: Option<&str>,
 ) -> std::result::Result<GeoKeys, String> {
     if dir.len() < 4 {
         return Err(format!(
@@ -57,19 +62,20 @@ pub(crate) fn parse_geokeys(
     let mut keys = GeoKeys::default();
     for k in dir[4..4 + 4 * n].chunks_exact(4) {
         let (id, loc, count, value) = (k[0], k[1], usize::from(k[2]), k[3]);
+        let from = usize::from(value);
         if loc == GEO_DOUBLE_PARAMS {
-            let from = usize::from(value);
-            let values = doubles
-                .and_then(|d| d.get(from..from.checked_add(count)?))
-                .ok_or_else(|| {
-                    format!(
-                        "GeoKey {id} points at {count} values from index {from} of GeoDoubleParams, which holds {}",
-                        doubles.map_or(0, <[f64]>::len)
-                    )
-                })?;
-            keys.doubles.insert(id, values.to_vec());
+            if let Some(values) = doubles.and_then(|d| d.get(from..from.checked_add(count)?)) {
+                keys.doubles.insert(id, values.to_vec());
+            }
             if (3074..=3099).contains(&id) {
                 keys.projection_parameters = true;
+            }
+            continue;
+        }
+        if loc == GEO_ASCII_PARAMS {
+            if let Some(text) = ascii.and_then(|a| a.get(from..from.checked_add(count)?)) {
+                keys.ascii
+                    .insert(id, text.trim_end_matches(['|', '\0']).to_string());
             }
             continue;
         }
@@ -109,10 +115,7 @@ pub(crate) fn crs_from_keys(keys: &GeoKeys) -> Crs {
                 Crs::Unknown(format!("EPSG:{c}, which satdet has no definition for"))
             }
         }
-        Some(_) => match super::geokeys_proj::proj_string(keys) {
-            Ok(def) => Crs::Proj(def),
-            Err(why) => Crs::Unknown(format!("user-defined GeoKeys: {why}")),
-        },
+        Some(_) => super::geokeys_proj::user_defined_crs(keys),
         None => Crs::Unknown("no EPSG code in the GeoKey directory".into()),
     }
 }
@@ -201,6 +204,7 @@ pub(super) fn georef(
     transform: GeoTransform,
     geokey_directory: Option<&[u16]>,
     geo_doubles: Option<&[f64]>,
+    geo_ascii: Option<&str>,
     path: &Path,
 ) -> Result<GeoRef> {
     let bad = |detail: String| Error::Georef {
@@ -208,7 +212,7 @@ pub(super) fn georef(
         detail,
     };
     let keys = match geokey_directory {
-        Some(d) => parse_geokeys(d, geo_doubles).map_err(bad)?,
+        Some(d) => parse_geokeys(d, geo_doubles, geo_ascii).map_err(bad)?,
         None => GeoKeys::default(),
     };
     let raster_type = match keys.raster_type {
@@ -237,7 +241,7 @@ mod tests {
     #[test]
     fn geokeys_projected() {
         let dir = [1, 1, 0, 3, 1024, 0, 1, 1, 1025, 0, 1, 2, 3072, 0, 1, 32633];
-        let k = parse_geokeys(&dir, None).expect("valid");
+        let k = parse_geokeys(&dir, None, None).expect("valid");
         assert_eq!(k.raster_type, Some(2));
         assert_eq!(crs_from_keys(&k), Crs::Epsg(32633));
     }
@@ -250,7 +254,7 @@ mod tests {
         let dir = [
             1, 1, 0, 3, 2048, 0, 1, 4326, 3075, 0, 1, 8, 3076, 0, 1, 9001,
         ];
-        let k = parse_geokeys(&dir, None).expect("valid");
+        let k = parse_geokeys(&dir, None, None).expect("valid");
         assert!(k.projection_parameters);
         assert!(
             matches!(crs_from_keys(&k), Crs::Unknown(_)),
@@ -258,20 +262,21 @@ mod tests {
             crs_from_keys(&k)
         );
         // Geographic keys alone still name the CRS.
-        let k = parse_geokeys(&[1, 1, 0, 1, 2048, 0, 1, 4326], None).expect("valid");
+        let k = parse_geokeys(&[1, 1, 0, 1, 2048, 0, 1, 4326], None, None).expect("valid");
         assert_eq!(crs_from_keys(&k), Crs::Epsg(4326));
     }
 
     #[test]
     fn geokeys_truncated_is_an_error() {
-        assert!(parse_geokeys(&[1, 1, 0, 3, 1024, 0, 1], None).is_err());
-        assert!(parse_geokeys(&[1, 1], None).is_err());
-        // A double key pointing past GeoDoubleParams.
-        let dir = [1, 1, 0, 1, 3078, 34736, 1, 2];
-        assert!(parse_geokeys(&dir, Some(&[1.0, 2.0])).is_err());
-        assert!(parse_geokeys(&dir, None).is_err());
-        let k = parse_geokeys(&dir, Some(&[1.0, 2.0, 33.0])).expect("valid");
+        assert!(parse_geokeys(&[1, 1, 0, 3, 1024, 0, 1], None, None).is_err());
+        assert!(parse_geokeys(&[1, 1], None, None).is_err());
+        // A double or text key pointing past its tag's values is skipped, not an error.
+        let dir = [1, 1, 0, 2, 3078, 34736, 1, 2, 1026, 34737, 10, 0];
+        let k = parse_geokeys(&dir, Some(&[1.0, 2.0]), Some("short|")).expect("valid");
+        assert!(k.doubles.is_empty() && k.ascii.is_empty() && k.projection_parameters);
+        let k = parse_geokeys(&dir, Some(&[1.0, 2.0, 33.0]), Some("WGS 84 / x|")).expect("valid");
         assert_eq!(k.doubles[&3078], vec![33.0]);
+        assert_eq!(k.ascii[&1026], "WGS 84 / x");
     }
 
     #[test]

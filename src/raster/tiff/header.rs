@@ -16,7 +16,7 @@ use std::path::Path;
 /// Tags the `tiff` decoder reads while opening, or satdet reads after.
 const READ_TAGS: &[u16] = &[
     254, 256, 257, 258, 259, 262, 273, 277, 278, 279, 284, 317, 322, 323, 324, 325, 338, 339, 347,
-    530, 33550, 33922, 34264, 34735, 34736, 42113,
+    530, 33550, 33922, 34264, 34735, 34736, 34737, 42113,
 ];
 
 /// The strip/tile offset and byte-count tags.

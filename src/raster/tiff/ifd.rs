@@ -75,11 +75,27 @@ fn read_georef(dec: &mut Dec, path: &Path) -> Result<Option<GeoRef>> {
     let Some(transform) = geotiff::model_transform(&tags, path)? else {
         return Ok(None);
     };
-    let doubles = f64s(Tag::GeoDoubleParamsTag, "GeoDoubleParams")?;
+    // Parameters and citations of the GeoKeys: unreadable ones are as absent (GDAL opens
+    // such files too), and only a CRS that needs them says so.
+    let doubles = f64s(Tag::GeoDoubleParamsTag, "GeoDoubleParams")
+        .ok()
+        .flatten();
+    let ascii = dec
+        .find_tag(Tag::GeoAsciiParamsTag)
+        .ok()
+        .flatten()
+        .and_then(|v| v.into_string().ok());
     let dir: Option<Vec<u16>> = dec
         .find_tag_unsigned_vec(Tag::GeoKeyDirectoryTag)
         .map_err(|e| tiff_error(path, "GeoKeyDirectory", e))?;
-    geotiff::georef(transform, dir.as_deref(), doubles.as_deref(), path).map(Some)
+    geotiff::georef(
+        transform,
+        dir.as_deref(),
+        doubles.as_deref(),
+        ascii.as_deref(),
+        path,
+    )
+    .map(Some)
 }
 
 /// A TIFF opened: its first image as a source, and the overviews found after it.
