@@ -67,8 +67,9 @@ impl Crs {
             Crs::Unknown(_) => return Err("no PROJ definition is known for this CRS".into()),
         };
         let def = crs_definitions::from_code(code)
-            .ok_or_else(|| "no PROJ definition is known for this CRS".to_string())?
-            .proj4;
+            .map(|d| d.proj4)
+            .filter(|d| !d.trim().is_empty())
+            .ok_or_else(|| "no PROJ definition is known for this CRS".to_string())?;
         let fixed = proj4rs_fix::rewrite(code, def)?;
         Ok(proj4rs_fix::keep(code, def, fixed))
     }
@@ -249,6 +250,14 @@ mod tests {
         // NAD27 / UTM 10N: its datum shift is a grid (conus), which satdet does not carry.
         let e = ToWgs84::new(&Crs::Epsg(26710)).unwrap_err().to_string();
         assert!(e.contains("EPSG:26710") && e.contains("grid file"), "{e}");
+    }
+
+    #[test]
+    fn an_empty_epsg_definition_is_no_definition() {
+        // crs-definitions lists EPSG:22300 with an empty PROJ string.
+        assert!(Crs::Epsg(22300).proj4().is_none());
+        let e = ToWgs84::new(&Crs::Epsg(22300)).unwrap_err().to_string();
+        assert!(e.contains("no PROJ definition"), "{e}");
     }
 
     #[test]
