@@ -547,3 +547,59 @@ fn web_mercator_in_user_defined_geokeys_is_epsg_3857() {
     let d = worst_against_gdal(&tif, None).expect("reprojected");
     assert!(d <= 0.1, "{d} m from GDAL");
 }
+
+/// `Scene::area_km2` in CRSs whose map unit is not a ground metre: a Mercator 2SP (true
+/// scale at 30°, so a map metre at 45° N is cos 45° / cos 30° of a ground metre) and a
+/// transverse Mercator in US feet.
+#[test]
+fn scene_area_follows_the_ground_in_mercator_2sp_and_feet() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let base = common::fixture("geo_32633.tif");
+    let make = |name: &str, def: &str, ullr: [f64; 4]| {
+        let path = dir.path().join(name);
+        let mut args = vec![
+            "-q".to_string(),
+            "-a_srs".into(),
+            def.into(),
+            "-a_ullr".into(),
+        ];
+        args.extend(ullr.iter().map(|v| v.to_string()));
+        args.push(base.to_str().expect("utf8").into());
+        args.push(path.to_str().expect("utf8").into());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run("gdal_translate", &args);
+        satdet::Scene::open(&path).expect("open")
+    };
+    // 50 x 40 pixels of 2 x 2 map units.
+    let merc = make(
+        "merc2sp.tif",
+        "+proj=merc +lat_ts=30 +lon_0=0 +datum=WGS84 +units=m",
+        [0.0, 4_865_000.0, 100.0, 4_864_920.0],
+    );
+    let g = merc.georef().expect("georef");
+    let centre = g.transform.pixel_to_map(PixelPoint { x: 25.0, y: 20.0 });
+    let lat = ToWgs84::new(&g.crs)
+        .expect("merc")
+        .point(centre)
+        .expect("point")
+        .lat;
+    assert!((lat - 45.0).abs() < 1.0, "{lat}");
+    let ground = 2.0 * lat.to_radians().cos() / 30f64.to_radians().cos();
+    let want = 50.0 * 40.0 * ground * ground / 1e6;
+    let got = merc.area_km2().expect("area");
+    assert!(
+        (got / want - 1.0).abs() < 0.01,
+        "Mercator 2SP: {got} km² against {want}"
+    );
+    let feet = make(
+        "feet.tif",
+        "+proj=tmerc +lat_0=40 +lon_0=-74 +k=0.9999 +x_0=150000 +y_0=0 +datum=NAD83 +units=us-ft",
+        [492_000.0, 100_000.0, 492_100.0, 99_920.0],
+    );
+    let want = 50.0 * 40.0 * (2.0 * 0.304_800_6f64).powi(2) / 1e6;
+    let got = feet.area_km2().expect("area");
+    assert!(
+        (got / want - 1.0).abs() < 0.001,
+        "US feet: {got} km² against {want}"
+    );
+}

@@ -516,6 +516,37 @@ mod tests {
     }
 
     #[test]
+    fn false_easting_under_another_methods_key_is_used() {
+        // A transverse Mercator whose writer put the false origin under 3086/3087
+        // (libgeotiff reads either); in feet, converted to PROJ's metres.
+        let k = keys(
+            &[
+                (1024, 1),
+                (2048, 4326),
+                (3074, 32767),
+                (3075, 1),
+                (3076, 9002),
+            ],
+            &[
+                (3080, &[9.0]),
+                (3092, &[0.9996]),
+                (3086, &[1_000_000.0]),
+                (3087, &[10.0]),
+            ],
+        );
+        let d = proj_string(&k).expect("tmerc");
+        let value = |key: &str| -> f64 {
+            d.split_whitespace()
+                .find_map(|t| t.strip_prefix(key))
+                .expect("present")
+                .parse()
+                .expect("number")
+        };
+        assert!((value("+x_0=") - 304_800.0).abs() < 1e-6, "{d}");
+        assert!((value("+y_0=") - 3.048).abs() < 1e-9, "{d}");
+    }
+
+    #[test]
     fn user_defined_geographic_on_an_ellipsoid() {
         let k = keys(&[(1024, 2), (2048, 32767), (2056, 7022)], &[]);
         assert_eq!(
