@@ -11,11 +11,13 @@ mod crs;
 mod gsd;
 mod oriented;
 mod prj;
+mod proj_parts;
 mod transform;
 mod wkt_proj;
 mod world_file;
 
 pub(crate) use prj::parse_prj;
+pub(crate) use proj_parts::{geographic_datum, oblique_mercator, polar_stereographic};
 pub(crate) use world_file::{
     crs_from_prj, crs_without_prj, parse_world_file, world_file_extensions,
 };

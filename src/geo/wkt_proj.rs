@@ -323,15 +323,7 @@ fn known_geographic(geog: &Node, datum: &Node) -> Option<String> {
                 .find(|(n, _)| *n == name)
                 .map(|(_, c)| *c)
         })?;
-    let def = crs_definitions::from_code(code)
-        .map(|d| d.proj4)
-        .filter(|d| d.starts_with("+proj=longlat"))?;
-    Some(
-        def.split_whitespace()
-            .filter(|t| !t.starts_with("+proj=") && *t != "+no_defs")
-            .collect::<Vec<_>>()
-            .join(" "),
-    )
+    super::geographic_datum(code)
 }
 
 /// Web Mercator as EPSG:3857 defines it, with the WKT's own origin.
@@ -371,11 +363,13 @@ fn projection(root: &Node, unit: f64) -> Result<String, String> {
             .find(|(k, _)| names.contains(&k.as_str()))
             .map(|(_, v)| *v)
     };
-    let p = |proj: &str, names: &[&str], default: Option<f64>| -> Result<String, String> {
-        let v = get(names)
+    let v = |names: &[&str], default: Option<f64>| -> Result<f64, String> {
+        get(names)
             .or(default)
-            .ok_or_else(|| format!("projection {name} without parameter {}", names[0]))?;
-        Ok(format!("+{proj}={v}"))
+            .ok_or_else(|| format!("projection {name} without parameter {}", names[0]))
+    };
+    let p = |proj: &str, names: &[&str], default: Option<f64>| -> Result<String, String> {
+        Ok(format!("+{proj}={}", v(names, default)?))
     };
     let lat_0 = ["latitude_of_origin", "latitude_of_center"];
     let lon_0 = [
@@ -431,19 +425,14 @@ fn projection(root: &Node, unit: f64) -> Result<String, String> {
             };
             format!("+proj=merc {} {scale} {fe}", p("lon_0", &lon_0, Some(0.0))?)
         }
-        "polar_stereographic" => {
-            let lat = get(&lat_0).ok_or("polar stereographic without a latitude")?;
-            let pole = if lat < 0.0 { -90.0 } else { 90.0 };
-            let scale = if lat.abs() == 90.0 {
-                k(1.0)?
-            } else {
-                format!("+lat_ts={lat}")
-            };
-            format!(
-                "+proj=stere +lat_0={pole} {scale} {} {fe}",
-                p("lon_0", &lon_0, None)?
+        "polar_stereographic" => format!(
+            "{} {fe}",
+            super::polar_stereographic(
+                get(&lat_0).ok_or("polar stereographic without a latitude")?,
+                v(&["scale_factor"], Some(1.0))?,
+                v(&lon_0, None)?
             )
-        }
+        ),
         // ESRI's polar stereographic: the latitude of true scale as a standard parallel.
         "stereographic_north_pole" | "stereographic_south_pole" => {
             let pole = if name.ends_with("south_pole") {
@@ -464,32 +453,23 @@ fn projection(root: &Node, unit: f64) -> Result<String, String> {
         | "oblique_mercator"
         | "rectified_skew_orthomorphic_natural_origin"
         | "swiss_oblique_cylindrical" => {
-            let azimuth = match get(&["azimuth"]) {
-                Some(a) => a,
-                None if name == "swiss_oblique_cylindrical" => 90.0,
-                None => return Err(format!("projection {name} without an azimuth")),
-            };
-            let gamma = get(&["rectified_grid_angle", "xy_plane_rotation"]).unwrap_or(azimuth);
-            if name == "swiss_oblique_cylindrical" || (azimuth == 90.0 && gamma == 90.0) {
-                format!(
-                    "+proj=somerc {} {} {} {fe}",
-                    p("lat_0", &lat_0, None)?,
-                    p("lon_0", &lon_0, None)?,
-                    p("k_0", &["scale_factor"], Some(1.0))?
-                )
+            let (azimuth, gamma) = if name == "swiss_oblique_cylindrical" {
+                (90.0, 90.0)
             } else {
-                format!(
-                    "+proj=omerc {} {} +alpha={azimuth} +gamma={gamma} {} {fe}{}",
-                    p("lat_0", &lat_0, None)?,
-                    p("lonc", &lon_0, None)?,
-                    k(1.0)?,
-                    if name.ends_with("center") {
-                        ""
-                    } else {
-                        " +no_uoff"
-                    }
-                )
-            }
+                let azimuth = get(&["azimuth"])
+                    .ok_or_else(|| format!("projection {name} without an azimuth"))?;
+                let gamma = get(&["rectified_grid_angle", "xy_plane_rotation"]).unwrap_or(azimuth);
+                (azimuth, gamma)
+            };
+            super::oblique_mercator(
+                v(&lat_0, None)?,
+                v(&lon_0, None)?,
+                azimuth,
+                gamma,
+                v(&["scale_factor"], Some(1.0))?,
+                &fe,
+                !name.ends_with("center"),
+            )
         }
         "oblique_stereographic" | "double_stereographic" => format!(
             "+proj=sterea {} {} {} {fe}",

@@ -90,15 +90,8 @@ pub(super) fn user_defined_crs(keys: &GeoKeys) -> Crs {
             || c.contains("web_mercator")
             || c.contains("popular visualisation")
     });
-    if web_mercator && keys.shorts.get(&COORD_TRANS) == Some(&7) {
-        let zero = |id: u16| {
-            keys.doubles
-                .get(&id)
-                .and_then(|v| v.first())
-                .copied()
-                .unwrap_or(0.0)
-                == 0.0
-        };
+    if web_mercator && keys.short(COORD_TRANS) == Some(7) {
+        let zero = |id: u16| keys.double(id).unwrap_or(0.0) == 0.0;
         if [NAT_ORIGIN_LONG, FALSE_EASTING, FALSE_NORTHING]
             .into_iter()
             .all(zero)
@@ -118,8 +111,7 @@ pub(super) fn user_defined_crs(keys: &GeoKeys) -> Crs {
 
 /// The PROJ string of the user-defined CRS `keys` describe, or why there is none.
 pub(super) fn proj_string(keys: &GeoKeys) -> Result<String, String> {
-    let short = |id: u16| keys.shorts.get(&id).copied();
-    let double = |id: u16| keys.doubles.get(&id).and_then(|v| v.first()).copied();
+    let (short, double) = (|id| keys.short(id), |id| keys.double(id));
     if let Some(u) = short(ANGULAR_UNITS).filter(|&u| u != 9102 && u != 9122) {
         return Err(format!(
             "angular unit {u} (GeogAngularUnitsGeoKey); satdet reads degrees"
@@ -154,8 +146,7 @@ fn finish(def: String) -> Result<String, String> {
 /// The projection part: `+proj=... +lat_0=...`. GeoTIFF gives false eastings and
 /// northings in the CRS's linear unit, PROJ's `+x_0`/`+y_0` are metres: `to_metre`.
 fn projection(keys: &GeoKeys, to_metre: f64) -> Result<String, String> {
-    let short = |id: u16| keys.shorts.get(&id).copied();
-    let double = |id: u16| keys.doubles.get(&id).and_then(|v| v.first()).copied();
+    let (short, double) = (|id| keys.short(id), |id| keys.double(id));
     // An EPSG conversion code instead of parameters: GDAL writes UTM zones so.
     match short(PROJECTION) {
         Some(c @ 16001..=16060) => return Ok(format!("+proj=utm +zone={}", c - 16000)),
@@ -168,11 +159,13 @@ fn projection(keys: &GeoKeys, to_metre: f64) -> Result<String, String> {
         _ => {}
     }
     let ct = short(COORD_TRANS).ok_or("no ProjCoordTransGeoKey (projection method)")?;
-    let p = |name: &str, id: u16, default: Option<f64>| -> Result<String, String> {
-        let v = double(id)
+    let v = |id: u16, default: Option<f64>| -> Result<f64, String> {
+        double(id)
             .or(default)
-            .ok_or_else(|| format!("projection method {ct} without GeoKey {id}"))?;
-        Ok(format!("+{name}={v}"))
+            .ok_or_else(|| format!("projection method {ct} without GeoKey {id}"))
+    };
+    let p = |name: &str, id: u16, default: Option<f64>| -> Result<String, String> {
+        Ok(format!("+{name}={}", v(id, default)?))
     };
     // False eastings and northings under whichever key the writer used (libgeotiff
     // accepts each for each method), the method's own key first.
@@ -268,20 +261,15 @@ fn projection(keys: &GeoKeys, to_metre: f64) -> Result<String, String> {
         ),
         // Polar stereographic: the latitude of true scale (variant B), or the pole with a
         // scale (variant A).
-        15 => {
-            let lat = double(NAT_ORIGIN_LAT).ok_or("polar stereographic without a latitude")?;
-            let pole = if lat < 0.0 { -90.0 } else { 90.0 };
-            let scale = if lat.abs() == 90.0 {
-                p("k", SCALE_AT_NAT_ORIGIN, Some(1.0))?
-            } else {
-                format!("+lat_ts={lat}")
-            };
-            format!(
-                "+proj=stere +lat_0={pole} {scale} {} {}",
-                p("lon_0", STRAIGHT_VERT_POLE_LONG, None)?,
-                fe()?
-            )
-        }
+        15 => format!(
+            "{} {}",
+            crate::geo::polar_stereographic(
+                double(NAT_ORIGIN_LAT).ok_or("polar stereographic without a latitude")?,
+                v(SCALE_AT_NAT_ORIGIN, Some(1.0))?,
+                v(STRAIGHT_VERT_POLE_LONG, None)?
+            ),
+            fe()?
+        ),
         16 => format!(
             "+proj=sterea {} {} {} {}",
             p("lat_0", NAT_ORIGIN_LAT, None)?,
@@ -321,25 +309,15 @@ fn projection(keys: &GeoKeys, to_metre: f64) -> Result<String, String> {
         // B). An azimuth of 90° is the Swiss case, the oblique *cylindrical* Mercator.
         3 | 9812 | 9815 => {
             let azimuth = double(AZIMUTH).ok_or("oblique Mercator without an azimuth")?;
-            let gamma = double(RECTIFIED_GRID_ANGLE).unwrap_or(azimuth);
-            if azimuth == 90.0 && gamma == 90.0 {
-                format!(
-                    "+proj=somerc {} {} {} {}",
-                    p("lat_0", CENTER_LAT, None)?,
-                    p("lon_0", CENTER_LONG, None)?,
-                    p("k_0", SCALE_AT_CENTER, Some(1.0))?,
-                    fe()?
-                )
-            } else {
-                format!(
-                    "+proj=omerc {} {} +alpha={azimuth} +gamma={gamma} {} {}{}",
-                    p("lat_0", CENTER_LAT, None)?,
-                    p("lonc", CENTER_LONG, None)?,
-                    p("k", SCALE_AT_CENTER, Some(1.0))?,
-                    fe()?,
-                    if ct == 9815 { "" } else { " +no_uoff" }
-                )
-            }
+            crate::geo::oblique_mercator(
+                v(CENTER_LAT, None)?,
+                v(CENTER_LONG, None)?,
+                azimuth,
+                double(RECTIFIED_GRID_ANGLE).unwrap_or(azimuth),
+                v(SCALE_AT_CENTER, Some(1.0))?,
+                &fe()?,
+                ct != 9815,
+            )
         }
         other => {
             return Err(format!(
@@ -352,8 +330,7 @@ fn projection(keys: &GeoKeys, to_metre: f64) -> Result<String, String> {
 
 /// The datum part: `+datum=...`, or an ellipsoid with its shift and prime meridian.
 fn datum(keys: &GeoKeys) -> Result<String, String> {
-    let short = |id: u16| keys.shorts.get(&id).copied();
-    let double = |id: u16| keys.doubles.get(&id).and_then(|v| v.first()).copied();
+    let (short, double) = (|id| keys.short(id), |id| keys.double(id));
     // An EPSG geographic CRS (or one named by its datum: GCS codes are datum codes - 2000
     // for the 6xxx datums): its definition's datum part.
     let gcs = match short(GEOGRAPHIC_TYPE) {
@@ -363,17 +340,8 @@ fn datum(keys: &GeoKeys) -> Result<String, String> {
             .map(|d| d - 2000),
     };
     if let Some(c) = gcs {
-        let def = crs_definitions::from_code(c)
-            .map(|d| d.proj4)
-            .filter(|d| d.starts_with("+proj=longlat"))
-            .ok_or_else(|| {
-                format!("geographic CRS EPSG:{c}, which satdet has no definition for")
-            })?;
-        return Ok(def
-            .split_whitespace()
-            .filter(|t| !t.starts_with("+proj=") && *t != "+no_defs")
-            .collect::<Vec<_>>()
-            .join(" "));
+        return crate::geo::geographic_datum(c)
+            .ok_or_else(|| format!("geographic CRS EPSG:{c}, which satdet has no definition for"));
     }
     let mut parts = Vec::new();
     match (

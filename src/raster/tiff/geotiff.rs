@@ -32,6 +32,18 @@ pub(crate) struct GeoKeys {
     pub ascii: BTreeMap<u16, String>,
 }
 
+impl GeoKeys {
+    /// A key held in the directory itself.
+    pub fn short(&self, id: u16) -> Option<u16> {
+        self.shorts.get(&id).copied()
+    }
+
+    /// The first value of a double-valued key.
+    pub fn double(&self, id: u16) -> Option<f64> {
+        self.doubles.get(&id).and_then(|v| v.first()).copied()
+    }
+}
+
 /// GeoDoubleParamsTag and GeoAsciiParamsTag: where double and text keys live.
 const GEO_DOUBLE_PARAMS: u16 = 34736;
 const GEO_ASCII_PARAMS: u16 = 34737;
