@@ -14,8 +14,7 @@ use satdet::geo::{
     ground_distance_m, gsd_m, GeoRef, GeoTransform, LonLat, MapPoint, PixelPoint, ToWgs84,
 };
 use satdet::Crs;
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 /// (EPSG code, WGS84 longitude, latitude inside its area, tolerance in metres, what it covers)
 const CASES: &[(u16, f64, f64, f64, &str)] = &[
@@ -91,32 +90,13 @@ const CASES: &[(u16, f64, f64, f64, &str)] = &[
     ),
 ];
 
-fn gdaltransform(args: &[&str], input: &str) -> String {
-    let mut child = Command::new("gdaltransform")
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("gdaltransform is required for this test (apt-get install gdal-bin): {e}")
-        });
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.as_bytes())
-        .expect("write");
-    let out = child.wait_with_output().expect("wait");
-    assert!(out.status.success(), "gdaltransform {args:?} failed");
-    String::from_utf8(out.stdout).expect("utf8")
-}
-
 #[test]
 fn positions_match_gdal_across_epsg_systems() {
     let mut failures = Vec::new();
     for &(code, lon, lat, tolerance, what) in CASES {
         let epsg = format!("EPSG:{code}");
-        let out = gdaltransform(
+        let out = common::gdal(
+            "gdaltransform",
             &[
                 "-s_srs",
                 "+proj=longlat +datum=WGS84 +no_defs",
@@ -165,7 +145,8 @@ fn geographic_systems_on_another_prime_meridian_are_refused_not_misplaced() {
 fn ground_sample_distance_of_a_feet_system_is_in_metres() {
     // EPSG:2263 (New York Long Island, US survey feet): 1 ft pixels are 0.3048 m on the
     // ground, within the projection's scale (under 1e-4 there).
-    let out = gdaltransform(
+    let out = common::gdal(
+        "gdaltransform",
         &[
             "-s_srs",
             "+proj=longlat +datum=WGS84 +no_defs",
@@ -319,7 +300,8 @@ fn user_defined_geotiff_crs_match_gdal() {
                 continue;
             }
         };
-        let gdal = gdaltransform(
+        let gdal = common::gdal(
+            "gdaltransform",
             &[
                 "-t_srs",
                 "+proj=longlat +datum=WGS84 +no_defs",
@@ -357,19 +339,6 @@ fn user_defined_geotiff_crs_match_gdal() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-fn run(cmd: &str, args: &[&str]) -> String {
-    let out = Command::new(cmd)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{cmd} (apt-get install gdal-bin): {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).expect("utf8")
-}
-
 /// Largest distance between satdet's and GDAL's WGS84 positions of a few pixels of `path`,
 /// GDAL reading the file itself (`gdal_srs: None`) or told its CRS.
 fn worst_against_gdal(path: &std::path::Path, gdal_srs: Option<&str>) -> Result<f64, String> {
@@ -385,7 +354,8 @@ fn worst_against_gdal(path: &std::path::Path, gdal_srs: Option<&str>) -> Result<
         .map(|&(x, y)| g.transform.pixel_to_map(PixelPoint { x, y }))
         .collect();
     let gdal = match gdal_srs {
-        None => gdaltransform(
+        None => common::gdal(
+            "gdaltransform",
             &[
                 "-t_srs",
                 "+proj=longlat +datum=WGS84 +no_defs",
@@ -396,7 +366,8 @@ fn worst_against_gdal(path: &std::path::Path, gdal_srs: Option<&str>) -> Result<
                 .map(|(x, y)| format!("{x} {y}\n"))
                 .collect::<String>(),
         ),
-        Some(srs) => gdaltransform(
+        Some(srs) => common::gdal(
+            "gdaltransform",
             &[
                 "-s_srs",
                 srs,
@@ -459,7 +430,7 @@ fn aux_xml_and_esri_prj_crs_match_gdal() {
         let mut args = vec!["-q", "-of", "PNG", "-a_srs", def, "-a_ullr"];
         args.extend(ullr.iter().map(String::as_str));
         args.extend([base.to_str().expect("utf8"), png.to_str().expect("utf8")]);
-        run("gdal_translate", &args);
+        common::gdal("gdal_translate", &args, "");
         assert!(!png.with_extension("wld").exists());
         // ED50's shift: satdet's EPSG:4230 definition (-87,-98,-121) against the
         // transformation GDAL picks for the place, 1.4 m apart there.
@@ -477,9 +448,9 @@ fn aux_xml_and_esri_prj_crs_match_gdal() {
         let mut args = vec!["-q", "-of", "PNG", "-co", "WORLDFILE=YES", "-a_ullr"];
         args.extend(ullr.iter().map(String::as_str));
         args.extend([base.to_str().expect("utf8"), esri.to_str().expect("utf8")]);
-        run("gdal_translate", &args);
+        common::gdal("gdal_translate", &args, "");
         let _ = std::fs::remove_file(dir.path().join(format!("esri_{i}.png.aux.xml")));
-        let wkt = run("gdalsrsinfo", &["-o", "wkt_esri", def]);
+        let wkt = common::gdal("gdalsrsinfo", &["-o", "wkt_esri", def], "");
         std::fs::write(esri.with_extension("prj"), wkt.trim()).expect("write .prj");
         let srs = if def == ED50_TM {
             "+proj=tmerc +lat_0=0 +lon_0=9 +k=0.9996 +x_0=500000 +y_0=0 +ellps=intl +towgs84=-87,-98,-121 +units=m"
@@ -494,7 +465,7 @@ fn aux_xml_and_esri_prj_crs_match_gdal() {
     }
     // An EPSG CRS in the .aux.xml is that code, with GDAL's transform.
     let png = dir.path().join("epsg.png");
-    run(
+    common::gdal(
         "gdal_translate",
         &[
             "-q",
@@ -503,6 +474,7 @@ fn aux_xml_and_esri_prj_crs_match_gdal() {
             base.to_str().expect("utf8"),
             png.to_str().expect("utf8"),
         ],
+        "",
     );
     let scene = satdet::Scene::open(&png).expect("open");
     let g = scene.georef().expect("georeferenced from the .aux.xml");
@@ -527,7 +499,7 @@ fn web_mercator_in_user_defined_geokeys_is_epsg_3857() {
     let tif = dir.path().join("webmerc.tif");
     let def = "+proj=merc +a=6378137 +b=6378137 +lat_ts=0 +lon_0=0 +x_0=0 +y_0=0 +k=1 +units=m +nadgrids=@null +wktext +no_defs";
     let base = common::fixture("geo_32633.tif");
-    run(
+    common::gdal(
         "gdal_translate",
         &[
             "-q",
@@ -541,6 +513,7 @@ fn web_mercator_in_user_defined_geokeys_is_epsg_3857() {
             base.to_str().expect("utf8"),
             tif.to_str().expect("utf8"),
         ],
+        "",
     );
     let scene = satdet::Scene::open(&tif).expect("open");
     assert_eq!(scene.georef().expect("georef").crs, Crs::Epsg(3857));
@@ -567,7 +540,7 @@ fn scene_area_follows_the_ground_in_mercator_2sp_and_feet() {
         args.push(base.to_str().expect("utf8").into());
         args.push(path.to_str().expect("utf8").into());
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        run("gdal_translate", &args);
+        common::gdal("gdal_translate", &args, "");
         satdet::Scene::open(&path).expect("open")
     };
     // 50 x 40 pixels of 2 x 2 map units.

@@ -5,28 +5,6 @@ mod common;
 
 use satdet::geo::{MapPoint, PixelPoint, ToWgs84};
 use satdet::Scene;
-use std::io::Write;
-use std::process::{Command, Stdio};
-
-fn gdal(cmd: &str, args: &[&str], stdin: &str) -> String {
-    let mut child = Command::new(cmd)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!("{cmd} is required for this test (apt-get install gdal-bin): {e}")
-        });
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(stdin.as_bytes())
-        .expect("write");
-    let out = child.wait_with_output().expect("wait");
-    assert!(out.status.success(), "{cmd} {args:?} failed");
-    String::from_utf8(out.stdout).expect("utf8")
-}
 
 const PIXELS: [(f64, f64); 4] = [(0.0, 0.0), (50.0, 40.0), (12.5, 7.25), (49.0, 0.5)];
 
@@ -46,7 +24,7 @@ fn transforms_match_gdalinfo() {
         let g = scene
             .georef()
             .unwrap_or_else(|| panic!("{name}: no georef"));
-        let info: serde_json::Value = serde_json::from_str(&gdal(
+        let info: serde_json::Value = serde_json::from_str(&common::gdal(
             "gdalinfo",
             &["-json", path.to_str().expect("utf8")],
             "",
@@ -89,7 +67,7 @@ fn wgs84_positions_match_gdaltransform() {
         assert_eq!(g.crs, satdet::Crs::Epsg(epsg), "{name}");
         let to = ToWgs84::new(&g.crs).expect("reprojection");
         // +proj=longlat keeps lon, lat order whatever the GDAL version's axis rules.
-        let out = gdal(
+        let out = common::gdal(
             "gdaltransform",
             &[
                 "-t_srs",
@@ -133,7 +111,7 @@ fn map_positions_match_gdaltransform() {
         let path = common::fixture(name);
         let scene = Scene::open(&path).expect("open");
         let g = scene.georef().expect("georef");
-        let out = gdal("gdaltransform", &[path.to_str().expect("utf8")], &input);
+        let out = common::gdal("gdaltransform", &[path.to_str().expect("utf8")], &input);
         for ((px, py), line) in PIXELS.iter().zip(out.lines()) {
             let v: Vec<f64> = line
                 .split_whitespace()

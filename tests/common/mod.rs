@@ -74,3 +74,32 @@ pub fn raw_samples(name: &str, bits: u64) -> Vec<u16> {
             .collect()
     }
 }
+
+/// Runs a GDAL tool (gdal-bin, the tests' oracle) with `stdin`, and returns its stdout;
+/// panics, naming the package, when it is missing or fails.
+pub fn gdal(cmd: &str, args: &[&str], stdin: &str) -> String {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(cmd)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("{cmd} is required for this test (apt-get install gdal-bin): {e}")
+        });
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("wait");
+    assert!(
+        out.status.success(),
+        "{cmd} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf8")
+}
