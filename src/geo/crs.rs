@@ -58,20 +58,14 @@ impl Crs {
         let code = match self {
             Crs::Epsg(c) => *c,
             // Built by satdet (already rewritten) or given by a caller (rewritten here).
-            Crs::Proj(def) => {
-                return Ok(match proj4rs_fix::rewrite(0, def)? {
-                    None => def,
-                    Some(fixed) => proj4rs_fix::keep_text(def, fixed),
-                })
-            }
+            Crs::Proj(def) => return Ok(proj4rs_fix::rewritten(0, def)?.unwrap_or(def)),
             Crs::Unknown(_) => return Err("no PROJ definition is known for this CRS".into()),
         };
         let def = crs_definitions::from_code(code)
             .map(|d| d.proj4)
             .filter(|d| !d.trim().is_empty())
             .ok_or_else(|| "no PROJ definition is known for this CRS".to_string())?;
-        let fixed = proj4rs_fix::rewrite(code, def)?;
-        Ok(proj4rs_fix::keep(code, def, fixed))
+        Ok(proj4rs_fix::rewritten(code, def)?.unwrap_or(def))
     }
 
     /// True for lon/lat (geographic) systems, whose map units are degrees.

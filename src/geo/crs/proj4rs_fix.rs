@@ -202,30 +202,20 @@ pub(super) fn rewrite(code: u16, def: &str) -> Result<Option<String>, String> {
     }))
 }
 
-/// The definition to use for `code`: `def` itself, or its rewrite, kept for the life of
-/// the process (at most one copy per EPSG code that needs one).
-pub(super) fn keep(code: u16, def: &'static str, fixed: Option<String>) -> &'static str {
-    let Some(fixed) = fixed else {
-        return def;
-    };
-    static KEPT: OnceLock<Mutex<HashMap<u16, &'static str>>> = OnceLock::new();
+/// [`rewrite`], done once per definition (`code` is the EPSG code, 0 for another one) and
+/// kept for the life of the process: at most one entry per EPSG code or caller's string.
+pub(super) fn rewritten(code: u16, def: &str) -> Result<Option<&'static str>, String> {
+    type Kept = HashMap<(u16, String), Result<Option<&'static str>, String>>;
+    static KEPT: OnceLock<Mutex<Kept>> = OnceLock::new();
     let mut kept = KEPT
         .get_or_init(Default::default)
         .lock()
         .unwrap_or_else(PoisonError::into_inner);
-    kept.entry(code)
-        .or_insert_with(|| Box::leak(fixed.into_boxed_str()))
-}
-
-/// [`keep`] for a definition that is not an EPSG code's (a caller's `Crs::Proj`).
-pub(super) fn keep_text(def: &str, fixed: String) -> &'static str {
-    static KEPT: OnceLock<Mutex<HashMap<String, &'static str>>> = OnceLock::new();
-    let mut kept = KEPT
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    kept.entry(def.to_string())
-        .or_insert_with(|| Box::leak(fixed.into_boxed_str()))
+    kept.entry((code, def.to_string()))
+        .or_insert_with(|| {
+            rewrite(code, def).map(|fixed| fixed.map(|f| &*Box::leak(f.into_boxed_str())))
+        })
+        .clone()
 }
 
 #[cfg(test)]
@@ -326,6 +316,6 @@ mod tests {
     fn definitions_without_these_cases_are_kept_verbatim() {
         let def = "+proj=utm +zone=33 +datum=WGS84 +units=m +no_defs";
         assert_eq!(rewrite(32633, def), Ok(None));
-        assert!(std::ptr::eq(keep(32633, def, None), def));
+        assert_eq!(rewritten(32633, def), Ok(None));
     }
 }
