@@ -3,6 +3,10 @@
 # (unit, integration, doc) in one test build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The test build needs a few GB of disk; say how much there is, so a full disk is plain.
+df -h . | sed 's/^/test: disk /'
+# Incremental compilation state is of no use to a one-off build and costs disk.
+export CARGO_INCREMENTAL=0
 bash scripts/setup.sh
 .venv/bin/python tests/fixtures/make_fixtures.py
 # The `cuda` and `tensorrt` features must at least build (there is no GPU in CI).
