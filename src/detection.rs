@@ -102,6 +102,58 @@ pub struct GsdMatch {
     pub matched: bool,
 }
 
+/// Which scene bands feed the model's red, green and blue inputs, and why
+/// ([`crate::DetectorBuilder::bands`], [`crate::Scene::rgb_bands`]).
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Bands {
+    /// Band numbers, counted from 1 as GDAL counts them, fed to the model's red, green and
+    /// blue inputs; one band repeated three times for a single band fed as grey.
+    pub rgb: [u16; 3],
+    /// Why these bands.
+    pub from: BandsFrom,
+}
+
+/// Why a run fed the bands it did ([`Bands::from`]).
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BandsFrom {
+    /// Asked for ([`crate::DetectorBuilder::bands`], the CLI's `--bands`).
+    Asked,
+    /// The file's colour interpretation ([`crate::Scene::rgb_bands`]).
+    File,
+    /// Assumed from the band count: one band as grey, else the first three as red, green
+    /// and blue (a scene whose file does not say what its bands are).
+    Assumed,
+}
+
+impl Default for Bands {
+    /// Bands 1, 2, 3 as red, green and blue, assumed.
+    fn default() -> Self {
+        Bands {
+            rgb: [1, 2, 3],
+            from: BandsFrom::Assumed,
+        }
+    }
+}
+
+impl std::fmt::Display for Bands {
+    /// `3,2,1 as R,G,B (the file's colour interpretation)`, or `1 as grey (...)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let [r, g, b] = self.rgb;
+        let why = match self.from {
+            BandsFrom::Asked => "asked for",
+            BandsFrom::File => "the file's colour interpretation",
+            BandsFrom::Assumed => "assumed: the file does not say",
+        };
+        if r == g && g == b {
+            write!(f, "{r} as grey ({why})")
+        } else {
+            write!(f, "{r},{g},{b} as R,G,B ({why})")
+        }
+    }
+}
+
 /// What a detect call did.
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -146,6 +198,9 @@ pub struct Report {
     pub candidates_capped: u64,
     /// The sample scaling used.
     pub scaling: Scaling,
+    /// The scene bands fed to the model's red, green and blue inputs.
+    #[cfg_attr(feature = "serde", serde(default))]
+    pub bands: Bands,
     /// The confidence threshold applied.
     pub confidence: f32,
     /// The IoU above which boxes of one class were duplicates (NMS).

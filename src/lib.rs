@@ -82,7 +82,7 @@ pub mod preprocess;
 pub mod raster;
 pub mod tiling;
 
-pub use detection::{Detection, Detections, GsdMatch, Progress, Report};
+pub use detection::{Bands, BandsFrom, Detection, Detections, GsdMatch, Progress, Report};
 pub use error::{Error, Result};
 pub use geo::{Aoi, Crs, GeoRef, GeoTransform, LonLat, OrientedBox, PixelBox};
 pub use inference::Device;

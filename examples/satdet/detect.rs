@@ -148,6 +148,12 @@ pub struct Args {
     /// Do not resample tiles to the model's training GSD.
     #[arg(long)]
     pub(crate) no_gsd_match: bool,
+    /// The scene bands fed to the model as red, green and blue, counted from 1 as GDAL
+    /// counts them (`3,2,1` for a blue, green, red, near-infrared delivery), or one band fed
+    /// as grey [default: the bands the file names red, green and blue, else the first
+    /// three, or a single band as grey].
+    #[arg(long, value_name = "R,G,B", value_delimiter = ',', num_args = 1)]
+    pub(crate) bands: Option<Vec<u16>>,
     /// Keep the run's peak memory near this many MiB (at least 256): sizes the chunk cache
     /// and the detections (an eighth each) and lowers the batch to fit (default: no
     /// budget; on the CPU the defaults stay under 512 MiB, see the README).
@@ -205,6 +211,9 @@ impl Args {
             b = b.scene_gsd(g);
         }
         b = b.match_gsd(!self.no_gsd_match);
+        if let Some(bands) = &self.bands {
+            b = b.bands(bands.clone());
+        }
         if let Some(t) = self.tile {
             b = b.tile_size(t);
         }

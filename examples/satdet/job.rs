@@ -649,12 +649,13 @@ fn describe(detector: &satdet::Detector, o: &Opened, args: &Args, warned: &mut W
     warned.print(&plan.warnings);
     let g = plan.gsd;
     eprintln!(
-        "scene: {} ({}x{}, {} bands, {}); GSD: scene {}, model {}; tiles of {} px {} to the model's {} px input{}",
+        "scene: {} ({}x{}, {} bands, {}); bands fed: {}; GSD: scene {}, model {}; tiles of {} px {} to the model's {} px input{}",
         o.path.display(),
         scene.width(),
         scene.height(),
         scene.info().bands,
         scene.info().storage,
+        plan.bands,
         g.scene_m.map(|m| format!("{m:.3} m")).unwrap_or_else(|| "unknown".into()),
         g.model_m.map(|m| m.to_string()).unwrap_or_else(|| "not stated".into()),
         plan.grid.tile_px(),

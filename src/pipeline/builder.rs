@@ -65,6 +65,7 @@ pub struct DetectorBuilder {
     layout: Option<LayoutKind>,
     threads: Option<usize>,
     stretch_pct: (f64, f64),
+    bands: Option<Vec<u16>>,
     limits: Limits,
     scene_gsd_m: Option<f64>,
     match_gsd: bool,
@@ -113,6 +114,7 @@ impl Default for DetectorBuilder {
             layout: None,
             threads: None,
             stretch_pct: (2.0, 98.0),
+            bands: None,
             limits: Limits::default(),
             scene_gsd_m: None,
             match_gsd: true,
@@ -137,6 +139,8 @@ pub(crate) struct Config {
     /// Requested tiles per batch (the model's fixed batch when it has one).
     pub batch: usize,
     pub stretch_pct: (f64, f64),
+    /// Band numbers (from 1) fed to R, G, B, or one band fed as grey; `None`: the scene's.
+    pub bands: Option<Vec<u16>>,
     pub limits: Limits,
     pub scene_gsd_m: Option<f64>,
     pub match_gsd: bool,
@@ -254,6 +258,37 @@ impl DetectorBuilder {
         self.stretch_pct = (low, high);
         self
     }
+    /// Which scene bands feed the model's red, green and blue inputs: three band numbers,
+    /// counted from 1 as GDAL counts them (`[3, 2, 1]` for a 4-band delivery in blue,
+    /// green, red, near-infrared order, as WorldView's), or one band fed as grey to all
+    /// three (the CLI's `--bands`). Default: the bands the file names red, green and blue
+    /// ([`crate::Scene::rgb_bands`]), else the first three (with a warning when a fourth
+    /// colour band leaves the order in doubt), or a single band as grey. A band the scene
+    /// lacks, or its alpha band, is an error when the scene is planned; a list that is not
+    /// one or three numbers from 1, at build.
+    ///
+    /// ```
+    /// # fn main() -> satdet::Result<()> {
+    /// # let fx = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/generated/");
+    /// let scene = satdet::Scene::open(format!("{fx}utm_rgb_tiled_lzw.tif"))?;
+    /// let detector = satdet::Detector::builder()
+    ///     .model(format!("{fx}square_detector.onnx"))
+    ///     .bands([3, 2, 1])
+    ///     .build()?;
+    /// assert_eq!(detector.plan(&scene)?.bands.rgb, [3, 2, 1]);
+    /// // A band the scene does not have is an error naming it.
+    /// let bad = satdet::Detector::builder()
+    ///     .model(format!("{fx}square_detector.onnx"))
+    ///     .bands([5])
+    ///     .build()?;
+    /// assert!(bad.plan(&scene).unwrap_err().to_string().contains("band 5"));
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn bands(mut self, bands: impl Into<Vec<u16>>) -> Self {
+        self.bands = Some(bands.into());
+        self
+    }
     /// The scene's ground sample distance in metres per pixel, overriding the one computed
     /// from its georeferencing (for a scene without georeferencing, or whose georeferencing
     /// is wrong).
@@ -360,6 +395,13 @@ impl DetectorBuilder {
                 "stretch percentiles {lo}, {hi}: need 0 <= low < high <= 100"
             ));
         }
+        if let Some(b) = &self.bands {
+            if !(b.len() == 1 || b.len() == 3) || b.contains(&0) {
+                return cfg(format!(
+                    "bands {b:?}: give three band numbers from 1 (red, green, blue) or one (fed as grey)"
+                ));
+            }
+        }
         if let Some(g) = self.scene_gsd_m {
             if !(g.is_finite() && g > 0.0) {
                 return cfg(format!(
@@ -428,6 +470,7 @@ impl DetectorBuilder {
             overlap: self.overlap,
             batch: info.fixed_batch.unwrap_or_else(|| self.requested_batch()),
             stretch_pct: self.stretch_pct,
+            bands: self.bands,
             limits: self.limits,
             scene_gsd_m: self.scene_gsd_m,
             match_gsd: self.match_gsd,

@@ -34,7 +34,7 @@ pub use builder::{
 };
 pub use plan::{AoiPlan, Plan, GSD_TOLERANCE, MAX_TILE_PX, MIN_TILE_PX};
 
-use crate::detection::{Detection, Detections, Progress, Report, StageTimes};
+use crate::detection::{Bands, Detection, Detections, Progress, Report, StageTimes};
 use crate::error::{Error, Result};
 use crate::inference::{decode_batch, keep_best, Model, ModelInfo, RawBox};
 use crate::limits::Limits;
@@ -171,18 +171,10 @@ impl Detector {
         ))
     }
 
-    fn input_spec(&self, scene: &Scene, scaling: Scaling) -> Result<InputSpec> {
+    fn input_spec(&self, scene: &Scene, scaling: Scaling, bands: Bands) -> Result<InputSpec> {
         let info = scene.info();
-        let channels = match info.color_bands() {
-            1 => [0, 0, 0],
-            3 | 4 => [0, 1, 2],
-            n => {
-                return Err(Error::unsupported(
-                    scene.path(),
-                    format!("{n} colour bands: satdet feeds 1 (panchromatic) or 3+ (RGB) bands"),
-                ));
-            }
-        };
+        // Band numbers from 1 (checked by the plan) to the preprocessors' bands from 0.
+        let channels = bands.rgb.map(|b| b.saturating_sub(1));
         Ok(InputSpec {
             width: self.info.width,
             height: self.info.height,
@@ -306,6 +298,7 @@ impl Detector {
                 mut warnings,
                 gsd,
                 aoi,
+                bands,
                 ..
             },
             area,
@@ -328,7 +321,7 @@ impl Detector {
         let ts = Instant::now();
         let scaling = self.scaling_in(scene, only.map(|ix| (&grid, ix)))?;
         times.stretch = ts.elapsed();
-        let spec = self.input_spec(scene, scaling)?;
+        let spec = self.input_spec(scene, scaling, bands)?;
         let placement = Placement::new(self.info.width.min(self.info.height), tile_px);
 
         let mut pre: Box<dyn Preprocessor> = match self
@@ -613,6 +606,7 @@ impl Detector {
                 model: self.info.path.clone(),
                 candidates_capped: capped,
                 scaling,
+                bands,
                 confidence: self.config.confidence,
                 iou: self.config.iou,
                 area_km2: scene.area_km2(),

@@ -2,7 +2,7 @@
 //! fits the limits, and the warnings to give before reading a pixel. Reads no pixel.
 
 use super::builder::Config;
-use crate::detection::GsdMatch;
+use crate::detection::{Bands, BandsFrom, GsdMatch};
 use crate::error::{Error, Result};
 use crate::geo::PixelArea;
 use crate::inference::{input_tensor_bytes, ModelInfo};
@@ -58,6 +58,8 @@ pub struct Plan {
     pub warnings: Vec<String>,
     /// The area of interest's effect ([`crate::DetectorBuilder::aoi`]), when there is one.
     pub aoi: Option<AoiPlan>,
+    /// The scene bands fed to the model's red, green and blue inputs, and why.
+    pub bands: Bands,
 }
 
 /// Which tiles an area of interest keeps ([`Plan::aoi`]).
@@ -86,6 +88,7 @@ pub(crate) fn plan(
     let mut warnings = detector_warnings.to_vec();
     warnings.extend(scene.warnings().iter().cloned());
     let (tile_px, gsd) = tile_for(cfg, info, scene, &mut warnings);
+    let bands = choose_bands(cfg.bands.as_deref(), scene, &mut warnings)?;
     let overlap_px = (f64::from(tile_px) * cfg.overlap).round() as u32;
     let grid = TileGrid::new(scene.width(), scene.height(), tile_px, overlap_px)?;
     // Raw samples of one tile window; every factor is bounded, the product is checked.
@@ -182,8 +185,79 @@ pub(crate) fn plan(
         gsd,
         warnings,
         aoi,
+        bands,
     };
     Ok((plan, area))
+}
+
+/// The bands fed to the model's red, green and blue inputs: those `asked` for (numbers
+/// from 1; one band is fed as grey), else those the file names ([`Scene::rgb_bands`]),
+/// else a single colour band as grey or the first three as red, green and blue, with a
+/// warning when a fourth colour band leaves the order in doubt.
+pub(crate) fn choose_bands(
+    asked: Option<&[u16]>,
+    scene: &Scene,
+    warnings: &mut Vec<String>,
+) -> Result<Bands> {
+    let info = scene.info();
+    let alpha = info.mask.alpha_band.map(|a| a + 1);
+    if let Some(asked) = asked {
+        let rgb = match *asked {
+            [g] => [g, g, g],
+            [r, g, b] => [r, g, b],
+            _ => {
+                return Err(Error::Config(format!(
+                    "bands {asked:?}: give three band numbers from 1 (red, green, blue) or one (fed as grey)"
+                )))
+            }
+        };
+        for b in rgb {
+            if b == 0 || b > info.bands || Some(b) == alpha {
+                let why = if Some(b) == alpha {
+                    "its alpha band".to_string()
+                } else {
+                    format!("it has bands 1 to {}", info.bands)
+                };
+                return Err(Error::Config(format!(
+                    "{}: band {b} cannot feed the model ({why}; bands are counted from 1)",
+                    scene.path().display()
+                )));
+            }
+        }
+        return Ok(Bands {
+            rgb,
+            from: BandsFrom::Asked,
+        });
+    }
+    if let Some([r, g, b]) = scene.rgb_bands() {
+        return Ok(Bands {
+            rgb: [r + 1, g + 1, b + 1],
+            from: BandsFrom::File,
+        });
+    }
+    let rgb = match info.color_bands() {
+        1 => [1, 1, 1],
+        3 => [1, 2, 3],
+        4 => {
+            warnings.push(format!(
+                "{}: 4 colour bands and no colour interpretation in the file: bands 1, 2, 3 are fed as red, green and blue; if they are not (blue, green, red, near-infrared, as in WorldView deliveries), say which with --bands 3,2,1 (DetectorBuilder::bands)",
+                scene.path().display()
+            ));
+            [1, 2, 3]
+        }
+        n => {
+            return Err(Error::unsupported(
+                scene.path(),
+                format!(
+                    "{n} colour bands and no colour interpretation: say which feed the model with --bands (DetectorBuilder::bands): three band numbers for red, green and blue, or one fed as grey"
+                ),
+            ))
+        }
+    };
+    Ok(Bands {
+        rgb,
+        from: BandsFrom::Assumed,
+    })
 }
 
 /// Side of a stretch-sampling window, in pixels.

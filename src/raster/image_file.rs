@@ -99,8 +99,11 @@ pub(super) fn open(path: &Path, limits: &Limits) -> Result<Opened> {
     let georef = super::sidecar::world_georef(path)?;
     let storage = format!("{format:?} image, decoded whole");
     let info = RasterInfo::interleaved(width, height, bands, sample, alpha, storage);
+    // PNG and JPEG colour is RGB(A) by definition.
+    let rgb_bands = (info.color_bands() >= 3).then_some([0, 1, 2]);
     Ok(Opened {
         acquired: None,
+        rgb_bands,
         georef,
         warnings,
         source: Box::new(ImageSource {

@@ -28,6 +28,8 @@ pub struct Scene {
     crs_warning: Option<usize>,
     /// Acquisition date or date-time, ISO 8601 (see [`Scene::acquired`]).
     acquired: Option<String>,
+    /// The bands (from 0) holding red, green and blue, when known ([`Scene::rgb_bands`]).
+    rgb_bands: Option<[u16; 3]>,
     source: Box<dyn WindowSource>,
     /// The file or object a TIFF is read from, for [`Scene::bytes_fetched`].
     bytes: Option<Arc<dyn ByteSource>>,
@@ -45,6 +47,7 @@ impl std::fmt::Debug for Scene {
             .field("georef", &self.georef)
             .field("warnings", &self.warnings)
             .field("acquired", &self.acquired)
+            .field("rgb_bands", &self.rgb_bands)
             .finish()
     }
 }
@@ -137,6 +140,7 @@ impl Scene {
         };
         let mut scene = Scene::new(path, opened.source, opened.georef, opened.warnings);
         scene.acquired = opened.acquired;
+        scene.rgb_bands = opened.rgb_bands;
         scene.bytes = counted;
         scene.overviews = opened.overviews;
         scene.decoded = opened.decoded;
@@ -221,6 +225,7 @@ impl Scene {
             warnings,
             crs_warning,
             acquired: None,
+            rgb_bands: None,
             source,
             bytes: None,
             overviews: None,
@@ -284,6 +289,66 @@ impl Scene {
             ))
         })?);
         Ok(self)
+    }
+
+    /// The bands, counted from 0, that hold red, green and blue, as the file says: a TIFF's
+    /// GDAL colour interpretation (`gdal_translate -colorinterp`, written in its
+    /// `GDAL_METADATA` tag) or its RGB photometric interpretation; the first three bands of
+    /// an RGB(A) PNG or JPEG. `None` when the file does not say (a 4-band 16-bit delivery in
+    /// blue, green, red, near-infrared order usually does not): the detector then assumes
+    /// the first three bands are red, green and blue, and warns when there is a fourth
+    /// colour band ([`crate::DetectorBuilder::bands`] chooses).
+    pub fn rgb_bands(&self) -> Option<[u16; 3]> {
+        self.rgb_bands
+    }
+
+    /// Says which bands (counted from 0) hold red, green and blue, overriding the file's
+    /// colour interpretation: for a source of your own, or a file that does not say.
+    ///
+    /// ```
+    /// # fn main() -> satdet::Result<()> {
+    /// // Four bands in WorldView's order: blue, green, red, near-infrared.
+    /// let img = ndarray::Array3::<u16>::zeros((64, 64, 4));
+    /// let scene = satdet::Scene::from_array(img, None)?.with_rgb_bands([2, 1, 0])?;
+    /// assert_eq!(scene.rgb_bands(), Some([2, 1, 0]));
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Config`] when a band is not one of the scene's colour bands (past the last
+    /// band, or the alpha band).
+    pub fn with_rgb_bands(mut self, rgb: [u16; 3]) -> Result<Self> {
+        let info = &self.info;
+        if let Some(&b) = rgb
+            .iter()
+            .find(|&&b| b >= info.bands || info.mask.alpha_band == Some(b))
+        {
+            return Err(Error::Config(format!(
+                "{}: band {b} (from 0) is not a colour band of this {}-band scene{}",
+                self.name.display(),
+                info.bands,
+                match info.mask.alpha_band {
+                    Some(a) => format!(" (band {a} is alpha)"),
+                    None => String::new(),
+                }
+            )));
+        }
+        self.rgb_bands = Some(rgb);
+        Ok(self)
+    }
+
+    /// The bands (from 0) a picture of this scene shows as red, green and blue: a run's
+    /// bands when they are this scene's ([`crate::Report::bands`]), else the file's
+    /// ([`Scene::rgb_bands`]), else the first three colour bands, or the first band as grey.
+    pub(crate) fn display_bands(&self, run: Option<&crate::Bands>) -> [u16; 3] {
+        let fits = |rgb: [u16; 3]| rgb.iter().all(|&b| (1..=self.info.bands).contains(&b));
+        match (run, self.rgb_bands) {
+            (Some(r), _) if fits(r.rgb) => r.rgb.map(|b| b - 1),
+            (_, Some(rgb)) => rgb,
+            _ if self.info.color_bands() >= 3 => [0, 1, 2],
+            _ => [0, 0, 0],
+        }
     }
 
     /// The file this scene was opened from, or its name ([`Scene::with_name`]) when it was
@@ -440,6 +505,7 @@ impl Scene {
             warnings: Vec::new(),
             crs_warning: None,
             acquired: self.acquired.clone(),
+            rgb_bands: self.rgb_bands,
             source: opened.source,
             // The same file or object: its count goes on from this scene's.
             bytes: self.bytes.clone(),
@@ -602,6 +668,8 @@ pub(super) struct Opened {
     pub georef: Option<GeoRef>,
     /// ISO 8601, already checked by [`tiff_date`] or [`parse_iso_date`].
     pub acquired: Option<String>,
+    /// The bands (from 0) holding red, green and blue, when the file says.
+    pub rgb_bands: Option<[u16; 3]>,
     pub warnings: Vec<String>,
     pub source: Box<dyn WindowSource>,
     pub overviews: Option<Box<dyn OverviewSource>>,

@@ -156,7 +156,10 @@ fn after_chip(
     path: &Path,
 ) -> Result<()> {
     let view = View::fit(win, CHIP_PX);
-    let img = raster::render(input.scene, scaling, &view)?;
+    let bands = input
+        .scene
+        .display_bands(Some(&input.detections.report.bands));
+    let img = raster::render(input.scene, scaling, bands, &view)?;
     let mut overlay = String::new();
     if p.ring.len() >= 3 {
         let ring: Vec<[f64; 2]> = p
@@ -281,7 +284,12 @@ fn before_chip(
         return Ok(());
     };
     let view = View::fit(bwin, CHIP_PX);
-    let img = raster::render(before.scene, &before.scaling, &view)?;
+    let img = raster::render(
+        before.scene,
+        &before.scaling,
+        before.scene.display_bands(None),
+        &view,
+    )?;
     let mut overlay = String::new();
     let (mut gone, mut stayed) = (0usize, 0usize);
     let objects = input.change.map(|c| &c.objects[..]).unwrap_or_default();

@@ -81,11 +81,17 @@ fn runs(idx: &[Option<u32>], max_span: u32, single: bool) -> Vec<(u32, u32, u32,
     out
 }
 
-/// Renders `view` of `scene` (colour bands 0-2, or band 0 as grey) scaled by `scaling`.
-/// Reads windows of at most [`MAX_WINDOW_PX`] scene pixels; when the picture is reduced
-/// by 2 or more it reads only the rows it samples.
-pub(super) fn render(scene: &Scene, scaling: &Scaling, view: &View) -> Result<image::RgbImage> {
-    render_from(scene, (1.0, 1.0), scaling, view)
+/// Renders `view` of `scene` (its bands `channels`, from 0, as red, green and blue: see
+/// [`Scene::display_bands`]) scaled by `scaling`. Reads windows of at most
+/// [`MAX_WINDOW_PX`] scene pixels; when the picture is reduced by 2 or more it reads only
+/// the rows it samples.
+pub(super) fn render(
+    scene: &Scene,
+    scaling: &Scaling,
+    channels: [u16; 3],
+    view: &View,
+) -> Result<image::RgbImage> {
+    render_from(scene, (1.0, 1.0), scaling, channels, view)
 }
 
 /// [`render`] of a reduced view (a picture of the whole scene), read from the smallest of
@@ -93,6 +99,7 @@ pub(super) fn render(scene: &Scene, scaling: &Scaling, view: &View) -> Result<im
 pub(super) fn render_reduced(
     scene: &Scene,
     scaling: &Scaling,
+    channels: [u16; 3],
     view: &View,
 ) -> Result<image::RgbImage> {
     match scene.overview_at_least(view.width, view.height)? {
@@ -101,9 +108,9 @@ pub(super) fn render_reduced(
                 f64::from(ov.width()) / f64::from(scene.width()),
                 f64::from(ov.height()) / f64::from(scene.height()),
             );
-            render_from(&ov, k, scaling, view)
+            render_from(&ov, k, scaling, channels, view)
         }
-        None => render(scene, scaling, view),
+        None => render(scene, scaling, channels, view),
     }
 }
 
@@ -113,15 +120,11 @@ fn render_from(
     scene: &Scene,
     (kx, ky): (f64, f64),
     scaling: &Scaling,
+    channels: [u16; 3],
     view: &View,
 ) -> Result<image::RgbImage> {
     let info = scene.info();
     let mut img = image::RgbImage::from_pixel(view.width, view.height, image::Rgb(OUTSIDE));
-    let channels: [u16; 3] = if info.color_bands() >= 3 {
-        [0, 1, 2]
-    } else {
-        [0, 0, 0]
-    };
     let xs: Vec<Option<u32>> = (0..view.width)
         .map(|o| source_index(view.x0 * kx, view.scale * kx, o, scene.width()))
         .collect();

@@ -49,6 +49,7 @@ pub(in crate::raster) fn open(
     Ok(Opened {
         georef: t.georef,
         acquired: t.acquired,
+        rgb_bands: t.rgb_bands,
         warnings: t.warnings,
         source: Box::new(t.source),
         overviews: (!t.overviews.sizes_empty()).then(|| Box::new(t.overviews) as _),

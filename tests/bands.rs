@@ -1,0 +1,269 @@
+//! Which scene bands feed the model: the file's colour interpretation (GDAL's
+//! `COLORINTERP`, an RGB photometric interpretation), the user's `bands`, or the first
+//! three with a warning when a fourth colour band leaves the order in doubt. The scenes are
+//! written by `gdal_translate` (the oracle for what GDAL-written files say) from raw bands.
+
+mod common;
+
+use satdet::{Bands, BandsFrom, Detector, Error, Scene};
+use std::path::{Path, PathBuf};
+
+const SIDE: usize = 256;
+
+/// 11 x 11 squares at 255 centred on `centres`, on 20 elsewhere: one band.
+fn band(centres: &[(usize, usize)]) -> Vec<u8> {
+    let mut b = vec![20u8; SIDE * SIDE];
+    for &(cx, cy) in centres {
+        for y in cy - 5..=cy + 5 {
+            b[y * SIDE + cx - 5..=y * SIDE + cx + 5].fill(255);
+        }
+    }
+    b
+}
+
+fn grid(xs: &[usize], ys: &[usize]) -> Vec<(usize, usize)> {
+    ys.iter()
+        .flat_map(|&y| xs.iter().map(move |&x| (x, y)))
+        .collect()
+}
+
+/// Squares only band 1 has (9) and only band 3 has (16).
+fn band1_squares() -> Vec<(usize, usize)> {
+    grid(&[40, 128, 216], &[40, 128, 216])
+}
+fn band3_squares() -> Vec<(usize, usize)> {
+    grid(&[20, 84, 172, 236], &[20, 84, 172, 236])
+}
+
+/// A georeferenced 8-bit GeoTIFF of `bands` (band-sequential) written by gdal_translate
+/// with `extra` options (e.g. `-colorinterp`).
+fn tiff(dir: &Path, name: &str, bands: &[Vec<u8>], extra: &[&str]) -> PathBuf {
+    let raw = dir.join(format!("{name}.bin"));
+    std::fs::write(&raw, bands.concat()).expect("write raw");
+    let hdr = format!(
+        "ENVI\nsamples = {SIDE}\nlines = {SIDE}\nbands = {}\nheader offset = 0\nfile type = ENVI Standard\ndata type = 1\ninterleave = bsq\nbyte order = 0\n",
+        bands.len()
+    );
+    std::fs::write(dir.join(format!("{name}.hdr")), hdr).expect("write header");
+    let out = dir.join(format!("{name}.tif"));
+    let (raw_s, out_s) = (raw.display().to_string(), out.display().to_string());
+    let mut args = vec![
+        "-q",
+        "-of",
+        "GTiff",
+        "-a_srs",
+        "EPSG:32633",
+        "-a_ullr",
+        "500000",
+        "4000000",
+        "500076.8",
+        "3999923.2",
+    ];
+    args.extend_from_slice(extra);
+    args.push(&raw_s);
+    args.push(&out_s);
+    common::gdal("gdal_translate", &args, "");
+    out
+}
+
+/// Neither a colour interpretation nor an RGB photometric interpretation (GDAL writes an
+/// 8-bit 3- or 4-band TIFF as RGB unless told otherwise).
+const PLAIN: &[&str] = &["-co", "PHOTOMETRIC=MINISBLACK"];
+
+fn detector(bands: Option<&[u16]>) -> Detector {
+    let mut b = Detector::builder().model(common::fixture("square_detector.onnx"));
+    if let Some(bands) = bands {
+        b = b.bands(bands.to_vec());
+    }
+    b.build().expect("detector")
+}
+
+/// Band 1 with its squares, band 2 blank, band 3 with its own, band 4 blank.
+fn four_bands() -> Vec<Vec<u8>> {
+    vec![
+        band(&band1_squares()),
+        band(&[]),
+        band(&band3_squares()),
+        band(&[]),
+    ]
+}
+
+fn centres(scene: &Scene, det: &Detector) -> Vec<(usize, usize)> {
+    let found = det.detect(scene).expect("detect");
+    let mut c: Vec<(usize, usize)> = found
+        .iter()
+        .map(|d| {
+            let c = d.pixel_box.center();
+            (c.x.floor() as usize, c.y.floor() as usize)
+        })
+        .collect();
+    c.sort_unstable();
+    c
+}
+
+fn sorted(mut v: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
+    v.sort_unstable();
+    v
+}
+
+#[test]
+fn gdal_colour_interpretation_names_the_red_green_and_blue_bands() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = tiff(
+        dir.path(),
+        "bgrn",
+        &four_bands(),
+        &["-colorinterp", "blue,green,red,undefined"],
+    );
+    let scene = Scene::open(&path).expect("open");
+    assert_eq!(scene.rgb_bands(), Some([2, 1, 0]));
+    let plan = detector(None).plan(&scene).expect("plan");
+    assert_eq!(
+        plan.bands,
+        Bands {
+            rgb: [3, 2, 1],
+            from: BandsFrom::File
+        }
+    );
+    assert!(
+        !plan.warnings.iter().any(|w| w.contains("--bands")),
+        "{:?}",
+        plan.warnings
+    );
+    // The quick-look shows the file's red band (band 3) as red: its squares are red, band
+    // 1's (blue in the file) blue.
+    let det = detector(None);
+    let found = det.detect(&scene).expect("detect");
+    assert_eq!(found.report.bands.rgb, [3, 2, 1]);
+    let png = dir.path().join("q.png");
+    satdet::output::quicklook::write(&png, &scene, &found, &found.report.scaling, SIDE as u32)
+        .expect("quick-look");
+    let img = image::open(&png).expect("png").to_rgb8();
+    // Square edges carry the boxes drawn; the corners of a square's inside do not.
+    let (x3, y3) = band3_squares()[5];
+    let (x1, y1) = band1_squares()[4];
+    assert_eq!(img.get_pixel(x3 as u32 - 3, y3 as u32 - 3).0, [255, 20, 20]);
+    assert_eq!(img.get_pixel(x1 as u32 - 3, y1 as u32 - 3).0, [20, 20, 255]);
+}
+
+#[test]
+fn rgb_photometric_means_the_first_three_bands() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = tiff(
+        dir.path(),
+        "rgbn",
+        &four_bands(),
+        &["-co", "PHOTOMETRIC=RGB", "-co", "ALPHA=NO"],
+    );
+    let scene = Scene::open(&path).expect("open");
+    assert_eq!(scene.rgb_bands(), Some([0, 1, 2]));
+    let plan = detector(None).plan(&scene).expect("plan");
+    assert_eq!(plan.bands.from, BandsFrom::File);
+    assert_eq!(plan.bands.rgb, [1, 2, 3]);
+}
+
+#[test]
+fn four_unnamed_bands_are_assumed_red_green_blue_with_a_warning() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = tiff(dir.path(), "plain", &four_bands(), PLAIN);
+    let scene = Scene::open(&path).expect("open");
+    assert_eq!(scene.rgb_bands(), None);
+    let plan = detector(None).plan(&scene).expect("plan");
+    assert_eq!(plan.bands, Bands::default());
+    let w = plan
+        .warnings
+        .iter()
+        .find(|w| w.contains("4 colour bands"))
+        .unwrap_or_else(|| panic!("no band warning in {:?}", plan.warnings));
+    assert!(w.contains("--bands 3,2,1"), "{w}");
+    // What the file does not say, the caller can.
+    let named = scene.with_rgb_bands([2, 1, 0]).expect("rgb bands");
+    assert_eq!(
+        detector(None).plan(&named).expect("plan").bands.from,
+        BandsFrom::File
+    );
+}
+
+#[test]
+fn the_bands_asked_for_are_the_bands_the_model_sees() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = tiff(dir.path(), "plain", &four_bands(), PLAIN);
+    let scene = Scene::open(&path).expect("open");
+    // The fixture detector fires where the mean of its three inputs is bright: one band fed
+    // as grey shows that band's squares and no other's.
+    assert_eq!(
+        centres(&scene, &detector(Some(&[3]))),
+        sorted(band3_squares())
+    );
+    assert_eq!(
+        centres(&scene, &detector(Some(&[1]))),
+        sorted(band1_squares())
+    );
+    // Bands 1, 2, 3 as red, green and blue: no square is bright in all three.
+    assert!(centres(&scene, &detector(None)).is_empty());
+    let plan = detector(Some(&[3])).plan(&scene).expect("plan");
+    assert_eq!(
+        plan.bands,
+        Bands {
+            rgb: [3, 3, 3],
+            from: BandsFrom::Asked
+        }
+    );
+    assert_eq!(plan.bands.to_string(), "3 as grey (asked for)");
+}
+
+#[test]
+fn bands_the_scene_cannot_feed_are_errors() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = tiff(dir.path(), "plain", &four_bands(), PLAIN);
+    let scene = Scene::open(&path).expect("open");
+    match detector(Some(&[5, 2, 1])).plan(&scene) {
+        Err(Error::Config(m)) => assert!(m.contains("band 5") && m.contains("1 to 4"), "{m}"),
+        other => panic!("expected a config error, got {other:?}"),
+    }
+    // The alpha band.
+    let rgba = tiff(
+        dir.path(),
+        "rgba",
+        &four_bands(),
+        &["-co", "PHOTOMETRIC=RGB", "-co", "ALPHA=YES"],
+    );
+    let scene = Scene::open(&rgba).expect("open");
+    assert_eq!(scene.info().mask.alpha_band, Some(3));
+    match detector(Some(&[4])).plan(&scene) {
+        Err(Error::Config(m)) => assert!(m.contains("band 4") && m.contains("alpha"), "{m}"),
+        other => panic!("expected a config error, got {other:?}"),
+    }
+    assert!(scene.with_rgb_bands([3, 1, 0]).is_err());
+    // Lists that are not one or three band numbers from 1: at build.
+    for bad in [&[1u16, 2][..], &[0], &[1, 2, 3, 4]] {
+        let err = Detector::builder()
+            .model(common::fixture("square_detector.onnx"))
+            .bands(bad.to_vec())
+            .build()
+            .expect_err("bad bands");
+        assert!(matches!(err, Error::Config(_)), "{err}");
+    }
+}
+
+#[test]
+fn two_colour_bands_need_to_be_told_which() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = tiff(
+        dir.path(),
+        "two",
+        &[band(&band1_squares()), band(&band3_squares())],
+        PLAIN,
+    );
+    let scene = Scene::open(&path).expect("open");
+    match detector(None).plan(&scene) {
+        Err(Error::UnsupportedRaster { detail, .. }) => {
+            assert!(detail.contains("--bands"), "{detail}")
+        }
+        other => panic!("expected an unsupported error, got {other:?}"),
+    }
+    assert_eq!(
+        centres(&scene, &detector(Some(&[2]))),
+        sorted(band3_squares())
+    );
+}
