@@ -127,6 +127,27 @@ pub enum BandsFrom {
     Assumed,
 }
 
+impl BandsFrom {
+    /// `asked`, `file` or `assumed` (the `bands_from` metadata of written detections).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BandsFrom::Asked => "asked",
+            BandsFrom::File => "file",
+            BandsFrom::Assumed => "assumed",
+        }
+    }
+
+    /// The inverse of [`BandsFrom::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "asked" => BandsFrom::Asked,
+            "file" => BandsFrom::File,
+            "assumed" => BandsFrom::Assumed,
+            _ => return None,
+        })
+    }
+}
+
 impl Default for Bands {
     /// Bands 1, 2, 3 as red, green and blue, assumed.
     fn default() -> Self {
@@ -198,7 +219,8 @@ pub struct Report {
     pub candidates_capped: u64,
     /// The sample scaling used.
     pub scaling: Scaling,
-    /// The scene bands fed to the model's red, green and blue inputs.
+    /// The scene bands fed to the model's red, green and blue inputs (for a job's many
+    /// scenes merged into one result, the first scene's, as its scaling and GSD are).
     #[cfg_attr(feature = "serde", serde(default))]
     pub bands: Bands,
     /// The confidence threshold applied.

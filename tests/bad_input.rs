@@ -154,3 +154,58 @@ fn a_corrupt_chunk_in_the_middle_of_detect_is_an_error_not_a_hang() {
     let ok = Scene::open(common::fixture("utm_rgb_tiled_lzw.tif")).expect("open");
     assert_eq!(det.detect(&ok).expect("detect").len(), 16);
 }
+
+/// Raster formats satdet does not read, written by GDAL from a fixture: the error names the
+/// format and the conversion that keeps the georeferencing, instead of "unrecognised".
+#[test]
+fn other_raster_formats_are_named_with_their_conversion() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let src = common::fixture("utm_rgb_tiled_lzw.tif")
+        .display()
+        .to_string();
+    let cases = [
+        ("JP2OpenJPEG", "scene.jp2", "JPEG 2000"),
+        ("NITF", "scene.ntf", "NITF"),
+        ("HFA", "scene.img", "ERDAS Imagine"),
+        ("VRT", "scene.vrt", "virtual raster"),
+        ("GIF", "scene.gif", "GIF"),
+        ("BMP", "scene.bmp", "BMP"),
+        ("ENVI", "scene.envi", "ENVI"),
+    ];
+    for (driver, name, said) in cases {
+        let out = dir.path().join(name);
+        let out_s = out.display().to_string();
+        let mut args = vec!["-q", "-of", driver];
+        if driver == "GIF" {
+            args.extend(["-b", "1"]); // one band is all GIF holds
+        }
+        args.extend([src.as_str(), out_s.as_str()]);
+        common::gdal("gdal_translate", &args, "");
+        // ENVI keeps its pixels in the file named and its header beside it: open the header.
+        let open = if driver == "ENVI" {
+            dir.path().join("scene.hdr")
+        } else {
+            out.clone()
+        };
+        match Scene::open(&open) {
+            Err(Error::UnsupportedRaster { path, detail }) => {
+                assert_eq!(path, open);
+                assert!(detail.contains(said), "{driver}: {detail}");
+                assert!(
+                    detail.contains("gdal_translate -of COG"),
+                    "{driver}: {detail}"
+                );
+            }
+            other => panic!("{driver}: expected an unsupported-raster error, got {other:?}"),
+        }
+    }
+    // Anything else is still "unrecognised".
+    let junk = dir.path().join("notes.txt");
+    std::fs::write(&junk, "field notes, not a raster").expect("write");
+    match Scene::open(&junk) {
+        Err(Error::UnsupportedRaster { detail, .. }) => {
+            assert!(detail.contains("unrecognised first bytes"), "{detail}")
+        }
+        other => panic!("expected an unsupported-raster error, got {other:?}"),
+    }
+}

@@ -267,3 +267,43 @@ fn two_colour_bands_need_to_be_told_which() {
         sorted(band3_squares())
     );
 }
+
+/// Written detections keep the bands the model saw, in every format, so a report or
+/// quick-look drawn later from the file shows them; files without them read as assumed.
+#[test]
+fn the_bands_survive_writing_and_reading_the_detections() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = tiff(dir.path(), "plain", &four_bands(), PLAIN);
+    let scene = Scene::open(&path).expect("open");
+    // Band 3 as grey: its 16 squares found (a CSV keeps metadata in its rows only).
+    let found = detector(Some(&[3])).detect(&scene).expect("detect");
+    assert_eq!(found.len(), 16);
+    for ext in ["geojson", "gpkg", "fgb", "csv", "kml"] {
+        let out = dir.path().join(format!("dets.{ext}"));
+        satdet::output::write_detections(&out, &found).expect("write");
+        let back = satdet::output::read_detections(&out).expect("read");
+        assert_eq!(
+            back.report.bands,
+            Bands {
+                rgb: [3, 3, 3],
+                from: BandsFrom::Asked
+            },
+            "{ext}"
+        );
+    }
+    // The quick-look drawn from detections read back shows the asked bands: band 3's
+    // squares red, band 1's blue.
+    let found = detector(Some(&[3, 2, 1])).detect(&scene).expect("detect");
+    let out = dir.path().join("rgb.geojson");
+    satdet::output::write_detections(&out, &found).expect("write");
+    let back = satdet::output::read_detections(&out).expect("read");
+    assert_eq!(back.report.bands.rgb, [3, 2, 1]);
+    let png = dir.path().join("q.png");
+    satdet::output::quicklook::write(&png, &scene, &back, &back.report.scaling, SIDE as u32)
+        .expect("quick-look");
+    let img = image::open(&png).expect("png").to_rgb8();
+    let (x3, y3) = band3_squares()[5];
+    let (x1, y1) = band1_squares()[4];
+    assert_eq!(img.get_pixel(x3 as u32 - 3, y3 as u32 - 3).0, [255, 20, 20]);
+    assert_eq!(img.get_pixel(x1 as u32 - 3, y1 as u32 - 3).0, [20, 20, 255]);
+}

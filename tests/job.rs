@@ -554,3 +554,29 @@ fn resuming_with_another_input_size_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn resuming_with_other_bands_is_refused() {
+    // The bands fed change the results: a journal made with some is not resumed with others
+    // (and shards record them for `satdet merge`).
+    let dir = tempfile::tempdir().unwrap();
+    let scene = s(&fixture("gsd_03.tif"));
+    let model = s(&fixture("square_detector_03m_dynamic.onnx"));
+    let out = s(&dir.path().join("job.tiles"));
+    let base = [
+        "detect", &scene, "--model", &model, "-o", &out, "--shard", "1/2", "--bands", "1",
+    ];
+    let first = satdet(&base);
+    let err = String::from_utf8_lossy(&first.stderr);
+    assert!(first.status.success(), "{err}");
+    assert!(err.contains("bands fed: 1 as grey (asked for)"), "{err}");
+    let mut again: Vec<&str> = base[..base.len() - 2].to_vec();
+    again.extend(["--resume", "--bands", "2"]);
+    let run = satdet(&again);
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("belongs to another job") && err.contains("job.1-of-2.tiles"),
+        "{err}"
+    );
+}

@@ -261,6 +261,12 @@ impl Args {
         opt("--confidence", self.confidence.map(|x| format!("{x:?}")));
         opt("--iou", self.iou.map(|x| format!("{x:?}")));
         opt("--gsd", self.gsd.map(|x| format!("{x:?}")));
+        opt(
+            "--bands",
+            self.bands
+                .as_ref()
+                .map(|b| b.iter().map(u16::to_string).collect::<Vec<_>>().join(",")),
+        );
         match self.device {
             DeviceArg::Cpu => {}
             DeviceArg::Cuda => opt("--device", Some("cuda".into())),

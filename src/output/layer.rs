@@ -400,6 +400,10 @@ pub(crate) fn detections_metadata(dets: &Detections) -> Vec<(String, String)> {
     ));
     m.push(("confidence".into(), dets.report.confidence.to_string()));
     m.push(("iou".into(), dets.report.iou.to_string()));
+    // The bands the model saw, so that a report drawn from the file shows them.
+    let b = dets.report.bands;
+    m.push(("bands".into(), b.rgb.map(|n| n.to_string()).join(",")));
+    m.push(("bands_from".into(), b.from.as_str().into()));
     // A run limited to an area of interest says so in its files, not only on screen.
     if let Some(a) = dets.report.aoi_area_km2 {
         m.push(("aoi_km2".into(), a.to_string()));

@@ -316,10 +316,34 @@ pub(crate) fn to_detections(raw: RawLayer) -> std::result::Result<Detections, St
                 .map_err(|_| format!("metadata `{k}` is not a number: `{}`", snippet(v)))
         })
     };
+    let bands = match (meta("bands"), meta("bands_from")) {
+        (Some(rgb), Some(from)) => {
+            let bad = || {
+                format!(
+                    "metadata `bands` is not 3 band numbers and a source: `{}` ({})",
+                    snippet(rgb),
+                    snippet(from)
+                )
+            };
+            let n: Vec<u16> = rgb
+                .split(',')
+                .map(|v| v.trim().parse::<u16>().map_err(|_| bad()))
+                .collect::<std::result::Result<_, _>>()?;
+            let rgb: [u16; 3] = n.try_into().map_err(|_| bad())?;
+            let from = crate::BandsFrom::parse(from).ok_or_else(bad)?;
+            if rgb.contains(&0) {
+                return Err(bad());
+            }
+            crate::Bands { rgb, from }
+        }
+        // Written before satdet recorded its bands: not known, so assumed.
+        _ => crate::Bands::default(),
+    };
     let report = Report {
         model: meta("model").map(PathBuf::from).unwrap_or_default(),
         confidence: threshold("confidence")?,
         iou: threshold("iou")?,
+        bands,
         ..Default::default()
     };
     Ok(Detections {

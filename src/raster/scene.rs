@@ -132,10 +132,14 @@ impl Scene {
                 image_file::open(&path, limits)?
             }
             _ => {
-                return Err(Error::unsupported(
-                    &path,
-                    "not a TIFF, PNG or JPEG file (unrecognised first bytes)",
-                ))
+                let detail = match other_format(&first) {
+                    Some(name) => format!(
+                        "{name}: satdet reads GeoTIFF (COG included), PNG and JPEG; convert it first, keeping its georeferencing, e.g. `gdal_translate -of COG {} scene.tif`",
+                        path.display()
+                    ),
+                    None => "not a TIFF, PNG or JPEG file (unrecognised first bytes)".into(),
+                };
+                return Err(Error::unsupported(&path, detail));
             }
         };
         let mut scene = Scene::new(path, opened.source, opened.georef, opened.warnings);
@@ -307,8 +311,8 @@ impl Scene {
     ///
     /// ```
     /// # fn main() -> satdet::Result<()> {
-    /// // Four bands in WorldView's order: blue, green, red, near-infrared.
-    /// let img = ndarray::Array3::<u16>::zeros((64, 64, 4));
+    /// // Three bands in blue, green, red order (as OpenCV writes them).
+    /// let img = ndarray::Array3::<u16>::zeros((64, 64, 3));
     /// let scene = satdet::Scene::from_array(img, None)?.with_rgb_bands([2, 1, 0])?;
     /// assert_eq!(scene.rgb_bands(), Some([2, 1, 0]));
     /// # Ok(())
@@ -339,12 +343,20 @@ impl Scene {
     }
 
     /// The bands (from 0) a picture of this scene shows as red, green and blue: a run's
-    /// bands when they are this scene's ([`crate::Report::bands`]), else the file's
-    /// ([`Scene::rgb_bands`]), else the first three colour bands, or the first band as grey.
+    /// bands when they were asked for or named by the file and fit this scene
+    /// ([`crate::Report::bands`]; assumed ones say nothing the scene does not), else the
+    /// file's ([`Scene::rgb_bands`]), else the first three colour bands, or the first band
+    /// as grey.
     pub(crate) fn display_bands(&self, run: Option<&crate::Bands>) -> [u16; 3] {
-        let fits = |rgb: [u16; 3]| rgb.iter().all(|&b| (1..=self.info.bands).contains(&b));
+        let fits = |rgb: [u16; 3]| {
+            rgb.iter().all(|&b| {
+                (1..=self.info.bands).contains(&b) && self.info.mask.alpha_band != Some(b - 1)
+            })
+        };
         match (run, self.rgb_bands) {
-            (Some(r), _) if fits(r.rgb) => r.rgb.map(|b| b - 1),
+            (Some(r), _) if r.from != crate::BandsFrom::Assumed && fits(r.rgb) => {
+                r.rgb.map(|b| b - 1)
+            }
             (_, Some(rgb)) => rgb,
             _ if self.info.color_bands() >= 3 => [0, 1, 2],
             _ => [0, 0, 0],
@@ -661,6 +673,38 @@ fn geographic_extent_warning(path: &Path, g: &GeoRef, width: u32, height: u32) -
         path.display(),
         g.crs
     ))
+}
+
+/// The name of a raster format satdet does not read but a user may well hold (satellite
+/// deliveries, GDAL's own formats), from the first bytes of the file.
+pub(crate) fn other_format(first: &[u8]) -> Option<&'static str> {
+    let starts = |m: &[u8]| first.starts_with(m);
+    let text = String::from_utf8_lossy(&first[..first.len().min(512)]);
+    Some(if starts(b"\0\0\0\x0cjP  \r\n\x87\n") {
+        "a JPEG 2000 file (JP2, as Pleiades, SPOT and many deliveries come)"
+    } else if starts(b"\xff\x4f\xff\x51") {
+        "a JPEG 2000 codestream (J2K)"
+    } else if starts(b"NITF") || starts(b"NSIF") {
+        "an NITF file (as some WorldView deliveries come)"
+    } else if starts(b"\x89HDF\r\n\x1a\n") {
+        "an HDF5 file"
+    } else if starts(b"\x0e\x03\x13\x01") {
+        "an HDF4 file"
+    } else if starts(b"EHFA_HEADER_TAG") {
+        "an ERDAS Imagine (.img) file"
+    } else if text.trim_start().starts_with("<VRTDataset") {
+        "a GDAL virtual raster (VRT)"
+    } else if text.starts_with("ENVI") {
+        "an ENVI header (the pixels are in the file beside it)"
+    } else if starts(b"GIF8") {
+        "a GIF image"
+    } else if starts(b"BM") && first.get(6..10) == Some(&[0, 0, 0, 0]) {
+        "a BMP image"
+    } else if starts(b"RIFF") && first.get(8..12) == Some(b"WEBP") {
+        "a WebP image"
+    } else {
+        return None;
+    })
 }
 
 /// What a format opener returns.

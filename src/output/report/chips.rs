@@ -25,6 +25,9 @@ struct Before<'a> {
     scene: &'a Scene,
     locator: Option<Locator>,
     scaling: Scaling,
+    /// Its bands shown as red, green and blue: those asked for in the run (the same
+    /// delivery twice, most likely), else its own.
+    bands: [u16; 3],
 }
 
 /// Scene pixels → WGS84 for the detections' scene.
@@ -103,6 +106,9 @@ pub(super) fn write_chips(
             scene: b,
             locator: Locator::new(b),
             scaling: raster::display_scaling(b, None)?,
+            bands: b.display_bands(
+                Some(&input.detections.report.bands).filter(|r| r.from == crate::BandsFrom::Asked),
+            ),
         }),
         None => None,
     };
@@ -284,12 +290,7 @@ fn before_chip(
         return Ok(());
     };
     let view = View::fit(bwin, CHIP_PX);
-    let img = raster::render(
-        before.scene,
-        &before.scaling,
-        before.scene.display_bands(None),
-        &view,
-    )?;
+    let img = raster::render(before.scene, &before.scaling, before.bands, &view)?;
     let mut overlay = String::new();
     let (mut gone, mut stayed) = (0usize, 0usize);
     let objects = input.change.map(|c| &c.objects[..]).unwrap_or_default();
