@@ -5,7 +5,7 @@
 use super::bytes::{ByteSource, FileBytes};
 use super::overview::{Overview, OverviewSource};
 use super::remote::{self, RemoteBytes};
-use super::{image_file, tiff, RasterInfo, Samples, TileBuf, Window, WindowSource};
+use super::{image_file, tiff, MaskSpec, RasterInfo, Samples, TileBuf, Window, WindowSource};
 use crate::error::{Error, Result};
 use crate::geo::{Crs, GeoRef, PixelPoint, MAX_ABS_LON};
 use crate::limits::Limits;
@@ -501,7 +501,13 @@ impl Scene {
             f64::from(self.info.width) / f64::from(info.width),
             f64::from(self.info.height) / f64::from(info.height),
         );
-        info.mask = self.info.mask;
+        // The scene's nodata and alpha band; an alpha band the overview lacks (the image's
+        // internal mask, read as one more band: the overviews' own masks are not read) is
+        // not there.
+        info.mask = MaskSpec {
+            alpha_band: self.info.mask.alpha_band.filter(|&a| a < info.bands),
+            nodata: self.info.mask.nodata,
+        };
         let georef = self.georef.clone().map(|mut g| {
             let t = &mut g.transform;
             t.x_per_col *= rx;

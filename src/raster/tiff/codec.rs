@@ -29,6 +29,9 @@ pub(super) struct ChunkGrid {
     /// Samples per pixel within one chunk (1 for planar chunks).
     pub spp: usize,
     pub sample: SampleType,
+    /// 1-bit samples packed 8 to a byte, rows padded to a byte (a transparency mask,
+    /// decoded to 0 or 255 per pixel).
+    pub bits1: bool,
 }
 
 impl ChunkGrid {
@@ -60,6 +63,9 @@ impl ChunkGrid {
     /// Decoded bytes of chunk `idx`.
     pub fn stored_bytes(&self, idx: u32) -> u64 {
         let (w, h) = self.stored_size(idx);
+        if self.bits1 {
+            return u64::from(w).div_ceil(8) * u64::from(h) * self.spp as u64;
+        }
         u64::from(w) * u64::from(h) * self.spp as u64 * self.sample.bytes() as u64
     }
 }
@@ -210,6 +216,24 @@ pub(super) fn unpack_bits(src: &[u8], out: &mut [u8]) -> usize {
 
 /// Decoded bytes to samples: byte order, then the horizontal predictor, row by row
 /// (`row_samples` samples a row, `spp` samples a pixel).
+/// 1-bit rows (most significant bit first, each row padded to a byte) as one byte per
+/// pixel: 255 where the bit is set, 0 where it is not (GDAL's mask values).
+pub(super) fn expand_bits(packed: &[u8], width: usize, height: usize) -> Vec<u8> {
+    let row_bytes = width.div_ceil(8);
+    let mut out = vec![0u8; width * height];
+    for (row, dst) in packed
+        .chunks(row_bytes.max(1))
+        .zip(out.chunks_exact_mut(width.max(1)))
+    {
+        for (x, d) in dst.iter_mut().enumerate() {
+            if row[x / 8] & (0x80 >> (x % 8)) != 0 {
+                *d = 255;
+            }
+        }
+    }
+    out
+}
+
 pub(super) fn to_samples(
     raw: Vec<u8>,
     sample: SampleType,

@@ -20,6 +20,8 @@ pub(super) struct PixelFormat {
     pub(super) comp_name: &'static str,
     /// Photometric YCbCr (only inside JPEG chunks, read as RGB).
     pub(super) ycbcr: bool,
+    /// 1-bit samples (a transparency mask), read as 0 or 255.
+    pub(super) bits1: bool,
 }
 
 /// Colour type, bands, sample format and depth, compression, planar configuration and
@@ -165,5 +167,51 @@ pub(super) fn pixel_format(dec: &mut Dec, path: &Path) -> Result<PixelFormat> {
         compression,
         comp_name,
         ycbcr,
+        bits1: false,
+    })
+}
+
+/// The format of a transparency mask's directory (NewSubfileType 4, as GDAL writes an
+/// internal mask: one 1-bit sample, photometric 4); refused unless satdet reads it.
+pub(super) fn mask_format(dec: &mut Dec, path: &Path) -> Result<PixelFormat> {
+    let te = |what: &'static str| move |e| tiff_error(path, what, e);
+    let bad = |d: String| Error::unsupported(path, format!("internal mask: {d}"));
+    let spp: u16 = dec
+        .find_tag_unsigned(Tag::SamplesPerPixel)
+        .map_err(te("mask SamplesPerPixel"))?
+        .unwrap_or(1);
+    let bits: Option<Vec<u16>> = dec
+        .find_tag_unsigned_vec(Tag::BitsPerSample)
+        .map_err(te("mask BitsPerSample"))?;
+    let bits = bits
+        .as_deref()
+        .and_then(|b| b.first().copied())
+        .unwrap_or(1);
+    let photometric: Option<u16> = dec
+        .find_tag_unsigned(Tag::PhotometricInterpretation)
+        .map_err(te("mask PhotometricInterpretation"))?;
+    if spp != 1 || bits != 1 || photometric != Some(4) {
+        return Err(bad(format!(
+            "{spp} sample(s) of {bits} bit(s), photometric {photometric:?}; satdet reads 1-bit transparency masks (photometric 4), as GDAL writes them"
+        )));
+    }
+    let compression: u16 = dec
+        .find_tag_unsigned(Tag::Compression)
+        .map_err(te("mask Compression"))?
+        .unwrap_or(1);
+    let comp_name = SUPPORTED_COMPRESSION
+        .iter()
+        .find(|(c, _)| *c == compression && compression != 7 && compression != 50001)
+        .map(|(_, n)| *n)
+        .ok_or_else(|| bad(format!("compression {compression}")))?;
+    Ok(PixelFormat {
+        bands: 1,
+        sample: SampleType::U8,
+        layout: BandLayout::Interleaved,
+        alpha_band: None,
+        compression,
+        comp_name,
+        ycbcr: false,
+        bits1: true,
     })
 }

@@ -107,6 +107,8 @@ pub(super) struct OpenedTiff {
     /// The bands (from 0) holding red, green and blue, when the tags say.
     pub rgb_bands: Option<[u16; 3]>,
     pub overviews: TiffOverviews,
+    /// The image's internal mask, read as its alpha band ([`super::mask`]).
+    pub mask: Option<TiffSource>,
 }
 
 /// A decoder reading through `reader` under `limits` (its first directory read).
@@ -150,6 +152,25 @@ pub(super) fn open_source(mut reader: BlockReader, limits: &Limits) -> Result<Op
             path.display()
         ));
     }
+    let mask = match super::mask::mask_ifd(&ifds, &info) {
+        None => None,
+        Some(i) => match super::mask::MaskedSource::refused(&info) {
+            Some(why) => {
+                warnings.push(format!(
+                    "{}: its internal mask (no-data areas) is not used: {why}",
+                    path.display()
+                ));
+                None
+            }
+            None => Some(super::mask::open_mask(
+                &src,
+                first_block.clone(),
+                limits,
+                &info,
+                i,
+            )?),
+        },
+    };
     let overviews = TiffOverviews::new(src.clone(), first_block, limits, &info, &ifds);
     let source = tiff_source(src, dec, info, chunks, limits);
     Ok(OpenedTiff {
@@ -159,7 +180,45 @@ pub(super) fn open_source(mut reader: BlockReader, limits: &Limits) -> Result<Op
         acquired,
         rgb_bands,
         overviews,
+        mask,
     })
+}
+
+/// The current directory read as a transparency mask of an image of `size`: its format
+/// and chunk index, checked ([`super::mask`]).
+pub(super) fn mask_parts(
+    dec: &mut Dec,
+    path: &Path,
+    limits: &Limits,
+    file_len: u64,
+    size: (u32, u32),
+) -> Result<(RasterInfo, Chunks)> {
+    let te = |what: &'static str| move |e| tiff_error(path, what, e);
+    let found = dec.dimensions().map_err(te("mask size"))?;
+    if found != size {
+        return Err(Error::corrupt(
+            path,
+            format!(
+                "internal mask is {}x{}, the image {}x{}",
+                found.0, found.1, size.0, size.1
+            ),
+        ));
+    }
+    let fmt = super::format::mask_format(dec, path)?;
+    let chunks = chunks(dec, path, limits, file_len, size, &fmt, None)?;
+    let info = RasterInfo {
+        width: size.0,
+        height: size.1,
+        bands: 1,
+        sample: crate::raster::SampleType::U8,
+        layout: BandLayout::Interleaved,
+        mask: MaskSpec {
+            alpha_band: None,
+            nodata: None,
+        },
+        storage: format!("internal mask, {}, {}", chunks.kind, fmt.comp_name),
+    };
+    Ok((info, chunks))
 }
 
 /// The current image's size, pixel format and chunk index, checked; `nodata` reads the
@@ -490,6 +549,7 @@ fn chunks(
         tiled: chunk_type == ChunkType::Tile,
         spp: chunk_spp as usize,
         sample,
+        bits1: fmt.bits1,
     };
     check_chunk_index(path, &codec, &grid, file_len)?;
     let kind = match chunk_type {

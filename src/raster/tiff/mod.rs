@@ -10,6 +10,8 @@
 //!   (concurrently from object storage).
 //! - [`overview`]: the reduced-resolution images after the first (overviews), opened on
 //!   demand as sources of their own.
+//! - [`mask`]: the image's internal transparency mask (GDAL's PER_DATASET mask), read as
+//!   one more band, its alpha.
 //!
 //! The bytes come from a [`ByteSource`]: a local file or an object in a store; the
 //! `tiff` crate parses the header through a [`BlockReader`] over it. Overviews read
@@ -23,6 +25,7 @@ mod geotiff;
 mod header;
 mod ifd;
 mod jpeg;
+mod mask;
 mod overview;
 mod source;
 mod webp;
@@ -46,12 +49,16 @@ pub(in crate::raster) fn open(
     let reader = BlockReader::new(src).with_first_block(first_block);
     let t = ifd::open_source(reader, limits)?;
     let decoded = Arc::clone(&t.source.decoded);
+    let source: Box<dyn super::WindowSource> = match t.mask {
+        Some(mask) => Box::new(mask::MaskedSource::new(t.source, mask)),
+        None => Box::new(t.source),
+    };
     Ok(Opened {
         georef: t.georef,
         acquired: t.acquired,
         rgb_bands: t.rgb_bands,
         warnings: t.warnings,
-        source: Box::new(t.source),
+        source,
         overviews: (!t.overviews.sizes_empty()).then(|| Box::new(t.overviews) as _),
         decoded: Some(decoded),
     })

@@ -57,8 +57,7 @@ enum Stored {
 impl TiffSource {
     /// Decoded bytes of chunk `idx` as stored (padding included).
     fn out_len(&self, idx: u32) -> usize {
-        let (stored_w, stored_h) = self.grid.stored_size(idx);
-        stored_w as usize * self.grid.spp * stored_h as usize * self.grid.sample.bytes()
+        self.grid.stored_bytes(idx) as usize
     }
 
     /// Where chunk `idx` lies in the file, its byte count capped at what decoding can use.
@@ -137,6 +136,18 @@ impl TiffSource {
             None => codec::decompress(codec.compression, compressed, &mut raw),
         }
         .map_err(bad)?;
+        if grid.bits1 {
+            return Ok(Chunk {
+                samples: Samples::U8(codec::expand_bits(
+                    &raw,
+                    stored_w as usize,
+                    stored_h as usize,
+                )),
+                width,
+                height,
+                row_stride: row_samples,
+            });
+        }
         let samples = codec::to_samples(
             raw,
             grid.sample,

@@ -1,0 +1,149 @@
+//! A TIFF's internal transparency mask (GDAL's PER_DATASET mask: the directory after the
+//! image with NewSubfileType 4, one 1-bit sample, 0 = no data), read as an alpha band
+//! appended to the image's bands. GDAL writes one for every JPEG-compressed COG made from
+//! an image with alpha (JPEG holds no alpha) and for `gdal_translate -mask`: without it,
+//! a delivery's no-data collar would be read, and run through the model, as image.
+
+use super::header::IfdSummary;
+use super::ifd::{decoder, mask_parts, tiff_error, tiff_source};
+use super::source::TiffSource;
+use crate::error::{Error, Result};
+use crate::limits::Limits;
+use crate::raster::bytes::{BlockReader, ByteSource};
+use crate::raster::{
+    BandLayout, MaskSpec, RasterInfo, SampleType, Samples, SamplesMut, TileBuf, Window,
+    WindowSource,
+};
+use bytes::Bytes;
+use std::sync::Arc;
+
+/// The first image's mask directory among `ifds` (the header scan's, the image first): the
+/// first with NewSubfileType 4 (a mask of the full-resolution image) and the image's size.
+pub(super) fn mask_ifd(ifds: &[IfdSummary], main: &RasterInfo) -> Option<usize> {
+    ifds.iter().enumerate().skip(1).find_map(|(i, d)| {
+        (d.subfile_type & 0b101 == 0b100
+            && (d.width, d.height) == (u64::from(main.width), u64::from(main.height)))
+            .then_some(i)
+    })
+}
+
+/// Opens directory `ifd` of `src` as a mask of `main`: a one-band 8-bit source of 0 and
+/// 255. Its chunk cache gets a quarter of the image's budget (one byte per pixel against
+/// the image's three or more).
+pub(super) fn open_mask(
+    src: &Arc<dyn ByteSource>,
+    first_block: Option<Bytes>,
+    limits: &Limits,
+    main: &RasterInfo,
+    ifd: usize,
+) -> Result<TiffSource> {
+    let path = src.name();
+    let mut reader = BlockReader::new(Arc::clone(src));
+    if let Some(first) = first_block {
+        reader = reader.with_first_block(first);
+    }
+    let mut dec = decoder(reader, path, limits)?;
+    dec.seek_to_image(ifd)
+        .map_err(|e| tiff_error(path, "reading the internal mask's directory", e))?;
+    let (info, chunks) = mask_parts(&mut dec, path, limits, src.len(), (main.width, main.height))?;
+    let mask_limits = Limits {
+        chunk_cache_bytes: limits.chunk_cache_bytes / 4,
+        ..limits.clone()
+    };
+    Ok(tiff_source(
+        Arc::clone(src),
+        dec,
+        info,
+        chunks,
+        &mask_limits,
+    ))
+}
+
+/// An image read with its mask as one more band, the last, which is its alpha band:
+/// interleaved whatever the image's layout, 0 where the mask says no data and the sample
+/// type's largest value elsewhere.
+pub(super) struct MaskedSource {
+    pub(super) image: TiffSource,
+    pub(super) mask: TiffSource,
+    info: RasterInfo,
+}
+
+impl MaskedSource {
+    /// Why `main` cannot take its mask as one more band, if it cannot.
+    pub(super) fn refused(main: &RasterInfo) -> Option<String> {
+        if main.mask.alpha_band.is_some() {
+            return Some("the image has an alpha band, which is used instead".into());
+        }
+        (main.bands >= 4).then(|| {
+            format!(
+                "{} bands and a mask make more than the 4 bands satdet reads",
+                main.bands
+            )
+        })
+    }
+
+    /// `image` with `mask` as its alpha band (see [`MaskedSource::refused`]).
+    pub(super) fn new(image: TiffSource, mask: TiffSource) -> Self {
+        let main = &image.info;
+        let info = RasterInfo {
+            bands: main.bands + 1,
+            layout: BandLayout::Interleaved,
+            mask: MaskSpec {
+                alpha_band: Some(main.bands),
+                nodata: main.mask.nodata,
+            },
+            storage: format!("{}, internal mask", main.storage),
+            ..main.clone()
+        };
+        MaskedSource { image, mask, info }
+    }
+}
+
+impl WindowSource for MaskedSource {
+    fn info(&self) -> &RasterInfo {
+        &self.info
+    }
+
+    fn read_window(&self, win: Window, buf: &mut TileBuf) -> Result<()> {
+        let main = &self.image.info;
+        let mut img = TileBuf::new();
+        img.reset(win, main.bands, main.sample, main.layout);
+        self.image.read_window(win, &mut img)?;
+        let mut mask = TileBuf::new();
+        mask.reset(win, 1, SampleType::U8, BandLayout::Interleaved);
+        self.mask.read_window(win, &mut mask)?;
+        let Samples::U8(m) = mask.samples() else {
+            return Err(Error::Internal("mask samples are not 8-bit".into()));
+        };
+        let bands = usize::from(main.bands);
+        let out = bands + 1;
+        let n = win.pixels() as usize;
+        // Band b of pixel p in the image's layout.
+        let planar = main.layout == BandLayout::Planar;
+        let at = |p: usize, b: usize| if planar { b * n + p } else { p * bands + b };
+        match (img.samples(), buf.samples_mut()) {
+            (Samples::U8(s), SamplesMut::U8(d)) => {
+                for (p, px) in d.chunks_exact_mut(out).enumerate().take(n) {
+                    for (b, v) in px[..bands].iter_mut().enumerate() {
+                        *v = s[at(p, b)];
+                    }
+                    px[bands] = m[p];
+                }
+            }
+            (Samples::U16(s), SamplesMut::U16(d)) => {
+                for (p, px) in d.chunks_exact_mut(out).enumerate().take(n) {
+                    for (b, v) in px[..bands].iter_mut().enumerate() {
+                        *v = s[at(p, b)];
+                    }
+                    px[bands] = if m[p] == 0 { 0 } else { u16::MAX };
+                }
+            }
+            _ => {
+                return Err(Error::Internal(
+                    "masked window of another sample type".into(),
+                ))
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,341 @@
+//! GeoTIFF internal masks (GDAL's PER_DATASET mask: a 1-bit directory after the image,
+//! which every JPEG COG made from an image with alpha has): read as an alpha band, exactly
+//! as GDAL reads the mask (`gdal_translate -b mask`), so no-data areas are skipped and
+//! nothing in them is detected. The files are written by gdal_translate from raw bands.
+
+mod common;
+
+use satdet::raster::{Samples, TileBuf, Window};
+use satdet::{Detector, Scene};
+use std::path::{Path, PathBuf};
+
+// Not a multiple of 8: the mask's rows end in padding bits.
+const W: usize = 301;
+const H: usize = 256;
+/// Columns left of this are no data (alpha 0), as is a notch at the bottom right.
+const COLLAR: usize = 100;
+
+fn no_data(x: usize, y: usize) -> bool {
+    x < COLLAR || (x >= 250 && y >= 200)
+}
+
+/// Squares (11 x 11 at 255 on 20) all over, in the no-data areas too.
+fn centres() -> Vec<(usize, usize)> {
+    let mut c = Vec::new();
+    for y in [30, 90, 150, 220] {
+        for x in [30, 70, 130, 190, 270] {
+            c.push((x, y));
+        }
+    }
+    c
+}
+
+/// RGBA, band-sequential: three equal colour bands with the squares, alpha 0 where there
+/// is no data.
+fn rgba() -> Vec<u8> {
+    let mut grey = vec![20u8; W * H];
+    for (cx, cy) in centres() {
+        for y in cy - 5..=cy + 5 {
+            grey[y * W + cx - 5..=y * W + cx + 5].fill(255);
+        }
+    }
+    let alpha: Vec<u8> = (0..W * H)
+        .map(|i| if no_data(i % W, i / W) { 0 } else { 255 })
+        .collect();
+    [grey.clone(), grey.clone(), grey, alpha].concat()
+}
+
+/// The RGBA scene as raw ENVI, then `gdal_translate args` into `name`.
+fn translate(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
+    let raw = dir.join("rgba.bin");
+    if !raw.exists() {
+        std::fs::write(&raw, rgba()).expect("raw");
+        std::fs::write(
+            dir.join("rgba.hdr"),
+            format!("ENVI\nsamples = {W}\nlines = {H}\nbands = 4\nheader offset = 0\nfile type = ENVI Standard\ndata type = 1\ninterleave = bsq\nbyte order = 0\n"),
+        )
+        .expect("hdr");
+    }
+    let out = dir.join(name);
+    let (raw_s, out_s) = (raw.display().to_string(), out.display().to_string());
+    let mut all = vec![
+        "-q",
+        "-a_srs",
+        "EPSG:32633",
+        "-a_ullr",
+        "500000",
+        "4000000",
+        "500090.3",
+        "3999923.2",
+        "--config",
+        "GDAL_TIFF_INTERNAL_MASK",
+        "YES",
+    ];
+    all.extend_from_slice(args);
+    all.push(&raw_s);
+    all.push(&out_s);
+    common::gdal("gdal_translate", &all, "");
+    out
+}
+
+/// GDAL's reading of the file's mask: one byte per pixel, 0 or 255.
+fn gdal_mask(dir: &Path, tif: &Path) -> Vec<u8> {
+    let out = dir.join("mask.raw");
+    common::gdal(
+        "gdal_translate",
+        &[
+            "-q",
+            "-b",
+            "mask",
+            "-of",
+            "ENVI",
+            &tif.display().to_string(),
+            &out.display().to_string(),
+        ],
+        "",
+    );
+    std::fs::read(&out).expect("mask raw")
+}
+
+fn alpha_of(scene: &Scene) -> Vec<u16> {
+    let mut buf = TileBuf::new();
+    scene
+        .read_window(Window::new(0, 0, W as u32, H as u32), &mut buf)
+        .expect("read");
+    let a = scene.info().mask.alpha_band.expect("alpha band");
+    (0..H as u32)
+        .flat_map(|y| (0..W as u32).map(move |x| (x, y)))
+        .map(|(x, y)| buf.get(x, y, a))
+        .collect()
+}
+
+/// A JPEG COG from RGBA: GDAL turns the alpha band into an internal mask (JPEG holds none).
+const COG_JPEG: &[&str] = &[
+    "-colorinterp",
+    "red,green,blue,alpha",
+    "-of",
+    "COG",
+    "-co",
+    "COMPRESS=JPEG",
+];
+
+#[test]
+fn internal_masks_read_as_gdal_reads_them() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let d = dir.path();
+    let cases: [(&str, &[&str]); 4] = [
+        ("cog_jpeg.tif", COG_JPEG),
+        (
+            "tiles_deflate.tif",
+            &[
+                "-b",
+                "1",
+                "-b",
+                "2",
+                "-b",
+                "3",
+                "-mask",
+                "4",
+                "-co",
+                "TILED=YES",
+                "-co",
+                "BLOCKXSIZE=128",
+                "-co",
+                "BLOCKYSIZE=128",
+                "-co",
+                "COMPRESS=DEFLATE",
+            ],
+        ),
+        (
+            "strips_lzw.tif",
+            &[
+                "-b",
+                "1",
+                "-b",
+                "2",
+                "-b",
+                "3",
+                "-mask",
+                "4",
+                "-co",
+                "COMPRESS=LZW",
+                "-co",
+                "BLOCKYSIZE=40",
+            ],
+        ),
+        (
+            "planar_16bit.tif",
+            &[
+                "-b",
+                "1",
+                "-b",
+                "2",
+                "-b",
+                "3",
+                "-mask",
+                "4",
+                "-ot",
+                "UInt16",
+                "-co",
+                "INTERLEAVE=BAND",
+            ],
+        ),
+    ];
+    for (name, args) in cases {
+        let path = translate(d, name, args);
+        let scene = Scene::open(&path).expect("open");
+        let info = scene.info();
+        assert_eq!((info.bands, info.mask.alpha_band), (4, Some(3)), "{name}");
+        assert!(
+            info.storage.contains("internal mask"),
+            "{name}: {}",
+            info.storage
+        );
+        let expected: Vec<u16> = gdal_mask(d, &path)
+            .into_iter()
+            .map(|v| match (v, info.sample) {
+                (0, _) => 0,
+                (_, satdet::raster::SampleType::U8) => 255,
+                _ => 65535,
+            })
+            .collect();
+        assert_eq!(expected.len(), W * H);
+        assert!(expected.contains(&0), "{name}: GDAL sees no mask");
+        assert_eq!(
+            alpha_of(&scene),
+            expected,
+            "{name}: mask differs from GDAL's"
+        );
+        // The colour bands are the image's, as before (exact but for JPEG).
+        if name != "cog_jpeg.tif" {
+            let mut buf = TileBuf::new();
+            scene
+                .read_window(Window::new(110, 25, 30, 10), &mut buf)
+                .expect("read");
+            let v = |x: u32, y: u32| buf.get(x, y, 1);
+            assert_eq!((v(0, 0), v(20, 5)), (20, 255), "{name}");
+        }
+    }
+}
+
+#[test]
+fn nothing_is_detected_where_the_mask_says_no_data() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = translate(
+        dir.path(),
+        "masked.tif",
+        &[
+            "-b",
+            "1",
+            "-b",
+            "2",
+            "-b",
+            "3",
+            "-mask",
+            "4",
+            "-co",
+            "TILED=YES",
+            "-co",
+            "COMPRESS=DEFLATE",
+        ],
+    );
+    let scene = Scene::open(&path).expect("open");
+    let det = Detector::builder()
+        .model(common::fixture("square_detector.onnx"))
+        .build()
+        .expect("detector");
+    let found = det.detect(&scene).expect("detect");
+    let mut got: Vec<(usize, usize)> = found
+        .iter()
+        .map(|d| {
+            let c = d.pixel_box.center();
+            (c.x.floor() as usize, c.y.floor() as usize)
+        })
+        .collect();
+    got.sort_unstable();
+    let mut want: Vec<(usize, usize)> = centres()
+        .into_iter()
+        .filter(|&(x, y)| !no_data(x, y))
+        .collect();
+    want.sort_unstable();
+    assert_eq!(got, want);
+    // The same file without its mask finds the squares in the collar too.
+    let bare = translate(
+        dir.path(),
+        "bare.tif",
+        &[
+            "-b",
+            "1",
+            "-b",
+            "2",
+            "-b",
+            "3",
+            "-co",
+            "TILED=YES",
+            "-co",
+            "COMPRESS=DEFLATE",
+        ],
+    );
+    let all = det
+        .detect(&Scene::open(&bare).expect("open"))
+        .expect("detect");
+    assert_eq!(all.len(), centres().len());
+}
+
+#[test]
+fn a_mask_beside_an_alpha_band_or_four_bands_is_a_warning() {
+    let dir = tempfile::tempdir().expect("tmp");
+    // Four colour bands and a mask: five bands, more than satdet reads.
+    let path = translate(
+        dir.path(),
+        "four_and_mask.tif",
+        &[
+            "-b",
+            "1",
+            "-b",
+            "2",
+            "-b",
+            "3",
+            "-b",
+            "1",
+            "-mask",
+            "4",
+            "-co",
+            "PHOTOMETRIC=MINISBLACK",
+        ],
+    );
+    let scene = Scene::open(&path).expect("open");
+    assert_eq!(
+        (scene.info().bands, scene.info().mask.alpha_band),
+        (4, None)
+    );
+    let w = scene
+        .warnings()
+        .iter()
+        .find(|w| w.contains("internal mask"))
+        .unwrap_or_else(|| panic!("no warning in {:?}", scene.warnings()));
+    assert!(w.contains("more than the 4 bands"), "{w}");
+}
+
+#[test]
+fn overviews_of_a_masked_scene_open_without_the_mask_band() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = translate(
+        dir.path(),
+        "cog.tif",
+        &[
+            COG_JPEG,
+            &["-co", "OVERVIEW_COUNT=1", "-co", "BLOCKSIZE=128"],
+        ]
+        .concat(),
+    );
+    let scene = Scene::open(&path).expect("open");
+    assert_eq!(scene.info().bands, 4);
+    assert!(!scene.overviews().is_empty(), "no overview");
+    let ov = scene.overview_scene(0).expect("overview");
+    assert_eq!((ov.info().bands, ov.info().mask.alpha_band), (3, None));
+    let mut buf = TileBuf::new();
+    ov.read_window(Window::new(0, 0, ov.width(), ov.height()), &mut buf)
+        .expect("read overview");
+    assert!(matches!(buf.samples(), Samples::U8(_)));
+}
