@@ -283,7 +283,7 @@ fn nothing_is_detected_where_the_mask_says_no_data() {
 }
 
 #[test]
-fn a_mask_beside_an_alpha_band_or_four_bands_is_a_warning() {
+fn four_bands_and_a_mask_is_a_warning() {
     let dir = tempfile::tempdir().expect("tmp");
     // Four colour bands and a mask: five bands, more than satdet reads.
     let path = translate(
@@ -318,7 +318,7 @@ fn a_mask_beside_an_alpha_band_or_four_bands_is_a_warning() {
 }
 
 #[test]
-fn overviews_of_a_masked_scene_open_without_the_mask_band() {
+fn overviews_of_a_masked_scene_are_masked_by_their_own_masks() {
     let dir = tempfile::tempdir().expect("tmp");
     let path = translate(
         dir.path(),
@@ -333,9 +333,105 @@ fn overviews_of_a_masked_scene_open_without_the_mask_band() {
     assert_eq!(scene.info().bands, 4);
     assert!(!scene.overviews().is_empty(), "no overview");
     let ov = scene.overview_scene(0).expect("overview");
-    assert_eq!((ov.info().bands, ov.info().mask.alpha_band), (3, None));
+    assert_eq!((ov.info().bands, ov.info().mask.alpha_band), (4, Some(3)));
     let mut buf = TileBuf::new();
-    ov.read_window(Window::new(0, 0, ov.width(), ov.height()), &mut buf)
+    let (w, h) = (ov.width(), ov.height());
+    ov.read_window(Window::new(0, 0, w, h), &mut buf)
         .expect("read overview");
     assert!(matches!(buf.samples(), Samples::U8(_)));
+    // As GDAL reads the overview's mask.
+    let out = dir.path().join("ov_mask.raw");
+    common::gdal(
+        "gdal_translate",
+        &[
+            "-q",
+            "-oo",
+            "OVERVIEW_LEVEL=0",
+            "-b",
+            "mask",
+            "-of",
+            "ENVI",
+            &path.display().to_string(),
+            &out.display().to_string(),
+        ],
+        "",
+    );
+    let gdal: Vec<u16> = std::fs::read(&out)
+        .expect("raw")
+        .into_iter()
+        .map(u16::from)
+        .collect();
+    let ours: Vec<u16> = (0..h)
+        .flat_map(|y| (0..w).map(move |x| (x, y)))
+        .map(|(x, y)| buf.get(x, y, 3))
+        .collect();
+    assert!(gdal.contains(&0));
+    assert_eq!(ours, gdal);
+}
+
+#[test]
+fn a_mask_beside_an_alpha_band_is_not_used() {
+    let dir = tempfile::tempdir().expect("tmp");
+    // RGBA with alpha, and a mask as well (GDAL writes both when asked).
+    let path = translate(
+        dir.path(),
+        "rgba_and_mask.tif",
+        &["-colorinterp", "red,green,blue,alpha", "-mask", "4"],
+    );
+    let scene = Scene::open(&path).expect("open");
+    assert_eq!(
+        (scene.info().bands, scene.info().mask.alpha_band),
+        (4, Some(3))
+    );
+    let w = scene
+        .warnings()
+        .iter()
+        .find(|w| w.contains("internal mask"))
+        .unwrap_or_else(|| panic!("no warning in {:?}", scene.warnings()));
+    assert!(w.contains("alpha band"), "{w}");
+}
+
+#[test]
+fn a_mask_gdal_would_not_write_is_a_warning_not_an_error() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = translate(
+        dir.path(),
+        "odd_mask.tif",
+        &[
+            "-b",
+            "1",
+            "-b",
+            "2",
+            "-b",
+            "3",
+            "-mask",
+            "4",
+            "-co",
+            "TILED=YES",
+        ],
+    );
+    // The mask directory's PhotometricInterpretation (tag 262, SHORT, 1 value) from 4
+    // (transparency mask) to 1: the one such entry in this little-endian file.
+    let mut bytes = std::fs::read(&path).expect("read");
+    let entry = [6u8, 1, 3, 0, 1, 0, 0, 0, 4, 0, 0, 0];
+    let at: Vec<usize> = bytes
+        .windows(entry.len())
+        .enumerate()
+        .filter(|(_, w)| *w == entry)
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(at.len(), 1, "the mask's photometric entry");
+    bytes[at[0] + 8] = 1;
+    std::fs::write(&path, bytes).expect("write");
+    let scene = Scene::open(&path).expect("the image is still read");
+    assert_eq!(
+        (scene.info().bands, scene.info().mask.alpha_band),
+        (3, None)
+    );
+    let w = scene
+        .warnings()
+        .iter()
+        .find(|w| w.contains("internal mask"))
+        .unwrap_or_else(|| panic!("no warning in {:?}", scene.warnings()));
+    assert!(w.contains("photometric"), "{w}");
 }

@@ -36,6 +36,30 @@ const CLASS_COLOURS: [[u8; 3]; 6] = [
 ];
 
 /// The colour of class `class_id` (RGB).
+/// The bands (from 0) a picture of `scene` shows as red, green and blue: a run's bands
+/// when they were asked for or named by the file and fit the scene
+/// ([`crate::detection::Report::bands`]; assumed ones say nothing the scene does not), else
+/// the file's ([`crate::raster::Scene::rgb_bands`]), else the first three colour bands, or
+/// the first band as grey.
+pub(crate) fn display_bands(
+    scene: &crate::raster::Scene,
+    run: Option<&crate::detection::Bands>,
+) -> [u16; 3] {
+    let info = scene.info();
+    let fits = |rgb: [u16; 3]| {
+        rgb.iter()
+            .all(|&b| (1..=info.bands).contains(&b) && info.mask.alpha_band != Some(b - 1))
+    };
+    match (run, scene.rgb_bands()) {
+        (Some(r), _) if r.from != crate::detection::BandsFrom::Assumed && fits(r.rgb) => {
+            r.rgb.map(|b| b - 1)
+        }
+        (_, Some(rgb)) => rgb,
+        _ if info.color_bands() >= 3 => [0, 1, 2],
+        _ => [0, 0, 0],
+    }
+}
+
 pub(crate) fn class_colour(class_id: u32) -> [u8; 3] {
     CLASS_COLOURS[class_id as usize % CLASS_COLOURS.len()]
 }

@@ -62,7 +62,7 @@ pub fn write(
     let kx = f * (f64::from(sw) / f64::from(w));
     let ky = f * (f64::from(sh) / f64::from(h));
     let info = src.info();
-    let channels = scene.display_bands(Some(&dets.report.bands));
+    let channels = super::display_bands(scene, Some(&dets.report.bands));
     let mut buf = TileBuf::new();
     let band_rows = 256u32;
     let mut oy = 0u32;

@@ -330,14 +330,14 @@ pub(crate) fn to_detections(raw: RawLayer) -> std::result::Result<Detections, St
                 .map(|v| v.trim().parse::<u16>().map_err(|_| bad()))
                 .collect::<std::result::Result<_, _>>()?;
             let rgb: [u16; 3] = n.try_into().map_err(|_| bad())?;
-            let from = crate::BandsFrom::parse(from).ok_or_else(bad)?;
+            let from = crate::detection::BandsFrom::parse(from).ok_or_else(bad)?;
             if rgb.contains(&0) {
                 return Err(bad());
             }
-            crate::Bands { rgb, from }
+            crate::detection::Bands { rgb, from }
         }
         // Written before satdet recorded its bands: not known, so assumed.
-        _ => crate::Bands::default(),
+        _ => crate::detection::Bands::default(),
     };
     let report = Report {
         model: meta("model").map(PathBuf::from).unwrap_or_default(),

@@ -342,27 +342,6 @@ impl Scene {
         Ok(self)
     }
 
-    /// The bands (from 0) a picture of this scene shows as red, green and blue: a run's
-    /// bands when they were asked for or named by the file and fit this scene
-    /// ([`crate::Report::bands`]; assumed ones say nothing the scene does not), else the
-    /// file's ([`Scene::rgb_bands`]), else the first three colour bands, or the first band
-    /// as grey.
-    pub(crate) fn display_bands(&self, run: Option<&crate::Bands>) -> [u16; 3] {
-        let fits = |rgb: [u16; 3]| {
-            rgb.iter().all(|&b| {
-                (1..=self.info.bands).contains(&b) && self.info.mask.alpha_band != Some(b - 1)
-            })
-        };
-        match (run, self.rgb_bands) {
-            (Some(r), _) if r.from != crate::BandsFrom::Assumed && fits(r.rgb) => {
-                r.rgb.map(|b| b - 1)
-            }
-            (_, Some(rgb)) => rgb,
-            _ if self.info.color_bands() >= 3 => [0, 1, 2],
-            _ => [0, 0, 0],
-        }
-    }
-
     /// The file this scene was opened from, or its name ([`Scene::with_name`]) when it was
     /// built from memory or a [`WindowSource`].
     pub fn path(&self) -> &Path {
@@ -502,8 +481,8 @@ impl Scene {
             f64::from(self.info.height) / f64::from(info.height),
         );
         // The scene's nodata and alpha band; an alpha band the overview lacks (the image's
-        // internal mask, read as one more band: the overviews' own masks are not read) is
-        // not there.
+        // internal mask, read as one more band, where the overview has no mask of its own)
+        // is not there.
         info.mask = MaskSpec {
             alpha_band: self.info.mask.alpha_band.filter(|&a| a < info.bands),
             nodata: self.info.mask.nodata,

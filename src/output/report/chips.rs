@@ -106,8 +106,10 @@ pub(super) fn write_chips(
             scene: b,
             locator: Locator::new(b),
             scaling: raster::display_scaling(b, None)?,
-            bands: b.display_bands(
-                Some(&input.detections.report.bands).filter(|r| r.from == crate::BandsFrom::Asked),
+            bands: crate::output::display_bands(
+                b,
+                Some(&input.detections.report.bands)
+                    .filter(|r| r.from == crate::detection::BandsFrom::Asked),
             ),
         }),
         None => None,
@@ -162,9 +164,7 @@ fn after_chip(
     path: &Path,
 ) -> Result<()> {
     let view = View::fit(win, CHIP_PX);
-    let bands = input
-        .scene
-        .display_bands(Some(&input.detections.report.bands));
+    let bands = crate::output::display_bands(input.scene, Some(&input.detections.report.bands));
     let img = raster::render(input.scene, scaling, bands, &view)?;
     let mut overlay = String::new();
     if p.ring.len() >= 3 {

@@ -212,7 +212,7 @@ fn overview(
     let side = OVERVIEW_MAX_PX.min(scene.width().max(scene.height()));
     let view = View::fit([0.0, 0.0, w, h], side);
     let scaling = scaling_of(scene, input.detections)?;
-    let bands = scene.display_bands(Some(&input.detections.report.bands));
+    let bands = crate::output::display_bands(scene, Some(&input.detections.report.bands));
     let mut img = raster::render_reduced(scene, &scaling, bands, &view)?;
     for d in input.detections {
         crate::output::draw::mark(

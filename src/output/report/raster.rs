@@ -82,7 +82,7 @@ fn runs(idx: &[Option<u32>], max_span: u32, single: bool) -> Vec<(u32, u32, u32,
 }
 
 /// Renders `view` of `scene` (its bands `channels`, from 0, as red, green and blue: see
-/// [`Scene::display_bands`]) scaled by `scaling`. Reads windows of at most
+/// [`crate::output::display_bands`]) scaled by `scaling`. Reads windows of at most
 /// [`MAX_WINDOW_PX`] scene pixels; when the picture is reduced by 2 or more it reads only
 /// the rows it samples.
 pub(super) fn render(

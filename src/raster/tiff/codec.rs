@@ -214,8 +214,6 @@ pub(super) fn unpack_bits(src: &[u8], out: &mut [u8]) -> usize {
     o
 }
 
-/// Decoded bytes to samples: byte order, then the horizontal predictor, row by row
-/// (`row_samples` samples a row, `spp` samples a pixel).
 /// 1-bit rows (most significant bit first, each row padded to a byte) as one byte per
 /// pixel: 255 where the bit is set, 0 where it is not (GDAL's mask values).
 pub(super) fn expand_bits(packed: &[u8], width: usize, height: usize) -> Vec<u8> {
@@ -234,6 +232,8 @@ pub(super) fn expand_bits(packed: &[u8], width: usize, height: usize) -> Vec<u8>
     out
 }
 
+/// Decoded bytes to samples: byte order, then the horizontal predictor, row by row
+/// (`row_samples` samples a row, `spp` samples a pixel).
 pub(super) fn to_samples(
     raw: Vec<u8>,
     sample: SampleType,

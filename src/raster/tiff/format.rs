@@ -191,14 +191,23 @@ pub(super) fn mask_format(dec: &mut Dec, path: &Path) -> Result<PixelFormat> {
         .find_tag_unsigned(Tag::PhotometricInterpretation)
         .map_err(te("mask PhotometricInterpretation"))?;
     if spp != 1 || bits != 1 || photometric != Some(4) {
+        let photometric = photometric.map_or_else(|| "none".to_string(), |p| p.to_string());
         return Err(bad(format!(
-            "{spp} sample(s) of {bits} bit(s), photometric {photometric:?}; satdet reads 1-bit transparency masks (photometric 4), as GDAL writes them"
+            "{spp} sample(s) of {bits} bit(s), photometric interpretation {photometric}; satdet reads 1-bit transparency masks (photometric interpretation 4), as GDAL writes them"
         )));
     }
     let compression: u16 = dec
         .find_tag_unsigned(Tag::Compression)
         .map_err(te("mask Compression"))?
         .unwrap_or(1);
+    // libtiff refuses a predictor on 1-bit samples; GDAL writes none.
+    let predictor: u16 = dec
+        .find_tag_unsigned(Tag::Predictor)
+        .map_err(te("mask Predictor"))?
+        .unwrap_or(1);
+    if predictor != 1 {
+        return Err(bad(format!("predictor {predictor} on 1-bit samples")));
+    }
     let comp_name = SUPPORTED_COMPRESSION
         .iter()
         .find(|(c, _)| *c == compression && compression != 7 && compression != 50001)

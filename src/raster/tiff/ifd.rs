@@ -152,27 +152,53 @@ pub(super) fn open_source(mut reader: BlockReader, limits: &Limits) -> Result<Op
             path.display()
         ));
     }
+    let not_used = |why: String| {
+        format!(
+            "{}: its internal mask (no-data areas) is not used: {why}; no-data areas are read as image",
+            path.display()
+        )
+    };
     let mask = match super::mask::mask_ifd(&ifds, &info) {
         None => None,
         Some(i) => match super::mask::MaskedSource::refused(&info) {
             Some(why) => {
-                warnings.push(format!(
-                    "{}: its internal mask (no-data areas) is not used: {why}",
-                    path.display()
-                ));
+                warnings.push(not_used(why));
                 None
             }
-            None => Some(super::mask::open_mask(
-                &src,
-                first_block.clone(),
-                limits,
-                &info,
-                i,
-            )?),
+            None => match super::mask::open_mask(&src, first_block.clone(), limits, &info, i) {
+                Ok(m) => Some(m),
+                // The file cannot be read: an error, as for the image.
+                Err(e @ Error::Io { .. }) => return Err(e),
+                // A mask GDAL would not write, or a damaged one: the image is still good.
+                Err(e) => {
+                    warnings.push(not_used(e.to_string()));
+                    None
+                }
+            },
         },
     };
-    let overviews = TiffOverviews::new(src.clone(), first_block, limits, &info, &ifds);
-    let source = tiff_source(src, dec, info, chunks, limits);
+    let overviews = TiffOverviews::new(
+        src.clone(),
+        first_block,
+        limits,
+        &info,
+        &ifds,
+        mask.is_some(),
+    );
+    // The mask's cache is carved out of the image's budget ([`super::mask::open_mask`]).
+    let image_limits = match &mask {
+        Some(_) => Limits {
+            chunk_cache_bytes: limits.chunk_cache_bytes - super::mask::mask_cache_bytes(limits),
+            ..limits.clone()
+        },
+        None => limits.clone(),
+    };
+    let source = tiff_source(src, dec, info, chunks, &image_limits);
+    let mut mask = mask;
+    if let Some(m) = mask.as_mut() {
+        // One count of decoded chunks for the scene, the mask's included.
+        m.decoded = Arc::clone(&source.decoded);
+    }
     Ok(OpenedTiff {
         georef,
         warnings,

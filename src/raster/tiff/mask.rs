@@ -27,9 +27,14 @@ pub(super) fn mask_ifd(ifds: &[IfdSummary], main: &RasterInfo) -> Option<usize> 
     })
 }
 
+/// The part of [`Limits::chunk_cache_bytes`] a mask's chunks are cached in (a quarter:
+/// one byte per pixel against the image's three or more); the image gets the rest.
+pub(super) fn mask_cache_bytes(limits: &Limits) -> u64 {
+    limits.chunk_cache_bytes / 4
+}
+
 /// Opens directory `ifd` of `src` as a mask of `main`: a one-band 8-bit source of 0 and
-/// 255. Its chunk cache gets a quarter of the image's budget (one byte per pixel against
-/// the image's three or more).
+/// 255, its chunks cached in [`mask_cache_bytes`]. Errors name the mask.
 pub(super) fn open_mask(
     src: &Arc<dyn ByteSource>,
     first_block: Option<Bytes>,
@@ -45,9 +50,21 @@ pub(super) fn open_mask(
     let mut dec = decoder(reader, path, limits)?;
     dec.seek_to_image(ifd)
         .map_err(|e| tiff_error(path, "reading the internal mask's directory", e))?;
-    let (info, chunks) = mask_parts(&mut dec, path, limits, src.len(), (main.width, main.height))?;
+    let (info, chunks) = mask_parts(&mut dec, path, limits, src.len(), (main.width, main.height))
+        .map_err(|e| match e {
+        Error::CorruptRaster {
+            path,
+            detail,
+            source,
+        } => Error::CorruptRaster {
+            path,
+            detail: format!("internal mask (directory {ifd}): {detail}"),
+            source,
+        },
+        e => e,
+    })?;
     let mask_limits = Limits {
-        chunk_cache_bytes: limits.chunk_cache_bytes / 4,
+        chunk_cache_bytes: mask_cache_bytes(limits),
         ..limits.clone()
     };
     Ok(tiff_source(

@@ -26,6 +26,9 @@ pub(super) struct TiffOverviews {
     sizes: Vec<Overview>,
     /// The directory index of each of `sizes`.
     ifd_index: Vec<usize>,
+    /// The directory of each overview's internal mask (NewSubfileType 5, its size), read
+    /// as its alpha band when the image's mask is ([`super::mask`]).
+    mask_index: Vec<Option<usize>>,
 }
 
 impl TiffOverviews {
@@ -37,6 +40,7 @@ impl TiffOverviews {
         limits: &Limits,
         main: &RasterInfo,
         ifds: &[IfdSummary],
+        masked: bool,
     ) -> Self {
         let mut levels: Vec<(usize, Overview)> = ifds
             .iter()
@@ -59,6 +63,16 @@ impl TiffOverviews {
             main: main.clone(),
             sizes: levels.iter().map(|(_, o)| *o).collect(),
             ifd_index: levels.iter().map(|(i, _)| *i).collect(),
+            mask_index: levels
+                .iter()
+                .map(|(_, o)| {
+                    ifds.iter().position(|d| {
+                        masked
+                            && d.subfile_type & 0b101 == 0b101
+                            && (d.width, d.height) == (u64::from(o.width), u64::from(o.height))
+                    })
+                })
+                .collect(),
         }
     }
 }
@@ -112,10 +126,40 @@ impl OverviewSource for TiffOverviews {
         // The image's masks: the nodata value is a tag of the first directory only.
         info.mask = main.mask;
         info.storage = format!("{} (overview {level})", info.storage);
+        let mask = match self.mask_index.get(level).copied().flatten() {
+            Some(m) => {
+                match super::mask::open_mask(
+                    &self.src,
+                    self.first_block.clone(),
+                    &self.limits,
+                    &info,
+                    m,
+                ) {
+                    Ok(mask) => Some(mask),
+                    Err(e @ Error::Io { .. }) => return Err(e),
+                    // The overview is still good: read without its mask.
+                    Err(e) => {
+                        log::warn!(
+                            "{}: overview {level}'s mask is not used: {e}",
+                            path.display()
+                        );
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
         let source = tiff_source(Arc::clone(&self.src), dec, info, chunks, &self.limits);
         let decoded = Arc::clone(&source.decoded);
+        let source: Box<dyn crate::raster::WindowSource> = match mask {
+            Some(mut m) => {
+                m.decoded = Arc::clone(&decoded);
+                Box::new(super::mask::MaskedSource::new(source, m))
+            }
+            None => Box::new(source),
+        };
         Ok(OpenedOverview {
-            source: Box::new(source),
+            source,
             decoded: Some(decoded),
         })
     }
