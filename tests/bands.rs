@@ -38,31 +38,8 @@ fn band3_squares() -> Vec<(usize, usize)> {
 /// A georeferenced 8-bit GeoTIFF of `bands` (band-sequential) written by gdal_translate
 /// with `extra` options (e.g. `-colorinterp`).
 fn tiff(dir: &Path, name: &str, bands: &[Vec<u8>], extra: &[&str]) -> PathBuf {
-    let raw = dir.join(format!("{name}.bin"));
-    std::fs::write(&raw, bands.concat()).expect("write raw");
-    let hdr = format!(
-        "ENVI\nsamples = {SIDE}\nlines = {SIDE}\nbands = {}\nheader offset = 0\nfile type = ENVI Standard\ndata type = 1\ninterleave = bsq\nbyte order = 0\n",
-        bands.len()
-    );
-    std::fs::write(dir.join(format!("{name}.hdr")), hdr).expect("write header");
     let out = dir.join(format!("{name}.tif"));
-    let (raw_s, out_s) = (raw.display().to_string(), out.display().to_string());
-    let mut args = vec![
-        "-q",
-        "-of",
-        "GTiff",
-        "-a_srs",
-        "EPSG:32633",
-        "-a_ullr",
-        "500000",
-        "4000000",
-        "500076.8",
-        "3999923.2",
-    ];
-    args.extend_from_slice(extra);
-    args.push(&raw_s);
-    args.push(&out_s);
-    common::gdal("gdal_translate", &args, "");
+    common::raw_to_tiff(bands, (SIDE, SIDE), extra, &out);
     out
 }
 
@@ -99,6 +76,16 @@ fn centres(scene: &Scene, det: &Detector) -> Vec<(usize, usize)> {
         .collect();
     c.sort_unstable();
     c
+}
+
+/// The quick-look at `png` shows band 3's squares red and band 1's blue (inside a square,
+/// away from the boxes drawn on its edges).
+fn band3_red_band1_blue(png: &Path) {
+    let img = image::open(png).expect("png").to_rgb8();
+    let (x3, y3) = band3_squares()[5];
+    let (x1, y1) = band1_squares()[4];
+    assert_eq!(img.get_pixel(x3 as u32 - 3, y3 as u32 - 3).0, [255, 20, 20]);
+    assert_eq!(img.get_pixel(x1 as u32 - 3, y1 as u32 - 3).0, [20, 20, 255]);
 }
 
 fn sorted(mut v: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
@@ -138,12 +125,7 @@ fn gdal_colour_interpretation_names_the_red_green_and_blue_bands() {
     let png = dir.path().join("q.png");
     satdet::output::quicklook::write(&png, &scene, &found, &found.report.scaling, SIDE as u32)
         .expect("quick-look");
-    let img = image::open(&png).expect("png").to_rgb8();
-    // Square edges carry the boxes drawn; the corners of a square's inside do not.
-    let (x3, y3) = band3_squares()[5];
-    let (x1, y1) = band1_squares()[4];
-    assert_eq!(img.get_pixel(x3 as u32 - 3, y3 as u32 - 3).0, [255, 20, 20]);
-    assert_eq!(img.get_pixel(x1 as u32 - 3, y1 as u32 - 3).0, [20, 20, 255]);
+    band3_red_band1_blue(&png);
 }
 
 #[test]
@@ -170,11 +152,7 @@ fn four_unnamed_bands_are_assumed_red_green_blue_with_a_warning() {
     assert_eq!(scene.rgb_bands(), None);
     let plan = detector(None).plan(&scene).expect("plan");
     assert_eq!(plan.bands, Bands::default());
-    let w = plan
-        .warnings
-        .iter()
-        .find(|w| w.contains("4 colour bands"))
-        .unwrap_or_else(|| panic!("no band warning in {:?}", plan.warnings));
+    let w = common::warning(&plan.warnings, "4 colour bands");
     assert!(w.contains("--bands 3,2,1"), "{w}");
     // What the file does not say, the caller can.
     let named = scene.with_rgb_bands([2, 1, 0]).expect("rgb bands");
@@ -301,9 +279,5 @@ fn the_bands_survive_writing_and_reading_the_detections() {
     let png = dir.path().join("q.png");
     satdet::output::quicklook::write(&png, &scene, &back, &back.report.scaling, SIDE as u32)
         .expect("quick-look");
-    let img = image::open(&png).expect("png").to_rgb8();
-    let (x3, y3) = band3_squares()[5];
-    let (x1, y1) = band1_squares()[4];
-    assert_eq!(img.get_pixel(x3 as u32 - 3, y3 as u32 - 3).0, [255, 20, 20]);
-    assert_eq!(img.get_pixel(x1 as u32 - 3, y1 as u32 - 3).0, [20, 20, 255]);
+    band3_red_band1_blue(&png);
 }

@@ -45,55 +45,26 @@ fn rgba() -> Vec<u8> {
     [grey.clone(), grey.clone(), grey, alpha].concat()
 }
 
-/// The RGBA scene as raw ENVI, then `gdal_translate args` into `name`.
+/// The RGBA scene `gdal_translate`d with `args` into `name`, internal masks on.
 fn translate(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
-    let raw = dir.join("rgba.bin");
-    if !raw.exists() {
-        std::fs::write(&raw, rgba()).expect("raw");
-        std::fs::write(
-            dir.join("rgba.hdr"),
-            format!("ENVI\nsamples = {W}\nlines = {H}\nbands = 4\nheader offset = 0\nfile type = ENVI Standard\ndata type = 1\ninterleave = bsq\nbyte order = 0\n"),
-        )
-        .expect("hdr");
-    }
     let out = dir.join(name);
-    let (raw_s, out_s) = (raw.display().to_string(), out.display().to_string());
-    let mut all = vec![
-        "-q",
-        "-a_srs",
-        "EPSG:32633",
-        "-a_ullr",
-        "500000",
-        "4000000",
-        "500090.3",
-        "3999923.2",
-        "--config",
-        "GDAL_TIFF_INTERNAL_MASK",
-        "YES",
-    ];
-    all.extend_from_slice(args);
-    all.push(&raw_s);
-    all.push(&out_s);
-    common::gdal("gdal_translate", &all, "");
+    let bands: Vec<Vec<u8>> = rgba().chunks(W * H).map(<[u8]>::to_vec).collect();
+    let args = [&["--config", "GDAL_TIFF_INTERNAL_MASK", "YES"][..], args].concat();
+    common::raw_to_tiff(&bands, (W, H), &args, &out);
     out
 }
 
 /// GDAL's reading of the file's mask: one byte per pixel, 0 or 255.
-fn gdal_mask(dir: &Path, tif: &Path) -> Vec<u8> {
+fn gdal_mask(dir: &Path, tif: &Path, open_options: &[&str]) -> Vec<u8> {
     let out = dir.join("mask.raw");
-    common::gdal(
-        "gdal_translate",
-        &[
-            "-q",
-            "-b",
-            "mask",
-            "-of",
-            "ENVI",
-            &tif.display().to_string(),
-            &out.display().to_string(),
-        ],
-        "",
-    );
+    let (tif, out_s) = (tif.display().to_string(), out.display().to_string());
+    let args = [
+        &["-q", "-b", "mask", "-of", "ENVI"][..],
+        open_options,
+        &[&tif, &out_s],
+    ]
+    .concat();
+    common::gdal("gdal_translate", &args, "");
     std::fs::read(&out).expect("mask raw")
 }
 
@@ -191,7 +162,7 @@ fn internal_masks_read_as_gdal_reads_them() {
             "{name}: {}",
             info.storage
         );
-        let expected: Vec<u16> = gdal_mask(d, &path)
+        let expected: Vec<u16> = gdal_mask(d, &path, &[])
             .into_iter()
             .map(|v| match (v, info.sample) {
                 (0, _) => 0,
@@ -309,11 +280,7 @@ fn four_bands_and_a_mask_is_a_warning() {
         (scene.info().bands, scene.info().mask.alpha_band),
         (4, None)
     );
-    let w = scene
-        .warnings()
-        .iter()
-        .find(|w| w.contains("internal mask"))
-        .unwrap_or_else(|| panic!("no warning in {:?}", scene.warnings()));
+    let w = common::warning(scene.warnings(), "internal mask");
     assert!(w.contains("more than the 4 bands"), "{w}");
 }
 
@@ -340,24 +307,7 @@ fn overviews_of_a_masked_scene_are_masked_by_their_own_masks() {
         .expect("read overview");
     assert!(matches!(buf.samples(), Samples::U8(_)));
     // As GDAL reads the overview's mask.
-    let out = dir.path().join("ov_mask.raw");
-    common::gdal(
-        "gdal_translate",
-        &[
-            "-q",
-            "-oo",
-            "OVERVIEW_LEVEL=0",
-            "-b",
-            "mask",
-            "-of",
-            "ENVI",
-            &path.display().to_string(),
-            &out.display().to_string(),
-        ],
-        "",
-    );
-    let gdal: Vec<u16> = std::fs::read(&out)
-        .expect("raw")
+    let gdal: Vec<u16> = gdal_mask(dir.path(), &path, &["-oo", "OVERVIEW_LEVEL=0"])
         .into_iter()
         .map(u16::from)
         .collect();
@@ -383,11 +333,7 @@ fn a_mask_beside_an_alpha_band_is_not_used() {
         (scene.info().bands, scene.info().mask.alpha_band),
         (4, Some(3))
     );
-    let w = scene
-        .warnings()
-        .iter()
-        .find(|w| w.contains("internal mask"))
-        .unwrap_or_else(|| panic!("no warning in {:?}", scene.warnings()));
+    let w = common::warning(scene.warnings(), "internal mask");
     assert!(w.contains("alpha band"), "{w}");
 }
 
@@ -428,10 +374,6 @@ fn a_mask_gdal_would_not_write_is_a_warning_not_an_error() {
         (scene.info().bands, scene.info().mask.alpha_band),
         (3, None)
     );
-    let w = scene
-        .warnings()
-        .iter()
-        .find(|w| w.contains("internal mask"))
-        .unwrap_or_else(|| panic!("no warning in {:?}", scene.warnings()));
+    let w = common::warning(scene.warnings(), "internal mask");
     assert!(w.contains("photometric"), "{w}");
 }

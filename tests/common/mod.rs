@@ -103,3 +103,42 @@ pub fn gdal(cmd: &str, args: &[&str], stdin: &str) -> String {
     );
     String::from_utf8(out.stdout).expect("utf8")
 }
+
+/// Writes 8-bit `bands` (band-sequential, `width` x `height` each) as raw ENVI, then
+/// `gdal_translate`s them with `args` into `out`, georeferenced in UTM 33N at 0.3 m.
+pub fn raw_to_tiff(bands: &[Vec<u8>], (width, height): (usize, usize), args: &[&str], out: &Path) {
+    let raw = out.with_extension("bin");
+    std::fs::write(&raw, bands.concat()).expect("write raw bands");
+    let hdr = format!(
+        "ENVI\nsamples = {width}\nlines = {height}\nbands = {}\nheader offset = 0\nfile type = ENVI Standard\ndata type = 1\ninterleave = bsq\nbyte order = 0\n",
+        bands.len()
+    );
+    std::fs::write(out.with_extension("hdr"), hdr).expect("write ENVI header");
+    let (east, south) = (
+        format!("{}", 500_000.0 + 0.3 * width as f64),
+        format!("{}", 4_000_000.0 - 0.3 * height as f64),
+    );
+    let (raw_s, out_s) = (raw.display().to_string(), out.display().to_string());
+    let mut all = vec![
+        "-q",
+        "-a_srs",
+        "EPSG:32633",
+        "-a_ullr",
+        "500000",
+        "4000000",
+        &east,
+        &south,
+    ];
+    all.extend_from_slice(args);
+    all.push(&raw_s);
+    all.push(&out_s);
+    gdal("gdal_translate", &all, "");
+}
+
+/// The first of `warnings` that contains `needle`; panics listing them when none does.
+pub fn warning<'a>(warnings: &'a [String], needle: &str) -> &'a str {
+    warnings
+        .iter()
+        .find(|w| w.contains(needle))
+        .unwrap_or_else(|| panic!("no warning with {needle:?} in {warnings:?}"))
+}
