@@ -80,6 +80,9 @@ fn alpha_of(scene: &Scene) -> Vec<u16> {
         .collect()
 }
 
+/// Bands 1 to 3 of the RGBA scene as colour, band 4 as the internal mask.
+const RGB_AND_MASK: &[&str] = &["-b", "1", "-b", "2", "-b", "3", "-mask", "4"];
+
 /// A JPEG COG from RGBA: GDAL turns the alpha band into an internal mask (JPEG holds none).
 const COG_JPEG: &[&str] = &[
     "-colorinterp",
@@ -99,57 +102,31 @@ fn internal_masks_read_as_gdal_reads_them() {
         (
             "tiles_deflate.tif",
             &[
-                "-b",
-                "1",
-                "-b",
-                "2",
-                "-b",
-                "3",
-                "-mask",
-                "4",
-                "-co",
-                "TILED=YES",
-                "-co",
-                "BLOCKXSIZE=128",
-                "-co",
-                "BLOCKYSIZE=128",
-                "-co",
-                "COMPRESS=DEFLATE",
-            ],
+                RGB_AND_MASK,
+                &[
+                    "-co",
+                    "TILED=YES",
+                    "-co",
+                    "BLOCKXSIZE=128",
+                    "-co",
+                    "BLOCKYSIZE=128",
+                    "-co",
+                    "COMPRESS=DEFLATE",
+                ],
+            ]
+            .concat(),
         ),
         (
             "strips_lzw.tif",
             &[
-                "-b",
-                "1",
-                "-b",
-                "2",
-                "-b",
-                "3",
-                "-mask",
-                "4",
-                "-co",
-                "COMPRESS=LZW",
-                "-co",
-                "BLOCKYSIZE=40",
-            ],
+                RGB_AND_MASK,
+                &["-co", "COMPRESS=LZW", "-co", "BLOCKYSIZE=40"],
+            ]
+            .concat(),
         ),
         (
             "planar_16bit.tif",
-            &[
-                "-b",
-                "1",
-                "-b",
-                "2",
-                "-b",
-                "3",
-                "-mask",
-                "4",
-                "-ot",
-                "UInt16",
-                "-co",
-                "INTERLEAVE=BAND",
-            ],
+            &[RGB_AND_MASK, &["-ot", "UInt16", "-co", "INTERLEAVE=BAND"]].concat(),
         ),
     ];
     for (name, args) in cases {
@@ -196,19 +173,10 @@ fn nothing_is_detected_where_the_mask_says_no_data() {
         dir.path(),
         "masked.tif",
         &[
-            "-b",
-            "1",
-            "-b",
-            "2",
-            "-b",
-            "3",
-            "-mask",
-            "4",
-            "-co",
-            "TILED=YES",
-            "-co",
-            "COMPRESS=DEFLATE",
-        ],
+            RGB_AND_MASK,
+            &["-co", "TILED=YES", "-co", "COMPRESS=DEFLATE"],
+        ]
+        .concat(),
     );
     let scene = Scene::open(&path).expect("open");
     let det = Detector::builder()
@@ -343,18 +311,7 @@ fn a_mask_gdal_would_not_write_is_a_warning_not_an_error() {
     let path = translate(
         dir.path(),
         "odd_mask.tif",
-        &[
-            "-b",
-            "1",
-            "-b",
-            "2",
-            "-b",
-            "3",
-            "-mask",
-            "4",
-            "-co",
-            "TILED=YES",
-        ],
+        &[RGB_AND_MASK, &["-co", "TILED=YES"]].concat(),
     );
     // The mask directory's PhotometricInterpretation (tag 262, SHORT, 1 value) from 4
     // (transparency mask) to 1: the one such entry in this little-endian file.
