@@ -66,7 +66,7 @@ pub(crate) fn read_stage(
         };
         let t = Instant::now();
         scene.read_window(tile.window, &mut buf)?;
-        let skip = masked && buf.valid_pixels(&mask) == 0;
+        let skip = masked && !buf.any_valid(&mask);
         busy += t.elapsed();
         let msg = if skip {
             spare = Some(buf);

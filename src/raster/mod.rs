@@ -340,6 +340,47 @@ impl TileBuf {
         true
     }
 
+    /// Whether some pixel carries data under `mask` (stops at the first that does).
+    pub fn any_valid(&self, mask: &MaskSpec) -> bool {
+        match self.alpha_only(mask) {
+            Some((first, step, n)) => match &self.samples {
+                Samples::U8(v) => v.iter().skip(first).step_by(step).take(n).any(|&a| a != 0),
+                Samples::U16(v) => v.iter().skip(first).step_by(step).take(n).any(|&a| a != 0),
+            },
+            None => self.pixels().any(|(x, y)| self.is_valid(mask, x, y)),
+        }
+    }
+
+    /// Whether every pixel carries data under `mask` (stops at the first that does not).
+    pub fn all_valid(&self, mask: &MaskSpec) -> bool {
+        match self.alpha_only(mask) {
+            Some((first, step, n)) => match &self.samples {
+                Samples::U8(v) => v.iter().skip(first).step_by(step).take(n).all(|&a| a != 0),
+                Samples::U16(v) => v.iter().skip(first).step_by(step).take(n).all(|&a| a != 0),
+            },
+            None => self.pixels().all(|(x, y)| self.is_valid(mask, x, y)),
+        }
+    }
+
+    /// Every pixel position, row by row.
+    fn pixels(&self) -> impl Iterator<Item = (u32, u32)> {
+        let w = self.window;
+        (0..w.height).flat_map(move |y| (0..w.width).map(move |x| (x, y)))
+    }
+
+    /// Where the alpha samples lie (first index, step, count) when `mask` is an alpha band
+    /// alone, for a quick scan; `None` with a nodata value or no alpha band.
+    fn alpha_only(&self, mask: &MaskSpec) -> Option<(usize, usize, usize)> {
+        let a = mask
+            .alpha_band
+            .filter(|&a| a < self.bands && mask.nodata.is_none())?;
+        let n = self.window.pixels() as usize;
+        Some(match self.layout {
+            BandLayout::Interleaved => (usize::from(a), usize::from(self.bands), n),
+            BandLayout::Planar => (usize::from(a) * n, 1, n),
+        })
+    }
+
     /// Number of pixels that carry data.
     pub fn valid_pixels(&self, mask: &MaskSpec) -> u64 {
         if mask.alpha_band.is_none() && mask.nodata.is_none() {
@@ -357,7 +398,41 @@ impl TileBuf {
 
 #[cfg(test)]
 mod tests {
-    use super::{MaskSpec, SampleType};
+    use super::{BandLayout, MaskSpec, SampleType, Samples, TileBuf, Window};
+
+    #[test]
+    fn any_and_all_valid_agree_with_the_count() {
+        let win = Window::new(0, 0, 5, 3);
+        let mut seed = 7u64;
+        for case in 0..400 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let bands = 1 + (case % 4) as u16;
+            let layout = if case % 2 == 0 {
+                BandLayout::Interleaved
+            } else {
+                BandLayout::Planar
+            };
+            // Few distinct values, so that masked and unmasked pixels both occur.
+            let v: Vec<u16> = (0..15 * usize::from(bands))
+                .map(|i| ((seed >> (i % 60)) & 1) as u16 * 9)
+                .collect();
+            let samples = if case % 3 == 0 {
+                Samples::U8(v.iter().map(|&x| x as u8).collect())
+            } else {
+                Samples::U16(v)
+            };
+            let t = TileBuf::from_samples(win, bands, layout, samples).expect("tile");
+            let mask = MaskSpec {
+                alpha_band: (case % 5 != 0).then_some(bands - 1),
+                nodata: (case % 7 == 0).then_some(9.0),
+            };
+            let n = t.valid_pixels(&mask);
+            assert_eq!(t.any_valid(&mask), n > 0, "case {case}");
+            assert_eq!(t.all_valid(&mask), n == 15, "case {case}");
+        }
+    }
 
     #[test]
     fn nodata_sample_only_for_values_a_sample_can_hold() {

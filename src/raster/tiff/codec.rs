@@ -223,9 +223,16 @@ pub(super) fn expand_bits(packed: &[u8], width: usize, height: usize) -> Vec<u8>
         .chunks(row_bytes.max(1))
         .zip(out.chunks_exact_mut(width.max(1)))
     {
-        for (x, d) in dst.iter_mut().enumerate() {
-            if row[x / 8] & (0x80 >> (x % 8)) != 0 {
-                *d = 255;
+        // Eight pixels a byte; the last byte's padding bits are not written.
+        for (byte, px) in row.iter().zip(dst.chunks_mut(8)) {
+            match byte {
+                0x00 => {}
+                0xff => px.fill(255),
+                b => {
+                    for (k, p) in px.iter_mut().enumerate() {
+                        *p = if b & (0x80 >> k) != 0 { 255 } else { 0 };
+                    }
+                }
             }
         }
     }

@@ -15,7 +15,7 @@ use crate::raster::{
     WindowSource,
 };
 use bytes::Bytes;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// The first image's mask directory among `ifds` (the header scan's, the image first): the
 /// first with NewSubfileType 4 (a mask of the full-resolution image) and the image's size.
@@ -83,6 +83,8 @@ pub(super) struct MaskedSource {
     pub(super) image: TiffSource,
     pub(super) mask: TiffSource,
     info: RasterInfo,
+    /// Window buffers for the image and the mask, reused (one pair per concurrent read).
+    scratch: Mutex<Vec<(TileBuf, TileBuf)>>,
 }
 
 impl MaskedSource {
@@ -112,7 +114,12 @@ impl MaskedSource {
             storage: format!("{}, internal mask", main.storage),
             ..main.clone()
         };
-        MaskedSource { image, mask, info }
+        MaskedSource {
+            image,
+            mask,
+            info,
+            scratch: Mutex::new(Vec::new()),
+        }
     }
 }
 
@@ -123,44 +130,117 @@ impl WindowSource for MaskedSource {
 
     fn read_window(&self, win: Window, buf: &mut TileBuf) -> Result<()> {
         let main = &self.image.info;
-        let mut img = TileBuf::new();
+        let taken = self
+            .scratch
+            .lock()
+            .map_err(|_| Error::Internal("an earlier masked read panicked".into()))?
+            .pop();
+        let (mut img, mut mask) = taken.unwrap_or_else(|| (TileBuf::new(), TileBuf::new()));
         img.reset(win, main.bands, main.sample, main.layout);
-        self.image.read_window(win, &mut img)?;
-        let mut mask = TileBuf::new();
         mask.reset(win, 1, SampleType::U8, BandLayout::Interleaved);
-        self.mask.read_window(win, &mut mask)?;
-        let Samples::U8(m) = mask.samples() else {
-            return Err(Error::Internal("mask samples are not 8-bit".into()));
-        };
-        let bands = usize::from(main.bands);
-        let out = bands + 1;
-        let n = win.pixels() as usize;
-        // Band b of pixel p in the image's layout.
-        let planar = main.layout == BandLayout::Planar;
-        let at = |p: usize, b: usize| if planar { b * n + p } else { p * bands + b };
-        match (img.samples(), buf.samples_mut()) {
-            (Samples::U8(s), SamplesMut::U8(d)) => {
-                for (p, px) in d.chunks_exact_mut(out).enumerate().take(n) {
-                    for (b, v) in px[..bands].iter_mut().enumerate() {
-                        *v = s[at(p, b)];
-                    }
-                    px[bands] = m[p];
-                }
-            }
-            (Samples::U16(s), SamplesMut::U16(d)) => {
-                for (p, px) in d.chunks_exact_mut(out).enumerate().take(n) {
-                    for (b, v) in px[..bands].iter_mut().enumerate() {
-                        *v = s[at(p, b)];
-                    }
-                    px[bands] = if m[p] == 0 { 0 } else { u16::MAX };
-                }
-            }
-            _ => {
-                return Err(Error::Internal(
-                    "masked window of another sample type".into(),
-                ))
+        let done = self
+            .image
+            .read_window(win, &mut img)
+            .and_then(|()| self.mask.read_window(win, &mut mask))
+            .and_then(|()| interleave(&img, &mask, buf));
+        if let Ok(mut pool) = self.scratch.lock() {
+            pool.push((img, mask));
+        }
+        done
+    }
+}
+
+/// `img`'s bands then `mask` (0 or 255) as one more band, interleaved into `buf`; the
+/// mask scaled to the sample type's largest value.
+fn interleave(img: &TileBuf, mask: &TileBuf, buf: &mut TileBuf) -> Result<()> {
+    let Samples::U8(m) = mask.samples() else {
+        return Err(Error::Internal("mask samples are not 8-bit".into()));
+    };
+    let bands = usize::from(img.bands());
+    let n = img.window().pixels() as usize;
+    let planar = img.layout() == BandLayout::Planar;
+    let Some(m) = m.get(..n) else {
+        return Err(Error::Internal("mask window of another size".into()));
+    };
+    match (img.samples(), buf.samples_mut()) {
+        (Samples::U8(s), SamplesMut::U8(d)) if d.len() == n * (bands + 1) => {
+            fill(s, d, m, bands, planar, u8::MAX)
+        }
+        (Samples::U16(s), SamplesMut::U16(d)) if d.len() == n * (bands + 1) => {
+            fill(s, d, m, bands, planar, u16::MAX)
+        }
+        _ => return Err(Error::Internal("masked window of another shape".into())),
+    }
+    Ok(())
+}
+
+/// The pixels of `s` (`bands` a pixel, planar or interleaved) into `d` (`bands + 1` a
+/// pixel), the last band `on` where `m` is set and 0 where it is not.
+fn fill<T: Copy + Default>(s: &[T], d: &mut [T], m: &[u8], bands: usize, planar: bool, on: T) {
+    let out = bands + 1;
+    if planar {
+        for (b, plane) in s.chunks_exact(m.len().max(1)).enumerate() {
+            for (px, &v) in d.chunks_exact_mut(out).zip(plane) {
+                px[b] = v;
             }
         }
-        Ok(())
+    } else {
+        // A fixed band count per arm, so that each pixel is a few moves, not a call.
+        match bands {
+            1 => interleaved::<T, 1, 2>(s, d),
+            2 => interleaved::<T, 2, 3>(s, d),
+            _ => interleaved::<T, 3, 4>(s, d),
+        }
+    }
+    for (px, &v) in d.chunks_exact_mut(out).zip(m) {
+        px[bands] = if v == 0 { T::default() } else { on };
+    }
+}
+
+/// Pixels of `B` interleaved bands from `s` into the first `B` of each `O` in `d`.
+fn interleaved<T: Copy, const B: usize, const O: usize>(s: &[T], d: &mut [T]) {
+    for (px, src) in d.chunks_exact_mut(O).zip(s.chunks_exact(B)) {
+        px[..B].copy_from_slice(&src[..B]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::interleave;
+    use crate::raster::{BandLayout, SampleType, Samples, TileBuf, Window};
+
+    #[test]
+    fn interleave_appends_the_mask_to_either_layout() {
+        let win = Window::new(0, 0, 3, 1);
+        let mask = TileBuf::from_samples(
+            win,
+            1,
+            BandLayout::Interleaved,
+            Samples::U8(vec![255, 0, 255]),
+        )
+        .expect("mask");
+        let inter = TileBuf::from_samples(
+            win,
+            2,
+            BandLayout::Interleaved,
+            Samples::U16(vec![1, 2, 3, 4, 5, 6]),
+        )
+        .expect("image");
+        let planar = TileBuf::from_samples(
+            win,
+            2,
+            BandLayout::Planar,
+            Samples::U16(vec![1, 3, 5, 2, 4, 6]),
+        )
+        .expect("image");
+        for img in [inter, planar] {
+            let mut out = TileBuf::new();
+            out.reset(win, 3, SampleType::U16, BandLayout::Interleaved);
+            interleave(&img, &mask, &mut out).expect("interleave");
+            assert_eq!(
+                out.samples(),
+                &Samples::U16(vec![1, 2, 65535, 3, 4, 0, 5, 6, 65535])
+            );
+        }
     }
 }
