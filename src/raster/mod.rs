@@ -13,6 +13,7 @@ mod bytes;
 mod image_file;
 mod jpeg_end;
 mod memory;
+mod other_format;
 mod overview;
 mod remote;
 mod scaling;

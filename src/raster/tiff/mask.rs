@@ -5,8 +5,9 @@
 //! a delivery's no-data collar would be read, and run through the model, as image.
 
 use super::header::IfdSummary;
-use super::ifd::{decoder, mask_parts, tiff_error, tiff_source};
+use super::ifd::{chunks, decoder, tiff_error, tiff_source, Chunks};
 use super::source::TiffSource;
+use super::Dec;
 use crate::error::{Error, Result};
 use crate::limits::Limits;
 use crate::raster::bytes::{BlockReader, ByteSource};
@@ -15,6 +16,7 @@ use crate::raster::{
     WindowSource,
 };
 use bytes::Bytes;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// The first image's mask directory among `ifds` (the header scan's, the image first): the
@@ -74,6 +76,43 @@ pub(super) fn open_mask(
         chunks,
         &mask_limits,
     ))
+}
+
+/// The current directory read as a transparency mask of an image of `size`: its format
+/// and chunk index, checked ([`super::mask`]).
+fn mask_parts(
+    dec: &mut Dec,
+    path: &Path,
+    limits: &Limits,
+    file_len: u64,
+    size: (u32, u32),
+) -> Result<(RasterInfo, Chunks)> {
+    let te = |what: &'static str| move |e| tiff_error(path, what, e);
+    let found = dec.dimensions().map_err(te("mask size"))?;
+    if found != size {
+        return Err(Error::corrupt(
+            path,
+            format!(
+                "internal mask is {}x{}, the image {}x{}",
+                found.0, found.1, size.0, size.1
+            ),
+        ));
+    }
+    let fmt = super::format::mask_format(dec, path)?;
+    let chunks = chunks(dec, path, limits, file_len, size, &fmt, None)?;
+    let info = RasterInfo {
+        width: size.0,
+        height: size.1,
+        bands: 1,
+        sample: crate::raster::SampleType::U8,
+        layout: BandLayout::Interleaved,
+        mask: MaskSpec {
+            alpha_band: None,
+            nodata: None,
+        },
+        storage: format!("internal mask, {}, {}", chunks.kind, fmt.comp_name),
+    };
+    Ok((info, chunks))
 }
 
 /// An image read with its mask as one more band, the last, which is its alpha band:

@@ -10,6 +10,7 @@
 //!   (concurrently from object storage).
 //! - [`overview`]: the reduced-resolution images after the first (overviews), opened on
 //!   demand as sources of their own.
+//! - [`color`]: which bands hold red, green and blue, as the tags say.
 //! - [`mask`]: the image's internal transparency mask (GDAL's PER_DATASET mask), read as
 //!   one more band, its alpha.
 //!
@@ -19,6 +20,7 @@
 
 mod cache;
 mod codec;
+mod color;
 mod format;
 mod geokeys_proj;
 mod geotiff;
