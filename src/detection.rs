@@ -162,12 +162,15 @@ impl std::fmt::Display for Bands {
     /// `3,2,1 as R,G,B (the file's colour interpretation)`, or `1 as grey (...)`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let [r, g, b] = self.rgb;
+        let grey = r == g && g == b;
         let why = match self.from {
             BandsFrom::Asked => "asked for",
             BandsFrom::File => "the file's colour interpretation",
+            // Only a scene of one colour band is assumed grey.
+            BandsFrom::Assumed if grey => "the only colour band",
             BandsFrom::Assumed => "assumed: the file does not say",
         };
-        if r == g && g == b {
+        if grey {
             write!(f, "{r} as grey ({why})")
         } else {
             write!(f, "{r},{g},{b} as R,G,B ({why})")

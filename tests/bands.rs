@@ -152,6 +152,10 @@ fn four_unnamed_bands_are_assumed_red_green_blue_with_a_warning() {
     assert_eq!(scene.rgb_bands(), None);
     let plan = detector(None).plan(&scene).expect("plan");
     assert_eq!(plan.bands, Bands::default());
+    assert_eq!(
+        plan.bands.to_string(),
+        "1,2,3 as R,G,B (assumed: the file does not say)"
+    );
     let w = common::warning(&plan.warnings, "4 colour bands");
     assert!(w.contains("--bands 3,2,1"), "{w}");
     // What the file does not say, the caller can.
@@ -280,4 +284,22 @@ fn the_bands_survive_writing_and_reading_the_detections() {
     satdet::output::quicklook::write(&png, &scene, &back, &back.report.scaling, SIDE as u32)
         .expect("quick-look");
     band3_red_band1_blue(&png);
+}
+
+#[test]
+fn a_single_band_is_fed_as_grey() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = tiff(dir.path(), "pan", &[band(&band3_squares())], &[]);
+    let scene = Scene::open(&path).expect("open");
+    let plan = detector(None).plan(&scene).expect("plan");
+    assert_eq!(
+        plan.bands,
+        Bands {
+            rgb: [1, 1, 1],
+            from: BandsFrom::Assumed
+        }
+    );
+    assert_eq!(plan.bands.to_string(), "1 as grey (the only colour band)");
+    assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
+    assert_eq!(centres(&scene, &detector(None)), sorted(band3_squares()));
 }
