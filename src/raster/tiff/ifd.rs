@@ -158,25 +158,9 @@ pub(super) fn open_source(mut reader: BlockReader, limits: &Limits) -> Result<Op
             path.display()
         )
     };
-    let mask = match super::mask::mask_ifd(&ifds, &info) {
-        None => None,
-        Some(i) => match super::mask::MaskedSource::refused(&info) {
-            Some(why) => {
-                warnings.push(not_used(why));
-                None
-            }
-            None => match super::mask::open_mask(&src, first_block.clone(), limits, &info, i) {
-                Ok(m) => Some(m),
-                // The file cannot be read: an error, as for the image.
-                Err(e @ Error::Io { .. }) => return Err(e),
-                // A mask GDAL would not write, or a damaged one: the image is still good.
-                Err(e) => {
-                    warnings.push(not_used(e.to_string()));
-                    None
-                }
-            },
-        },
-    };
+    let mask_ifd = super::mask::mask_ifd(&ifds, (info.width, info.height), false);
+    let (mask, why) = super::mask::usable_mask(&src, first_block.clone(), limits, &info, mask_ifd)?;
+    warnings.extend(why.map(not_used));
     let overviews = TiffOverviews::new(
         src.clone(),
         first_block,
@@ -185,20 +169,8 @@ pub(super) fn open_source(mut reader: BlockReader, limits: &Limits) -> Result<Op
         &ifds,
         mask.is_some(),
     );
-    // The mask's cache is carved out of the image's budget ([`super::mask::open_mask`]).
-    let image_limits = match &mask {
-        Some(_) => Limits {
-            chunk_cache_bytes: limits.chunk_cache_bytes - super::mask::mask_cache_bytes(limits),
-            ..limits.clone()
-        },
-        None => limits.clone(),
-    };
+    let image_limits = super::mask::image_limits(limits, mask.is_some());
     let source = tiff_source(src, dec, info, chunks, &image_limits);
-    let mut mask = mask;
-    if let Some(m) = mask.as_mut() {
-        // One count of decoded chunks for the scene, the mask's included.
-        m.decoded = Arc::clone(&source.decoded);
-    }
     Ok(OpenedTiff {
         georef,
         warnings,

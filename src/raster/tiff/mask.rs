@@ -19,25 +19,77 @@ use bytes::Bytes;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-/// The first image's mask directory among `ifds` (the header scan's, the image first): the
-/// first with NewSubfileType 4 (a mask of the full-resolution image) and the image's size.
-pub(super) fn mask_ifd(ifds: &[IfdSummary], main: &RasterInfo) -> Option<usize> {
+/// The mask directory of an image of `size` among `ifds` (the header scan's, the image
+/// first): the first with NewSubfileType 4 (a mask), with bit 0 (reduced resolution) set
+/// for an overview's mask, and the image's size.
+pub(super) fn mask_ifd(
+    ifds: &[IfdSummary],
+    (width, height): (u32, u32),
+    overview: bool,
+) -> Option<usize> {
+    let kind = if overview { 0b101 } else { 0b100 };
     ifds.iter().enumerate().skip(1).find_map(|(i, d)| {
-        (d.subfile_type & 0b101 == 0b100
-            && (d.width, d.height) == (u64::from(main.width), u64::from(main.height)))
+        (d.subfile_type & 0b101 == kind
+            && (d.width, d.height) == (u64::from(width), u64::from(height)))
             .then_some(i)
     })
 }
 
+/// The mask in directory `ifd` (if any) of an image (`info`) when the image can take it as
+/// its alpha band, else why it is not used: the image has alpha or 4 bands, or the mask is
+/// one GDAL would not write, or damaged (the image is still good). A file that cannot be
+/// read is an error, as for the image.
+pub(super) fn usable_mask(
+    src: &Arc<dyn ByteSource>,
+    first_block: Option<Bytes>,
+    limits: &Limits,
+    info: &RasterInfo,
+    ifd: Option<usize>,
+) -> Result<(Option<TiffSource>, Option<String>)> {
+    let Some(ifd) = ifd else {
+        return Ok((None, None));
+    };
+    if let Some(why) = MaskedSource::refused(info) {
+        return Ok((None, Some(why)));
+    }
+    match open_mask(src, first_block, limits, info, ifd) {
+        Ok(m) => Ok((Some(m), None)),
+        Err(e @ Error::Io { .. }) => Err(e),
+        Err(e) => Ok((None, Some(e.to_string()))),
+    }
+}
+
+/// The limits an image's own source is built with: its chunk cache is what is left of the
+/// budget once a mask takes its part ([`mask_cache_bytes`]).
+pub(super) fn image_limits(limits: &Limits, masked: bool) -> Limits {
+    let mask_part = if masked { mask_cache_bytes(limits) } else { 0 };
+    Limits {
+        chunk_cache_bytes: limits.chunk_cache_bytes - mask_part,
+        ..limits.clone()
+    }
+}
+
+/// `image` as a source, with `mask` as its alpha band when there is one; the mask's decoded
+/// chunks counted with the image's.
+pub(super) fn with_mask(image: TiffSource, mask: Option<TiffSource>) -> Box<dyn WindowSource> {
+    match mask {
+        Some(mut m) => {
+            m.decoded = Arc::clone(&image.decoded);
+            Box::new(MaskedSource::new(image, m))
+        }
+        None => Box::new(image),
+    }
+}
+
 /// The part of [`Limits::chunk_cache_bytes`] a mask's chunks are cached in (a quarter:
 /// one byte per pixel against the image's three or more); the image gets the rest.
-pub(super) fn mask_cache_bytes(limits: &Limits) -> u64 {
+fn mask_cache_bytes(limits: &Limits) -> u64 {
     limits.chunk_cache_bytes / 4
 }
 
 /// Opens directory `ifd` of `src` as a mask of `main`: a one-band 8-bit source of 0 and
 /// 255, its chunks cached in [`mask_cache_bytes`]. Errors name the mask.
-pub(super) fn open_mask(
+fn open_mask(
     src: &Arc<dyn ByteSource>,
     first_block: Option<Bytes>,
     limits: &Limits,
@@ -118,9 +170,9 @@ fn mask_parts(
 /// An image read with its mask as one more band, the last, which is its alpha band:
 /// interleaved whatever the image's layout, 0 where the mask says no data and the sample
 /// type's largest value elsewhere.
-pub(super) struct MaskedSource {
-    pub(super) image: TiffSource,
-    pub(super) mask: TiffSource,
+struct MaskedSource {
+    image: TiffSource,
+    mask: TiffSource,
     info: RasterInfo,
     /// Window buffers for the image and the mask, reused (one pair per concurrent read).
     scratch: Mutex<Vec<(TileBuf, TileBuf)>>,
@@ -128,7 +180,7 @@ pub(super) struct MaskedSource {
 
 impl MaskedSource {
     /// Why `main` cannot take its mask as one more band, if it cannot.
-    pub(super) fn refused(main: &RasterInfo) -> Option<String> {
+    fn refused(main: &RasterInfo) -> Option<String> {
         if main.mask.alpha_band.is_some() {
             return Some("the image has an alpha band, which is used instead".into());
         }
@@ -141,7 +193,7 @@ impl MaskedSource {
     }
 
     /// `image` with `mask` as its alpha band (see [`MaskedSource::refused`]).
-    pub(super) fn new(image: TiffSource, mask: TiffSource) -> Self {
+    fn new(image: TiffSource, mask: TiffSource) -> Self {
         let main = &image.info;
         let info = RasterInfo {
             bands: main.bands + 1,

@@ -51,10 +51,7 @@ pub(in crate::raster) fn open(
     let reader = BlockReader::new(src).with_first_block(first_block);
     let t = ifd::open_source(reader, limits)?;
     let decoded = Arc::clone(&t.source.decoded);
-    let source: Box<dyn super::WindowSource> = match t.mask {
-        Some(mask) => Box::new(mask::MaskedSource::new(t.source, mask)),
-        None => Box::new(t.source),
-    };
+    let source = mask::with_mask(t.source, t.mask);
     Ok(Opened {
         georef: t.georef,
         acquired: t.acquired,

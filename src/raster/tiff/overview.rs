@@ -66,11 +66,9 @@ impl TiffOverviews {
             mask_index: levels
                 .iter()
                 .map(|(_, o)| {
-                    ifds.iter().position(|d| {
-                        masked
-                            && d.subfile_type & 0b101 == 0b101
-                            && (d.width, d.height) == (u64::from(o.width), u64::from(o.height))
-                    })
+                    masked
+                        .then(|| super::mask::mask_ifd(ifds, (o.width, o.height), true))
+                        .flatten()
                 })
                 .collect(),
         }
@@ -126,38 +124,24 @@ impl OverviewSource for TiffOverviews {
         // The image's masks: the nodata value is a tag of the first directory only.
         info.mask = main.mask;
         info.storage = format!("{} (overview {level})", info.storage);
-        let mask = match self.mask_index.get(level).copied().flatten() {
-            Some(m) => {
-                match super::mask::open_mask(
-                    &self.src,
-                    self.first_block.clone(),
-                    &self.limits,
-                    &info,
-                    m,
-                ) {
-                    Ok(mask) => Some(mask),
-                    Err(e @ Error::Io { .. }) => return Err(e),
-                    // The overview is still good: read without its mask.
-                    Err(e) => {
-                        log::warn!(
-                            "{}: overview {level}'s mask is not used: {e}",
-                            path.display()
-                        );
-                        None
-                    }
-                }
-            }
-            None => None,
-        };
-        let source = tiff_source(Arc::clone(&self.src), dec, info, chunks, &self.limits);
+        let (mask, why) = super::mask::usable_mask(
+            &self.src,
+            self.first_block.clone(),
+            &self.limits,
+            &info,
+            self.mask_index.get(level).copied().flatten(),
+        )?;
+        if let Some(why) = why {
+            // The overview is still good: read without its mask.
+            log::warn!(
+                "{}: overview {level}'s mask is not used: {why}",
+                path.display()
+            );
+        }
+        let limits = super::mask::image_limits(&self.limits, mask.is_some());
+        let source = tiff_source(Arc::clone(&self.src), dec, info, chunks, &limits);
         let decoded = Arc::clone(&source.decoded);
-        let source: Box<dyn crate::raster::WindowSource> = match mask {
-            Some(mut m) => {
-                m.decoded = Arc::clone(&decoded);
-                Box::new(super::mask::MaskedSource::new(source, m))
-            }
-            None => Box::new(source),
-        };
+        let source = super::mask::with_mask(source, mask);
         Ok(OpenedOverview {
             source,
             decoded: Some(decoded),
