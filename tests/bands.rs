@@ -66,16 +66,7 @@ fn four_bands() -> Vec<Vec<u8>> {
 }
 
 fn centres(scene: &Scene, det: &Detector) -> Vec<(usize, usize)> {
-    let found = det.detect(scene).expect("detect");
-    let mut c: Vec<(usize, usize)> = found
-        .iter()
-        .map(|d| {
-            let c = d.pixel_box.center();
-            (c.x.floor() as usize, c.y.floor() as usize)
-        })
-        .collect();
-    c.sort_unstable();
-    c
+    common::box_centres(&det.detect(scene).expect("detect"))
 }
 
 /// The quick-look at `png` shows band 3's squares red and band 1's blue (inside a square,

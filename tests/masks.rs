@@ -184,14 +184,7 @@ fn nothing_is_detected_where_the_mask_says_no_data() {
         .build()
         .expect("detector");
     let found = det.detect(&scene).expect("detect");
-    let mut got: Vec<(usize, usize)> = found
-        .iter()
-        .map(|d| {
-            let c = d.pixel_box.center();
-            (c.x.floor() as usize, c.y.floor() as usize)
-        })
-        .collect();
-    got.sort_unstable();
+    let got = common::box_centres(&found);
     let mut want: Vec<(usize, usize)> = centres()
         .into_iter()
         .filter(|&(x, y)| !no_data(x, y))

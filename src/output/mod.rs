@@ -35,7 +35,6 @@ const CLASS_COLOURS: [[u8; 3]; 6] = [
     [255, 255, 255],
 ];
 
-/// The colour of class `class_id` (RGB).
 /// The bands (from 0) a picture of `scene` shows as red, green and blue: a run's bands
 /// when they were asked for or named by the file and fit the scene
 /// ([`crate::detection::Report::bands`]; assumed ones say nothing the scene does not), else
@@ -60,6 +59,7 @@ pub(crate) fn display_bands(
     }
 }
 
+/// The colour of class `class_id` (RGB).
 pub(crate) fn class_colour(class_id: u32) -> [u8; 3] {
     CLASS_COLOURS[class_id as usize % CLASS_COLOURS.len()]
 }

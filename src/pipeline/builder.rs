@@ -139,8 +139,9 @@ pub(crate) struct Config {
     /// Requested tiles per batch (the model's fixed batch when it has one).
     pub batch: usize,
     pub stretch_pct: (f64, f64),
-    /// Band numbers (from 1) fed to R, G, B, or one band fed as grey; `None`: the scene's.
-    pub bands: Option<Vec<u16>>,
+    /// Band numbers (from 1, checked) fed to R, G, B (one band fed as grey is repeated);
+    /// `None`: the scene's.
+    pub bands: Option<[u16; 3]>,
     pub limits: Limits,
     pub scene_gsd_m: Option<f64>,
     pub match_gsd: bool,
@@ -395,13 +396,7 @@ impl DetectorBuilder {
                 "stretch percentiles {lo}, {hi}: need 0 <= low < high <= 100"
             ));
         }
-        if let Some(b) = &self.bands {
-            if !(b.len() == 1 || b.len() == 3) || b.contains(&0) {
-                return cfg(format!(
-                    "bands {b:?}: give three band numbers from 1 (red, green, blue) or one (fed as grey)"
-                ));
-            }
-        }
+        self.rgb_bands()?;
         if let Some(g) = self.scene_gsd_m {
             if !(g.is_finite() && g > 0.0) {
                 return cfg(format!(
@@ -420,6 +415,21 @@ impl DetectorBuilder {
             }
         }
         Ok(())
+    }
+
+    /// The bands asked for as red, green and blue numbers (one band repeated): an error
+    /// unless they are one or three numbers from 1.
+    fn rgb_bands(&self) -> Result<Option<[u16; 3]>> {
+        let Some(b) = &self.bands else {
+            return Ok(None);
+        };
+        match **b {
+            [g] if g > 0 => Ok(Some([g, g, g])),
+            [r, g, bl] if r > 0 && g > 0 && bl > 0 => Ok(Some([r, g, bl])),
+            _ => Err(Error::Config(format!(
+                "bands {b:?}: give three band numbers from 1 (red, green, blue) or one (fed as grey)"
+            ))),
+        }
     }
 
     /// The batch asked for, or the device's default.
@@ -470,7 +480,7 @@ impl DetectorBuilder {
             overlap: self.overlap,
             batch: info.fixed_batch.unwrap_or_else(|| self.requested_batch()),
             stretch_pct: self.stretch_pct,
-            bands: self.bands,
+            bands: self.rgb_bands()?,
             limits: self.limits,
             scene_gsd_m: self.scene_gsd_m,
             match_gsd: self.match_gsd,

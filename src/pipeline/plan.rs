@@ -88,7 +88,7 @@ pub(crate) fn plan(
     let mut warnings = detector_warnings.to_vec();
     warnings.extend(scene.warnings().iter().cloned());
     let (tile_px, gsd) = tile_for(cfg, info, scene, &mut warnings);
-    let bands = choose_bands(cfg.bands.as_deref(), scene, &mut warnings)?;
+    let bands = choose_bands(cfg.bands, scene, &mut warnings)?;
     let overlap_px = (f64::from(tile_px) * cfg.overlap).round() as u32;
     let grid = TileGrid::new(scene.width(), scene.height(), tile_px, overlap_px)?;
     // Raw samples of one tile window; every factor is bounded, the product is checked.
@@ -191,28 +191,19 @@ pub(crate) fn plan(
 }
 
 /// The bands fed to the model's red, green and blue inputs: those `asked` for (numbers
-/// from 1; one band is fed as grey), else those the file names ([`Scene::rgb_bands`]),
+/// from 1, checked at build), else those the file names ([`Scene::rgb_bands`]),
 /// else a single colour band as grey or the first three as red, green and blue, with a
 /// warning when a fourth colour band leaves the order in doubt.
 pub(crate) fn choose_bands(
-    asked: Option<&[u16]>,
+    asked: Option<[u16; 3]>,
     scene: &Scene,
     warnings: &mut Vec<String>,
 ) -> Result<Bands> {
     let info = scene.info();
     let alpha = info.mask.alpha_band.map(|a| a + 1);
-    if let Some(asked) = asked {
-        let rgb = match *asked {
-            [g] => [g, g, g],
-            [r, g, b] => [r, g, b],
-            _ => {
-                return Err(Error::Config(format!(
-                    "bands {asked:?}: give three band numbers from 1 (red, green, blue) or one (fed as grey)"
-                )))
-            }
-        };
+    if let Some(rgb) = asked {
         for b in rgb {
-            if b == 0 || b > info.bands || Some(b) == alpha {
+            if b > info.bands || Some(b) == alpha {
                 let why = if Some(b) == alpha {
                     "its alpha band".to_string()
                 } else {

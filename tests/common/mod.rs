@@ -142,3 +142,16 @@ pub fn warning<'a>(warnings: &'a [String], needle: &str) -> &'a str {
         .find(|w| w.contains(needle))
         .unwrap_or_else(|| panic!("no warning with {needle:?} in {warnings:?}"))
 }
+
+/// The centres of `found`'s boxes in whole scene pixels (rounded down), sorted.
+pub fn box_centres(found: &satdet::Detections) -> Vec<(usize, usize)> {
+    let mut c: Vec<(usize, usize)> = found
+        .iter()
+        .map(|d| {
+            let c = d.pixel_box.center();
+            (c.x.floor() as usize, c.y.floor() as usize)
+        })
+        .collect();
+    c.sort_unstable();
+    c
+}
