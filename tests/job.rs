@@ -527,10 +527,10 @@ fn folders_and_list_files_name_the_scenes() {
     let _ = b;
 }
 
-/// A resumed job with another `--input-size` is another job: refused, not mixed in
-/// (deterministic with a shard file, which stays after its run).
-#[test]
-fn resuming_with_another_input_size_is_refused() {
+/// Runs shard 1/2 of a job on the GSD fixture with `first` options, then resumes it with
+/// `again` options instead, and checks that the resume is refused as another job
+/// (deterministic with a shard file, which stays after its run). The first run's stderr.
+fn resume_is_refused(first: &[&str], again: &[&str]) -> String {
     let dir = tempfile::tempdir().unwrap();
     let scene = s(&fixture("gsd_03.tif"));
     let model = s(&fixture("square_detector_03m_dynamic.onnx"));
@@ -538,45 +538,29 @@ fn resuming_with_another_input_size_is_refused() {
     let base = [
         "detect", &scene, "--model", &model, "-o", &out, "--shard", "1/2",
     ];
-    let first = satdet(&base);
-    assert!(
-        first.status.success(),
-        "{}",
-        String::from_utf8_lossy(&first.stderr)
-    );
-    let mut again: Vec<&str> = base.to_vec();
-    again.extend(["--resume", "--input-size", "512"]);
-    let run = satdet(&again);
+    let run1 = satdet(&[&base[..], first].concat());
+    let err1 = String::from_utf8_lossy(&run1.stderr).into_owned();
+    assert!(run1.status.success(), "{err1}");
+    let run = satdet(&[&base[..], &["--resume"], again].concat());
     let err = String::from_utf8_lossy(&run.stderr);
     assert_eq!(run.status.code(), Some(1), "{err}");
     assert!(
         err.contains("belongs to another job") && err.contains("job.1-of-2.tiles"),
         "{err}"
     );
+    err1
 }
 
+/// A resumed job with another `--input-size` is another job: refused, not mixed in.
+#[test]
+fn resuming_with_another_input_size_is_refused() {
+    resume_is_refused(&[], &["--input-size", "512"]);
+}
+
+/// The bands fed change the results: a journal made with some is not resumed with others
+/// (and shards record them for `satdet merge`).
 #[test]
 fn resuming_with_other_bands_is_refused() {
-    // The bands fed change the results: a journal made with some is not resumed with others
-    // (and shards record them for `satdet merge`).
-    let dir = tempfile::tempdir().unwrap();
-    let scene = s(&fixture("gsd_03.tif"));
-    let model = s(&fixture("square_detector_03m_dynamic.onnx"));
-    let out = s(&dir.path().join("job.tiles"));
-    let base = [
-        "detect", &scene, "--model", &model, "-o", &out, "--shard", "1/2", "--bands", "1",
-    ];
-    let first = satdet(&base);
-    let err = String::from_utf8_lossy(&first.stderr);
-    assert!(first.status.success(), "{err}");
+    let err = resume_is_refused(&["--bands", "1"], &["--bands", "2"]);
     assert!(err.contains("bands fed: 1 as grey (asked for)"), "{err}");
-    let mut again: Vec<&str> = base[..base.len() - 2].to_vec();
-    again.extend(["--resume", "--bands", "2"]);
-    let run = satdet(&again);
-    let err = String::from_utf8_lossy(&run.stderr);
-    assert_eq!(run.status.code(), Some(1), "{err}");
-    assert!(
-        err.contains("belongs to another job") && err.contains("job.1-of-2.tiles"),
-        "{err}"
-    );
 }
