@@ -444,6 +444,15 @@ impl Model {
         builder = builder
             .with_intra_threads(threads)
             .map_err(|e| ort_err("setting threads", e))?;
+        // Quantised models (the INT8 variant, any QDQ export) on an x86-64 CPU with AVX2
+        // and no VNNI: onnxruntime's fast u8s8 kernel sums pairs of products into int16
+        // (vpmaddubsw) and saturates, and the bundled INT8 model's truck scores then
+        // correlate 0.75 with the float model's instead of 0.98
+        // (`tests/end_to_end.rs`). This key selects its exact kernel there; CPUs with VNNI
+        // or AVX-512, other architectures and float models are not affected.
+        builder = builder
+            .with_config_entry("session.x64quantprecision", "1")
+            .map_err(|e| ort_err("choosing exact int8 kernels", e))?;
         // What names the model's compiled engines (TensorRT): its bytes, not its name.
         let model_key = || -> Result<String> {
             Ok(match source {
