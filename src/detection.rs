@@ -120,19 +120,28 @@ pub struct Bands {
 pub enum BandsFrom {
     /// Asked for ([`crate::DetectorBuilder::bands`], the CLI's `--bands`).
     Asked,
-    /// The file's colour interpretation ([`crate::Scene::rgb_bands`]).
+    /// The file's colour interpretation or colour model ([`crate::Scene::rgb_bands`]).
     File,
+    /// The colour interpretation in GDAL's `.aux.xml` beside the file (PAM), which GDAL
+    /// lets override the file's.
+    AuxXml,
+    /// The band list of the Maxar `.IMD` (or its `.XML` twin) beside the file: a
+    /// WorldView, GeoEye or QuickBird delivery, whose GeoTIFF seldom names its bands.
+    Imd,
     /// Assumed from the band count: one band as grey, else the first three as red, green
     /// and blue (a scene whose file does not say what its bands are).
     Assumed,
 }
 
 impl BandsFrom {
-    /// `asked`, `file` or `assumed` (the `bands_from` metadata of written detections).
+    /// `asked`, `file`, `aux.xml`, `imd` or `assumed` (the `bands_from` metadata of
+    /// written detections).
     pub fn as_str(self) -> &'static str {
         match self {
             BandsFrom::Asked => "asked",
             BandsFrom::File => "file",
+            BandsFrom::AuxXml => "aux.xml",
+            BandsFrom::Imd => "imd",
             BandsFrom::Assumed => "assumed",
         }
     }
@@ -142,6 +151,8 @@ impl BandsFrom {
         Some(match s {
             "asked" => BandsFrom::Asked,
             "file" => BandsFrom::File,
+            "aux.xml" => BandsFrom::AuxXml,
+            "imd" => BandsFrom::Imd,
             "assumed" => BandsFrom::Assumed,
             _ => return None,
         })
@@ -166,6 +177,8 @@ impl std::fmt::Display for Bands {
         let why = match self.from {
             BandsFrom::Asked => "asked for",
             BandsFrom::File => "the file's colour interpretation",
+            BandsFrom::AuxXml => "the colour interpretation in the .aux.xml",
+            BandsFrom::Imd => "the band list of the Maxar .IMD",
             // Only a scene of one colour band is assumed grey.
             BandsFrom::Assumed if grey => "the only colour band",
             BandsFrom::Assumed => "assumed: the file does not say",

@@ -294,3 +294,170 @@ fn a_single_band_is_fed_as_grey() {
     assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
     assert_eq!(centres(&scene, &detector(None)), sorted(band3_squares()));
 }
+
+/// The band list of a 4-band WorldView delivery's `.IMD`, abridged (Maxar's
+/// `BEGIN_GROUP = BAND_x` groups, in the order of the bands in the GeoTIFF).
+const IMD_BGRN: &str = "version = \"28.3\";\nBEGIN_GROUP = BAND_B\n\tULLon = 30.1;\n\tabsCalFactor = 1.2e-02;\nEND_GROUP = BAND_B\n\
+BEGIN_GROUP = BAND_G\nEND_GROUP = BAND_G\nBEGIN_GROUP = BAND_R\nEND_GROUP = BAND_R\n\
+BEGIN_GROUP = BAND_N\nEND_GROUP = BAND_N\nBEGIN_GROUP = IMAGE_1\n\tsatId = \"WV02\";\nEND_GROUP = IMAGE_1\nEND;\n";
+
+#[test]
+fn a_maxar_band_list_names_the_red_green_and_blue_bands() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = tiff(dir.path(), "wv", &four_bands(), PLAIN);
+    std::fs::write(path.with_extension("IMD"), IMD_BGRN).expect("imd");
+    let scene = Scene::open(&path).expect("open");
+    assert_eq!(scene.rgb_bands(), Some([2, 1, 0]));
+    let plan = detector(None).plan(&scene).expect("plan");
+    assert_eq!(
+        plan.bands,
+        Bands {
+            rgb: [3, 2, 1],
+            from: BandsFrom::Imd
+        }
+    );
+    assert_eq!(
+        plan.bands.to_string(),
+        "3,2,1 as R,G,B (the band list of the Maxar .IMD)"
+    );
+    assert!(
+        !plan.warnings.iter().any(|w| w.contains("--bands")),
+        "{:?}",
+        plan.warnings
+    );
+    let found = detector(None).detect(&scene).expect("detect");
+    let png = dir.path().join("q.png");
+    satdet::output::quicklook::write(&png, &scene, &found, &found.report.scaling, SIDE as u32)
+        .expect("quick-look");
+    band3_red_band1_blue(&png);
+
+    // Without the .IMD, its .XML twin says the same; any other XML says nothing.
+    std::fs::remove_file(path.with_extension("IMD")).expect("rm");
+    let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<isd><IMD><VERSION>28.3</VERSION>\
+               <BAND_B><ULLON>30.1</ULLON></BAND_B><BAND_G/><BAND_R/><BAND_N/><IMAGE><SATID>WV02</SATID></IMAGE></IMD></isd>";
+    std::fs::write(path.with_extension("XML"), xml).expect("xml");
+    assert_eq!(
+        Scene::open(&path).expect("open").rgb_bands(),
+        Some([2, 1, 0])
+    );
+    std::fs::write(path.with_extension("XML"), "<metadata><BAND_R/></metadata>").expect("xml");
+    assert_eq!(Scene::open(&path).expect("open").rgb_bands(), None);
+
+    // A band list that does not fit the raster is a warning, and is not used.
+    let eight = "BEGIN_GROUP = BAND_C\nBEGIN_GROUP = BAND_B\nBEGIN_GROUP = BAND_G\nBEGIN_GROUP = BAND_Y\n\
+                 BEGIN_GROUP = BAND_R\nBEGIN_GROUP = BAND_RE\nBEGIN_GROUP = BAND_N\nBEGIN_GROUP = BAND_N2\nEND;\n";
+    std::fs::write(path.with_extension("imd"), eight).expect("imd");
+    let scene = Scene::open(&path).expect("open");
+    assert_eq!(scene.rgb_bands(), None);
+    let w = common::warning(scene.warnings(), "lists 8 bands");
+    assert!(w.contains("4 colour bands"), "{w}");
+}
+
+#[test]
+fn a_maxar_band_list_wins_over_an_rgb_photometric_with_a_warning() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = tiff(
+        dir.path(),
+        "rgbn",
+        &four_bands(),
+        &["-co", "PHOTOMETRIC=RGB", "-co", "ALPHA=NO"],
+    );
+    std::fs::write(path.with_extension("IMD"), IMD_BGRN).expect("imd");
+    let scene = Scene::open(&path).expect("open");
+    assert_eq!(scene.rgb_bands(), Some([2, 1, 0]));
+    let w = common::warning(scene.warnings(), "colour model");
+    assert!(
+        w.contains("bands 1,2,3") && w.contains("bands 3,2,1"),
+        "{w}"
+    );
+    // GDAL's own colour interpretation (in its GDAL_METADATA tag: a MINISBLACK file) is
+    // not overruled.
+    let named = tiff(
+        dir.path(),
+        "named",
+        &four_bands(),
+        &[
+            "-co",
+            "PHOTOMETRIC=MINISBLACK",
+            "-colorinterp",
+            "red,green,blue,undefined",
+        ],
+    );
+    std::fs::write(named.with_extension("IMD"), IMD_BGRN).expect("imd");
+    assert_eq!(
+        Scene::open(&named).expect("open").rgb_bands(),
+        Some([0, 1, 2])
+    );
+}
+
+/// GDAL's colour interpretation of each band of `path`, as `gdalinfo -json` reads it.
+fn gdal_colour_interp(path: &Path) -> Vec<String> {
+    let out = std::process::Command::new("gdalinfo")
+        .arg("-json")
+        .arg(path)
+        .output()
+        .expect("gdalinfo");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    v["bands"]
+        .as_array()
+        .expect("bands")
+        .iter()
+        .map(|b| {
+            b["colorInterpretation"]
+                .as_str()
+                .expect("colour")
+                .to_string()
+        })
+        .collect()
+}
+
+#[test]
+fn a_gdal_aux_xml_colour_interpretation_is_read_as_gdal_reads_it() {
+    let dir = tempfile::tempdir().expect("tmp");
+    // Without GDAL's own TIFF tags (PROFILE=GeoTIFF), GDAL keeps the colour interpretation
+    // in the .aux.xml: for a MINISBLACK file every band, for an RGB one only the bands
+    // whose colour differs (here bands 1 and 3; band 2 stays green from the photometric).
+    for (name, bands, extra) in [
+        (
+            "plain",
+            four_bands(),
+            &[
+                "-co",
+                "PHOTOMETRIC=MINISBLACK",
+                "-colorinterp",
+                "blue,green,red,undefined",
+            ][..],
+        ),
+        (
+            "rgb",
+            four_bands()[..3].to_vec(),
+            &["-colorinterp", "blue,green,red"][..],
+        ),
+    ] {
+        let mut args = vec!["-co", "PROFILE=GeoTIFF"];
+        args.extend_from_slice(extra);
+        let path = tiff(dir.path(), name, &bands, &args);
+        let pam = dir.path().join(format!("{name}.tif.aux.xml"));
+        assert!(pam.is_file(), "GDAL wrote no {}", pam.display());
+        assert_eq!(gdal_colour_interp(&path)[..3], ["Blue", "Green", "Red"]);
+        let scene = Scene::open(&path).expect("open");
+        assert_eq!(scene.rgb_bands(), Some([2, 1, 0]), "{name}");
+        let plan = detector(None).plan(&scene).expect("plan");
+        assert_eq!(plan.bands.from, BandsFrom::AuxXml, "{name}");
+        assert_eq!(
+            plan.bands.to_string(),
+            "3,2,1 as R,G,B (the colour interpretation in the .aux.xml)"
+        );
+        // A damaged .aux.xml is a warning; the file's own interpretation stands.
+        std::fs::write(&pam, "<PAMDataset><PAMRasterBand band=\"1\">").expect("pam");
+        let scene = Scene::open(&path).expect("open");
+        common::warning(scene.warnings(), "aux.xml: not read");
+        let own = if name == "rgb" { Some([0, 1, 2]) } else { None };
+        assert_eq!(scene.rgb_bands(), own, "{name}");
+    }
+}

@@ -146,6 +146,71 @@ fn nodata_is_read_from_the_gdal_tag() {
     assert_eq!(buf.valid_pixels(&scene.info().mask), 10_000 - 50 * 50);
 }
 
+/// `gdal_translate -q ARGS SRC DST`.
+fn gdal_translate(args: &[&str], src: &std::path::Path, dst: &std::path::Path) {
+    let st = std::process::Command::new("gdal_translate")
+        .arg("-q")
+        .args(args)
+        .arg(src)
+        .arg(dst)
+        .status()
+        .expect("gdal_translate");
+    assert!(st.success(), "gdal_translate {args:?}");
+}
+
+#[test]
+fn nodata_is_read_from_a_gdal_aux_xml() {
+    // GDAL keeps the nodata value in the .aux.xml when the file cannot hold it: a TIFF
+    // without GDAL's own tags, a JPEG. satdet reads it there, as GDAL does.
+    let src = common::fixture("utm_rgb_tiled_lzw.tif");
+    let dir = tempfile::tempdir().expect("tmp");
+    let window = Window::new(550, 550, 100, 100);
+    let valid = |scene: &Scene| {
+        let mut buf = TileBuf::new();
+        scene.read_window(window, &mut buf).expect("read");
+        buf.valid_pixels(&scene.info().mask)
+    };
+    let tif = dir.path().join("geotiff_profile.tif");
+    gdal_translate(&["-co", "PROFILE=GeoTIFF"], &src, &tif);
+    let pam = dir.path().join("geotiff_profile.tif.aux.xml");
+    assert!(std::fs::read_to_string(&pam)
+        .expect("aux.xml")
+        .contains("<NoDataValue>"));
+    let scene = Scene::open(&tif).expect("open");
+    assert_eq!(scene.info().mask.nodata, Some(0.0));
+    assert_eq!(valid(&scene), 10_000 - 50 * 50);
+    let jpg = dir.path().join("scene.jpg");
+    gdal_translate(&["-of", "JPEG", "-a_nodata", "7"], &src, &jpg);
+    assert_eq!(
+        Scene::open(&jpg).expect("open").info().mask.nodata,
+        Some(7.0)
+    );
+
+    // Bands that disagree, or a value that is not a number, are a warning: no nodata.
+    let text = std::fs::read_to_string(&pam).expect("aux.xml");
+    std::fs::write(&pam, text.replacen("0.00000000000000E+00", "255", 1)).expect("write");
+    let scene = Scene::open(&tif).expect("open");
+    assert_eq!(scene.info().mask.nodata, None);
+    common::warning(scene.warnings(), "nodata values differ");
+    std::fs::write(&pam, text.replace("0.00000000000000E+00", "nan")).expect("write");
+    let scene = Scene::open(&tif).expect("open");
+    assert_eq!(scene.info().mask.nodata, None);
+    common::warning(scene.warnings(), "not a finite number");
+
+    // A file's own GDAL_NODATA tag wins over an .aux.xml beside it (as in GDAL).
+    let own = dir.path().join("own.tif");
+    std::fs::copy(&src, &own).expect("copy");
+    std::fs::write(
+        dir.path().join("own.tif.aux.xml"),
+        text.replace("0.00000000000000E+00", "9"),
+    )
+    .expect("write");
+    assert_eq!(
+        Scene::open(&own).expect("open").info().mask.nodata,
+        Some(0.0)
+    );
+}
+
 #[test]
 fn sparse_tiles_read_as_nodata() {
     // GDAL leaves all-nodata blocks out of the file (offset 0, byte count 0).

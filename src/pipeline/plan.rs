@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::geo::PixelArea;
 use crate::inference::{input_tensor_bytes, ModelInfo};
 use crate::limits::Limits;
-use crate::raster::{Scene, Window};
+use crate::raster::{NamedBy, Scene, Window};
 use crate::tiling::TileGrid;
 
 /// Smallest and largest tile side accepted, in scene pixels.
@@ -220,10 +220,15 @@ pub(crate) fn choose_bands(
             from: BandsFrom::Asked,
         });
     }
-    if let Some([r, g, b]) = scene.rgb_bands() {
+    if let Some(named) = scene.rgb_named() {
+        let [r, g, b] = named.rgb;
         return Ok(Bands {
             rgb: [r + 1, g + 1, b + 1],
-            from: BandsFrom::File,
+            from: match named.by {
+                NamedBy::ColourInterp | NamedBy::ColourModel => BandsFrom::File,
+                NamedBy::AuxXml => BandsFrom::AuxXml,
+                NamedBy::Imd => BandsFrom::Imd,
+            },
         });
     }
     let rgb = match info.color_bands() {
@@ -231,7 +236,7 @@ pub(crate) fn choose_bands(
         3 => [1, 2, 3],
         4 => {
             warnings.push(format!(
-                "{}: 4 colour bands and no colour interpretation in the file: bands 1, 2, 3 are fed as red, green and blue; if they are not (blue, green, red, near-infrared, as in WorldView deliveries), say which with --bands 3,2,1 (DetectorBuilder::bands)",
+                "{}: 4 colour bands and no colour interpretation in the file or beside it (GDAL .aux.xml, Maxar .IMD): bands 1, 2, 3 are fed as red, green and blue; if they are not (blue, green, red, near-infrared, as in WorldView deliveries), say which with --bands 3,2,1 (DetectorBuilder::bands)",
                 scene.path().display()
             ));
             [1, 2, 3]

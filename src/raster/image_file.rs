@@ -100,7 +100,10 @@ pub(super) fn open(path: &Path, limits: &Limits) -> Result<Opened> {
     let storage = format!("{format:?} image, decoded whole");
     let info = RasterInfo::interleaved(width, height, bands, sample, alpha, storage);
     // PNG and JPEG colour is RGB(A) by definition.
-    let rgb_bands = (info.color_bands() >= 3).then_some([0, 1, 2]);
+    let rgb_bands = (info.color_bands() >= 3).then_some(super::band_names::Named {
+        rgb: [0, 1, 2],
+        by: super::band_names::NamedBy::ColourModel,
+    });
     Ok(Opened {
         acquired: None,
         rgb_bands,

@@ -9,6 +9,7 @@
 //! A GeoTIFF may also be an object in storage (`https://`, `s3://`, `gs://`, `az://`):
 //! [`Scene::open`] reads its header and the chunks each window needs by range requests.
 
+mod band_names;
 mod bytes;
 mod image_file;
 mod jpeg_end;
@@ -22,6 +23,7 @@ mod sidecar;
 mod source;
 mod tiff;
 
+pub(crate) use band_names::NamedBy;
 pub use memory::ArraySample;
 pub use overview::Overview;
 pub use scaling::Scaling;

@@ -2,6 +2,7 @@
 //! reads its pixels on demand. Files, in-memory images and readers of your own are all
 //! scenes, so they share one tiling, one masking and one stretch.
 
+use super::band_names::{self, Named, NamedBy};
 use super::bytes::{ByteSource, FileBytes};
 use super::overview::{Overview, OverviewSource};
 use super::remote::{self, RemoteBytes};
@@ -29,7 +30,7 @@ pub struct Scene {
     /// Acquisition date or date-time, ISO 8601 (see [`Scene::acquired`]).
     acquired: Option<String>,
     /// The bands (from 0) holding red, green and blue, when known ([`Scene::rgb_bands`]).
-    rgb_bands: Option<[u16; 3]>,
+    rgb_bands: Option<Named>,
     source: Box<dyn WindowSource>,
     /// The file or object a TIFF is read from, for [`Scene::bytes_fetched`].
     bytes: Option<Arc<dyn ByteSource>>,
@@ -142,9 +143,36 @@ impl Scene {
                 return Err(Error::unsupported(&path, detail));
             }
         };
-        let mut scene = Scene::new(path, opened.source, opened.georef, opened.warnings);
+        let mut warnings = opened.warnings;
+        let is_tiff = counted.is_some();
+        let rgb_bands = match remote::as_url(&path) {
+            // Side-cars are read beside local files only, as world files are.
+            Some(_) => opened.rgb_bands,
+            None => {
+                let info = opened.source.info();
+                band_names::choose(&path, info, opened.rgb_bands, is_tiff, &mut warnings)
+            }
+        };
+        // GDAL's .aux.xml nodata, for a file that has none of its own (GDAL reads it so).
+        let pam_nodata = match remote::as_url(&path) {
+            Some(_) => None,
+            None if opened.source.info().mask.nodata.is_some() => None,
+            None => super::sidecar::pam_nodata(&path),
+        };
+        let nodata = match pam_nodata {
+            Some(Ok(v)) => Some(v),
+            Some(Err(why)) => {
+                warnings.push(format!("{why}; no nodata value is used"));
+                None
+            }
+            None => None,
+        };
+        let mut scene = Scene::new(path, opened.source, opened.georef, warnings);
+        if nodata.is_some() {
+            scene.info.mask.nodata = nodata;
+        }
         scene.acquired = opened.acquired;
-        scene.rgb_bands = opened.rgb_bands;
+        scene.rgb_bands = rgb_bands;
         scene.bytes = counted;
         scene.overviews = opened.overviews;
         scene.decoded = opened.decoded;
@@ -297,12 +325,18 @@ impl Scene {
 
     /// The bands, counted from 0, that hold red, green and blue, as the file says: a TIFF's
     /// GDAL colour interpretation (`gdal_translate -colorinterp`, written in its
-    /// `GDAL_METADATA` tag) or its RGB photometric interpretation; the first three bands of
-    /// an RGB(A) PNG or JPEG. `None` when the file does not say (a 4-band 16-bit delivery in
-    /// blue, green, red, near-infrared order usually does not): the detector then assumes
+    /// `GDAL_METADATA` tag, or band by band in the `.aux.xml` beside it), the band list of
+    /// a Maxar `.IMD` (or `.XML`) beside it, or its RGB photometric interpretation; the
+    /// first three bands of an RGB(A) PNG or JPEG. `None` when nothing says (a 4-band 16-bit
+    /// delivery in blue, green, red, near-infrared order often does not): the detector then assumes
     /// the first three bands are red, green and blue, and warns when there is a fourth
     /// colour band ([`crate::DetectorBuilder::bands`] chooses).
     pub fn rgb_bands(&self) -> Option<[u16; 3]> {
+        self.rgb_bands.map(|n| n.rgb)
+    }
+
+    /// [`Scene::rgb_bands`] and who named them.
+    pub(crate) fn rgb_named(&self) -> Option<Named> {
         self.rgb_bands
     }
 
@@ -338,7 +372,10 @@ impl Scene {
                 }
             )));
         }
-        self.rgb_bands = Some(rgb);
+        self.rgb_bands = Some(Named {
+            rgb,
+            by: NamedBy::ColourInterp,
+        });
         Ok(self)
     }
 
@@ -666,7 +703,7 @@ pub(super) struct Opened {
     /// ISO 8601, already checked by [`tiff_date`] or [`parse_iso_date`].
     pub acquired: Option<String>,
     /// The bands (from 0) holding red, green and blue, when the file says.
-    pub rgb_bands: Option<[u16; 3]>,
+    pub rgb_bands: Option<Named>,
     pub warnings: Vec<String>,
     pub source: Box<dyn WindowSource>,
     pub overviews: Option<Box<dyn OverviewSource>>,

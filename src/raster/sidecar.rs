@@ -135,3 +135,68 @@ fn read_sidecar(path: &Path) -> std::result::Result<String, String> {
     }
     String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())
 }
+
+/// The nodata value GDAL keeps in the `.aux.xml` beside `path` (the `<NoDataValue>` of
+/// each `<PAMRasterBand>`): GDAL writes it there for a JPEG, or for a TIFF written without
+/// GDAL's own tags (`-co PROFILE=GeoTIFF`). `None` when there is none; `Some(Err(why))`
+/// when it cannot be used: the bands disagree (satdet masks with one value), a value is
+/// not a finite number, or the file cannot be read.
+pub(super) fn pam_nodata(path: &Path) -> Option<std::result::Result<f64, String>> {
+    let pam = pam_path(path).filter(|p| p.is_file())?;
+    let name = pam.display();
+    let text = match read_sidecar(&pam) {
+        Ok(t) => t,
+        Err(e) => return Some(Err(format!("{name}: not read ({e})"))),
+    };
+    let values = match parse_pam_nodata(&text) {
+        Ok(v) => v,
+        Err(e) => return Some(Err(format!("{name}: not read ({e})"))),
+    };
+    let first = values.first()?.clone();
+    if let Some(other) = values.iter().find(|v| **v != first) {
+        return Some(Err(format!(
+            "{name}: the bands' nodata values differ (`{}` and `{}`); satdet masks with one value (Scene::with_nodata)",
+            crate::error::snippet(&first),
+            crate::error::snippet(other)
+        )));
+    }
+    Some(match first.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        _ => Err(format!(
+            "{name}: nodata value `{}` is not a finite number",
+            crate::error::snippet(&first)
+        )),
+    })
+}
+
+/// The `<NoDataValue>` texts of a PAM document's bands, trimmed, in band order.
+fn parse_pam_nodata(xml: &str) -> std::result::Result<Vec<String>, String> {
+    let doc = roxmltree::Document::parse(xml).map_err(|e| e.to_string())?;
+    Ok(doc
+        .root_element()
+        .children()
+        .filter(|n| n.has_tag_name("PAMRasterBand"))
+        .filter_map(|b| b.children().find(|c| c.has_tag_name("NoDataValue")))
+        .map(|n| n.text().unwrap_or("").trim().to_string())
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_pam_nodata;
+
+    #[test]
+    fn pam_nodata_values_in_band_order() {
+        let xml =
+            "<PAMDataset><PAMRasterBand band=\"1\"><NoDataValue>0.00000000000000E+00</NoDataValue>\
+                   <ColorInterp>Blue</ColorInterp></PAMRasterBand><PAMRasterBand band=\"2\">\
+                   <ColorInterp>Green</ColorInterp></PAMRasterBand><PAMRasterBand band=\"3\">\
+                   <NoDataValue> nan </NoDataValue></PAMRasterBand></PAMDataset>";
+        assert_eq!(
+            parse_pam_nodata(xml).unwrap(),
+            ["0.00000000000000E+00", "nan"]
+        );
+        assert!(parse_pam_nodata("<PAMDataset/>").unwrap().is_empty());
+        assert!(parse_pam_nodata("<PAMDataset>").is_err());
+    }
+}

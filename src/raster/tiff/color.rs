@@ -4,6 +4,7 @@
 use super::ifd::tiff_error;
 use super::Dec;
 use crate::error::Result;
+use crate::raster::band_names::{colour_slot, one_each, Named, NamedBy};
 use crate::raster::RasterInfo;
 use std::path::Path;
 use tiff::tags::Tag;
@@ -18,7 +19,7 @@ pub(super) fn rgb_bands(
     path: &Path,
     info: &RasterInfo,
     warnings: &mut Vec<String>,
-) -> Result<Option<[u16; 3]>> {
+) -> Result<Option<Named>> {
     let te = |what: &'static str| move |e| tiff_error(path, what, e);
     if let Some(v) = dec
         .find_tag(Tag::Unknown(GDAL_METADATA))
@@ -26,7 +27,12 @@ pub(super) fn rgb_bands(
     {
         match v.into_string() {
             Ok(xml) => match gdal_color_interp(&xml, info) {
-                Ok(Some(rgb)) => return Ok(Some(rgb)),
+                Ok(Some(rgb)) => {
+                    return Ok(Some(Named {
+                        rgb,
+                        by: NamedBy::ColourInterp,
+                    }))
+                }
                 Ok(None) => {}
                 Err(e) => warnings.push(format!(
                     "{}: GDAL_METADATA tag not read ({e}); its band colours are not used",
@@ -42,7 +48,12 @@ pub(super) fn rgb_bands(
     let photometric: Option<u16> = dec
         .find_tag_unsigned(Tag::PhotometricInterpretation)
         .map_err(te("PhotometricInterpretation"))?;
-    Ok((matches!(photometric, Some(2 | 6)) && info.color_bands() >= 3).then_some([0, 1, 2]))
+    Ok(
+        (matches!(photometric, Some(2 | 6)) && info.color_bands() >= 3).then_some(Named {
+            rgb: [0, 1, 2],
+            by: NamedBy::ColourModel,
+        }),
+    )
 }
 
 /// The TIFF tag GDAL keeps its metadata in (XML).
@@ -68,21 +79,11 @@ pub(super) fn gdal_color_interp(
         let Some(band) = item.attribute("sample").and_then(|s| s.parse::<u16>().ok()) else {
             continue;
         };
-        let slot = match item.text().map(str::trim) {
-            Some(t) if t.eq_ignore_ascii_case("red") => 0,
-            Some(t) if t.eq_ignore_ascii_case("green") => 1,
-            Some(t) if t.eq_ignore_ascii_case("blue") => 2,
-            _ => continue,
-        };
-        found[slot].push(band);
-    }
-    let colour = |b: u16| b < info.bands && info.mask.alpha_band != Some(b);
-    match found {
-        [r, g, b] if [&r, &g, &b].iter().all(|v| v.len() == 1 && colour(v[0])) => {
-            Ok(Some([r[0], g[0], b[0]]))
+        if let Some(slot) = item.text().and_then(colour_slot) {
+            found[slot].push(band);
         }
-        _ => Ok(None),
     }
+    Ok(one_each(found, info))
 }
 
 #[cfg(test)]

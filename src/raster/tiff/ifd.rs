@@ -105,7 +105,7 @@ pub(super) struct OpenedTiff {
     pub source: TiffSource,
     pub acquired: Option<String>,
     /// The bands (from 0) holding red, green and blue, when the tags say.
-    pub rgb_bands: Option<[u16; 3]>,
+    pub rgb_bands: Option<crate::raster::band_names::Named>,
     pub overviews: TiffOverviews,
     /// The image's internal mask, read as its alpha band ([`super::mask`]).
     pub mask: Option<TiffSource>,
