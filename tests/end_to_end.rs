@@ -567,3 +567,19 @@ fn the_int8_model_computes_the_float_models_scores() {
         );
     }
 }
+
+#[test]
+fn the_int8_model_warns_on_a_cpu_where_it_is_slower() {
+    // On an x86-64 CPU without VNNI the INT8 model runs onnxruntime's exact int8 kernel and
+    // is slower than the float one (models/README.md): the detector says so there only.
+    #[cfg(target_arch = "x86_64")]
+    let no_vnni = !std::arch::is_x86_feature_detected!("avx512vnni")
+        && !std::arch::is_x86_feature_detected!("avxvnni");
+    #[cfg(not(target_arch = "x86_64"))]
+    let no_vnni = false;
+    let says = |d: &satdet::Detector| d.warnings().iter().any(|w| w.contains("without VNNI"));
+    let int8 = satdet::Detector::builder().int8().build().expect("int8");
+    assert_eq!(says(&int8), no_vnni, "{:?}", int8.warnings());
+    let float = satdet::Detector::builder().build().expect("float");
+    assert!(!says(&float), "{:?}", float.warnings());
+}

@@ -469,6 +469,9 @@ impl DetectorBuilder {
             model_side,
             "use a tile size near the model's input",
         ));
+        if matches!(self.model, ModelChoice::BundledInt8) && matches!(self.device, Device::Cpu) {
+            warnings.extend(int8_without_vnni_warning());
+        }
         let preprocessor = crate::preprocess::backend(self.preprocess)?;
         let config = Config {
             preprocess: self.preprocess,
@@ -496,4 +499,19 @@ impl DetectorBuilder {
             preprocessors: Mutex::new(vec![preprocessor]),
         })
     }
+}
+
+/// The INT8 model on an x86-64 CPU without VNNI: onnxruntime runs its exact int8 kernel
+/// there (the fast one saturates), which is slower than the float model (measured:
+/// `models/README.md`, "CPUs without VNNI"). `None` elsewhere.
+pub(crate) fn int8_without_vnni_warning() -> Option<String> {
+    #[cfg(target_arch = "x86_64")]
+    if !std::arch::is_x86_feature_detected!("avx512vnni")
+        && !std::arch::is_x86_feature_detected!("avxvnni")
+    {
+        return Some(
+            "the INT8 model on a CPU without VNNI (AVX512-VNNI or AVX-VNNI) is slower than the float model (onnxruntime's exact int8 kernel; the fast one saturates on such CPUs): drop --int8 (DetectorBuilder::int8) here".into(),
+        );
+    }
+    None
 }
