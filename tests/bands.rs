@@ -392,17 +392,8 @@ fn a_maxar_band_list_wins_over_an_rgb_photometric_with_a_warning() {
 
 /// GDAL's colour interpretation of each band of `path`, as `gdalinfo -json` reads it.
 fn gdal_colour_interp(path: &Path) -> Vec<String> {
-    let out = std::process::Command::new("gdalinfo")
-        .arg("-json")
-        .arg(path)
-        .output()
-        .expect("gdalinfo");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let out = common::gdal("gdalinfo", &["-json", &path.display().to_string()], "");
+    let v: serde_json::Value = serde_json::from_str(&out).expect("json");
     v["bands"]
         .as_array()
         .expect("bands")

@@ -148,14 +148,11 @@ fn nodata_is_read_from_the_gdal_tag() {
 
 /// `gdal_translate -q ARGS SRC DST`.
 fn gdal_translate(args: &[&str], src: &std::path::Path, dst: &std::path::Path) {
-    let st = std::process::Command::new("gdal_translate")
-        .arg("-q")
-        .args(args)
-        .arg(src)
-        .arg(dst)
-        .status()
-        .expect("gdal_translate");
-    assert!(st.success(), "gdal_translate {args:?}");
+    let (src, dst) = (src.display().to_string(), dst.display().to_string());
+    let mut all = vec!["-q"];
+    all.extend_from_slice(args);
+    all.extend([src.as_str(), dst.as_str()]);
+    common::gdal("gdal_translate", &all, "");
 }
 
 #[test]

@@ -504,7 +504,7 @@ impl DetectorBuilder {
 /// The INT8 model on an x86-64 CPU without VNNI: onnxruntime runs its exact int8 kernel
 /// there (the fast one saturates), which is slower than the float model (measured:
 /// `models/README.md`, "CPUs without VNNI"). `None` elsewhere.
-pub(crate) fn int8_without_vnni_warning() -> Option<String> {
+fn int8_without_vnni_warning() -> Option<String> {
     #[cfg(target_arch = "x86_64")]
     if !std::arch::is_x86_feature_detected!("avx512vnni")
         && !std::arch::is_x86_feature_detected!("avxvnni")

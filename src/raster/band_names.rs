@@ -53,15 +53,18 @@ pub(super) fn colour_slot(name: &str) -> Option<usize> {
 /// only the bands whose colour differs from what the TIFF says, and ignores it for a PNG
 /// or JPEG); then a Maxar band list; then the file's colour model. Side-cars that cannot
 /// be read, or that contradict the raster, are warnings and are not used.
+///
+/// `pam` is the root of the TIFF's `.aux.xml`, already read
+/// ([`super::sidecar::bands_and_nodata`]); `None` for a PNG or JPEG.
 pub(super) fn choose(
     path: &Path,
     info: &RasterInfo,
     file: Option<Named>,
-    tiff: bool,
+    pam: Option<roxmltree::Node>,
     warnings: &mut Vec<String>,
 ) -> Option<Named> {
     let named = |rgb, by| Named { rgb, by };
-    let file = match tiff.then(|| pam_overrides(path, warnings)).flatten() {
+    let file = match pam.map(pam_colour_interp).filter(|over| !over.is_empty()) {
         Some(over) => {
             let rgb = overlay(file.map(|f| f.rgb), &over, info);
             match file {
@@ -93,34 +96,20 @@ fn one_based(rgb: [u16; 3]) -> String {
     rgb.map(|b| (b + 1).to_string()).join(",")
 }
 
-/// Largest side-car read for its band names: an `.aux.xml` or `.IMD` is a few KB, a Maxar
+/// Largest Maxar side-car read for its band names: an `.IMD` is a few KB, an
 /// `.XML` with its ephemeris and attitude lists a few MB.
 const MAX_BYTES: u64 = 32 << 20;
 
-/// The text of a side-car, `None` when there is none; an unreadable one is a warning.
+/// The text of a Maxar side-car; an unreadable one is a warning.
 fn read(path: &Path, warnings: &mut Vec<String>) -> Option<String> {
-    use std::io::Read;
-    let read = || -> std::result::Result<String, String> {
-        let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
-        let mut bytes = Vec::new();
-        f.take(MAX_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| e.to_string())?;
-        if bytes.len() as u64 > MAX_BYTES {
-            return Err(format!("larger than {MAX_BYTES} bytes"));
-        }
-        String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())
-    };
-    match read() {
-        Ok(text) => Some(text),
-        Err(e) => {
+    super::sidecar::read_text(path, MAX_BYTES)
+        .map_err(|e| {
             warnings.push(format!(
                 "{}: not read ({e}); its band names are not used",
                 path.display()
-            ));
-            None
-        }
-    }
+            ))
+        })
+        .ok()
 }
 
 /// The file beside `path` with the same stem and extension `ext`, in lower or upper case.
@@ -131,37 +120,12 @@ fn beside(path: &Path, ext: &str) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// The colour interpretations of the `.aux.xml` beside `path`; `None` when there is none,
-/// it names none, or it cannot be read (a warning).
-fn pam_overrides(path: &Path, warnings: &mut Vec<String>) -> Option<Vec<(u16, Option<usize>)>> {
-    let mut name = path.file_name()?.to_os_string();
-    name.push(".aux.xml");
-    let pam = path.with_file_name(name);
-    if !pam.is_file() {
-        return None;
-    }
-    let text = read(&pam, warnings)?;
-    match pam_colour_interp(&text) {
-        Ok(over) => (!over.is_empty()).then_some(over),
-        Err(e) => {
-            warnings.push(format!(
-                "{}: not read ({e}); its band colours are not used",
-                pam.display()
-            ));
-            None
-        }
-    }
-}
-
 /// The colour interpretations a PAM document gives (`<PAMRasterBand band="N">
 /// <ColorInterp>Blue</ColorInterp>`): the band (from 0) and its slot (0 red, 1 green,
 /// 2 blue), `None` for any other colour (undefined, alpha, grey, near-infrared…).
-pub(super) fn pam_colour_interp(
-    xml: &str,
-) -> std::result::Result<Vec<(u16, Option<usize>)>, String> {
-    let doc = roxmltree::Document::parse(xml).map_err(|e| e.to_string())?;
+fn pam_colour_interp(root: roxmltree::Node) -> Vec<(u16, Option<usize>)> {
     let mut over = Vec::new();
-    for band in doc.root_element().children() {
+    for band in root.children() {
         if !band.has_tag_name("PAMRasterBand") {
             continue;
         }
@@ -176,7 +140,7 @@ pub(super) fn pam_colour_interp(
             over.push((b, colour_slot(interp)));
         }
     }
-    Ok(over)
+    over
 }
 
 /// The red, green and blue bands once `over` is laid band by band over the file's `rgb`.
@@ -319,7 +283,8 @@ mod tests {
                     "<PAMRasterBand band=\"{b}\"><ColorInterp>{c}</ColorInterp></PAMRasterBand>"
                 );
             }
-            pam_colour_interp(&(s + "</PAMDataset>")).unwrap()
+            let xml = s + "</PAMDataset>";
+            pam_colour_interp(roxmltree::Document::parse(&xml).unwrap().root_element())
         };
         // What GDAL writes for blue, green, red, undefined over an RGB photometric TIFF:
         // only the bands that differ.
@@ -342,6 +307,5 @@ mod tests {
         // Red twice is not a set.
         assert_eq!(overlay(Some([0, 1, 2]), &pam(&[(4, "Red")]), &four()), None);
         assert!(pam(&[]).is_empty());
-        assert!(pam_colour_interp("<PAMDataset>").is_err());
     }
 }

@@ -2,7 +2,7 @@
 //! reads its pixels on demand. Files, in-memory images and readers of your own are all
 //! scenes, so they share one tiling, one masking and one stretch.
 
-use super::band_names::{self, Named, NamedBy};
+use super::band_names::{Named, NamedBy};
 use super::bytes::{ByteSource, FileBytes};
 use super::overview::{Overview, OverviewSource};
 use super::remote::{self, RemoteBytes};
@@ -144,32 +144,20 @@ impl Scene {
             }
         };
         let mut warnings = opened.warnings;
-        let is_tiff = counted.is_some();
-        let rgb_bands = match remote::as_url(&path) {
+        let (rgb_bands, pam_nodata) = match remote::as_url(&path) {
             // Side-cars are read beside local files only, as world files are.
-            Some(_) => opened.rgb_bands,
-            None => {
-                let info = opened.source.info();
-                band_names::choose(&path, info, opened.rgb_bands, is_tiff, &mut warnings)
-            }
-        };
-        // GDAL's .aux.xml nodata, for a file that has none of its own (GDAL reads it so).
-        let pam_nodata = match remote::as_url(&path) {
-            Some(_) => None,
-            None if opened.source.info().mask.nodata.is_some() => None,
-            None => super::sidecar::pam_nodata(&path),
-        };
-        let nodata = match pam_nodata {
-            Some(Ok(v)) => Some(v),
-            Some(Err(why)) => {
-                warnings.push(format!("{why}; no nodata value is used"));
-                None
-            }
-            None => None,
+            Some(_) => (opened.rgb_bands, None),
+            None => super::sidecar::bands_and_nodata(
+                &path,
+                opened.source.info(),
+                opened.rgb_bands,
+                counted.is_some(),
+                &mut warnings,
+            ),
         };
         let mut scene = Scene::new(path, opened.source, opened.georef, warnings);
-        if nodata.is_some() {
-            scene.info.mask.nodata = nodata;
+        if pam_nodata.is_some() {
+            scene.info.mask.nodata = pam_nodata;
         }
         scene.acquired = opened.acquired;
         scene.rgb_bands = rgb_bands;

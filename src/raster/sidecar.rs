@@ -2,6 +2,8 @@
 //! or a PNG/JPEG) and its `.prj`. Finding and reading them is here; what they say is
 //! parsed in [`crate::geo`].
 
+use super::band_names::Named;
+use super::RasterInfo;
 use crate::error::{Error, Result};
 use crate::geo::{crs_from_prj, crs_without_prj, parse_world_file, world_file_extensions};
 use crate::geo::{Crs, GeoRef, GeoTransform};
@@ -120,42 +122,79 @@ fn read_world_file(wf: &Path) -> Result<GeoTransform> {
     parse_world_file(&text).map_err(bad)
 }
 
-/// A small text file beside the raster, read only when it is small.
+/// A small text file beside the raster (world file, `.prj`, `.aux.xml`).
 fn read_sidecar(path: &Path) -> std::result::Result<String, String> {
+    read_text(path, MAX_SIDECAR_BYTES)
+}
+
+/// A text file beside the raster, read only when it is at most `max` bytes.
+pub(super) fn read_text(path: &Path, max: u64) -> std::result::Result<String, String> {
     use std::io::Read;
     let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
     let mut bytes = Vec::new();
-    f.take(MAX_SIDECAR_BYTES + 1)
+    f.take(max + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| e.to_string())?;
-    if bytes.len() as u64 > MAX_SIDECAR_BYTES {
-        return Err(format!(
-            "larger than {MAX_SIDECAR_BYTES} bytes: not a world file or .prj"
-        ));
+    if bytes.len() as u64 > max {
+        return Err(format!("larger than {max} bytes"));
     }
     String::from_utf8(bytes).map_err(|_| "not UTF-8 text".to_string())
 }
 
-/// The nodata value GDAL keeps in the `.aux.xml` beside `path` (the `<NoDataValue>` of
-/// each `<PAMRasterBand>`): GDAL writes it there for a JPEG, or for a TIFF written without
-/// GDAL's own tags (`-co PROFILE=GeoTIFF`). `None` when there is none; `Some(Err(why))`
-/// when it cannot be used: the bands disagree (satdet masks with one value), a value is
-/// not a finite number, or the file cannot be read.
-pub(super) fn pam_nodata(path: &Path) -> Option<std::result::Result<f64, String>> {
-    let pam = pam_path(path).filter(|p| p.is_file())?;
-    let name = pam.display();
-    let text = match read_sidecar(&pam) {
-        Ok(t) => t,
-        Err(e) => return Some(Err(format!("{name}: not read ({e})"))),
+/// What the files beside a local scene add to what the file says: its red, green and blue
+/// bands ([`super::band_names::choose`], with the `.aux.xml` of a TIFF) and, for a file
+/// without a nodata value of its own, the `.aux.xml`'s. The `.aux.xml` is read and parsed
+/// once; one that cannot be is a warning.
+pub(super) fn bands_and_nodata(
+    path: &Path,
+    info: &RasterInfo,
+    file_rgb: Option<Named>,
+    tiff: bool,
+    warnings: &mut Vec<String>,
+) -> (Option<Named>, Option<f64>) {
+    let pam = pam_path(path).filter(|p| p.is_file());
+    let unread = |p: &Path, e: String| {
+        format!(
+            "{}: not read ({e}); its band colours and nodata value are not used",
+            p.display()
+        )
     };
-    let values = match parse_pam_nodata(&text) {
-        Ok(v) => v,
-        Err(e) => return Some(Err(format!("{name}: not read ({e})"))),
+    let text = match &pam {
+        Some(p) => read_sidecar(p)
+            .map_err(|e| warnings.push(unread(p, e)))
+            .ok(),
+        None => None,
     };
+    let doc = match (&pam, &text) {
+        (Some(p), Some(t)) => roxmltree::Document::parse(t)
+            .map_err(|e| warnings.push(unread(p, e.to_string())))
+            .ok(),
+        _ => None,
+    };
+    let root = doc.as_ref().map(|d| d.root_element());
+    let rgb = super::band_names::choose(path, info, file_rgb, root.filter(|_| tiff), warnings);
+    let nodata = match (root, &pam) {
+        (Some(root), Some(p)) if info.mask.nodata.is_none() => pam_nodata(root).and_then(|v| {
+            v.map_err(|why| {
+                warnings.push(format!("{}: {why}; no nodata value is used", p.display()))
+            })
+            .ok()
+        }),
+        _ => None,
+    };
+    (rgb, nodata)
+}
+
+/// The nodata value of a PAM document (the `<NoDataValue>` of each `<PAMRasterBand>`):
+/// GDAL writes it there for a JPEG, or for a TIFF written without GDAL's own tags
+/// (`-co PROFILE=GeoTIFF`). `None` when there is none; `Some(Err(why))` when it cannot be
+/// used: the bands disagree (satdet masks with one value) or it is not a finite number.
+fn pam_nodata(root: roxmltree::Node) -> Option<std::result::Result<f64, String>> {
+    let values = parse_pam_nodata(root);
     let first = values.first()?.clone();
     if let Some(other) = values.iter().find(|v| **v != first) {
         return Some(Err(format!(
-            "{name}: the bands' nodata values differ (`{}` and `{}`); satdet masks with one value (Scene::with_nodata)",
+            "the bands' nodata values differ (`{}` and `{}`); satdet masks with one value (Scene::with_nodata)",
             crate::error::snippet(&first),
             crate::error::snippet(other)
         )));
@@ -163,22 +202,19 @@ pub(super) fn pam_nodata(path: &Path) -> Option<std::result::Result<f64, String>
     Some(match first.parse::<f64>() {
         Ok(v) if v.is_finite() => Ok(v),
         _ => Err(format!(
-            "{name}: nodata value `{}` is not a finite number",
+            "nodata value `{}` is not a finite number",
             crate::error::snippet(&first)
         )),
     })
 }
 
 /// The `<NoDataValue>` texts of a PAM document's bands, trimmed, in band order.
-fn parse_pam_nodata(xml: &str) -> std::result::Result<Vec<String>, String> {
-    let doc = roxmltree::Document::parse(xml).map_err(|e| e.to_string())?;
-    Ok(doc
-        .root_element()
-        .children()
+fn parse_pam_nodata(root: roxmltree::Node) -> Vec<String> {
+    root.children()
         .filter(|n| n.has_tag_name("PAMRasterBand"))
         .filter_map(|b| b.children().find(|c| c.has_tag_name("NoDataValue")))
         .map(|n| n.text().unwrap_or("").trim().to_string())
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]
@@ -192,11 +228,10 @@ mod tests {
                    <ColorInterp>Blue</ColorInterp></PAMRasterBand><PAMRasterBand band=\"2\">\
                    <ColorInterp>Green</ColorInterp></PAMRasterBand><PAMRasterBand band=\"3\">\
                    <NoDataValue> nan </NoDataValue></PAMRasterBand></PAMDataset>";
-        assert_eq!(
-            parse_pam_nodata(xml).unwrap(),
-            ["0.00000000000000E+00", "nan"]
-        );
-        assert!(parse_pam_nodata("<PAMDataset/>").unwrap().is_empty());
-        assert!(parse_pam_nodata("<PAMDataset>").is_err());
+        let nodata =
+            |xml: &str| parse_pam_nodata(roxmltree::Document::parse(xml).unwrap().root_element());
+        assert_eq!(nodata(xml), ["0.00000000000000E+00", "nan"]);
+        assert!(nodata("<PAMDataset/>").is_empty());
+        assert!(roxmltree::Document::parse("<PAMDataset>").is_err());
     }
 }
